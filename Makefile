@@ -1,0 +1,48 @@
+# Developer commands. `make run` and `make test` need only Python 3.11+ to start with.
+SHELL := /bin/bash
+UV_VERSION := 0.9.30
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --frozen --no-sync
+ROLE ?= viewer
+PYTEST_ARGS ?=
+
+.PHONY: run test test-fast lint format sync token bench help
+
+help:
+	@echo "make run        the whole platform as local processes (Ctrl-C stops it)"
+	@echo "make test       every suite, lint and type checks"
+	@echo "make test-fast  the same without the slow system and fault tests"
+	@echo "make token ROLE=admin   a bearer token for local use"
+	@echo "make bench      the benchmarks"
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv $(CURDIR)/.tools && $(CURDIR)/.tools/bin/pip install --quiet uv==$(UV_VERSION) \
+	  || { rm -rf $(CURDIR)/.tools; python3 -m pip install --quiet --target $(CURDIR)/.tools/lib uv==$(UV_VERSION) \
+	       && mkdir -p $(CURDIR)/.tools/bin && ln -sf $(CURDIR)/.tools/lib/bin/uv $(CURDIR)/.tools/bin/uv; }
+
+sync: $(UV)
+	$(UV) sync --frozen --all-packages
+
+run: sync
+	$(RUN) python scripts/run.py
+
+token: sync
+	@eval "$$($(RUN) python scripts/devenv.py)" && $(RUN) python -m sdp_api.token --role $(ROLE)
+
+lint: sync
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy libs/*/src services/*/src scripts
+
+format: sync
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+test: lint
+	$(RUN) pytest $(PYTEST_ARGS)
+
+test-fast: lint
+	$(RUN) pytest -m "not slow" $(PYTEST_ARGS)
+
+bench: sync
+	@echo "no benchmarks yet"

@@ -1,0 +1,136 @@
+"""Bearer tokens: JWT with a role claim, viewer < operator < admin (HS256 or RS256)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Literal
+
+import jwt
+from pydantic import Field, SecretStr, model_validator
+
+from sdp_core.settings import CommonSettings, Environment
+
+__all__ = [
+    "AuthSettings",
+    "InvalidToken",
+    "Principal",
+    "Role",
+    "TokenVerifier",
+    "generate_secret",
+    "issue_token",
+    "weak_secret_reason",
+]
+
+MIN_SECRET_LENGTH = 32
+MIN_DISTINCT_CHARS = 12
+LEEWAY_S = 5
+
+
+class Role(IntEnum):
+    viewer = 1
+    operator = 2
+    admin = 3
+
+    @classmethod
+    def parse(cls, value: str) -> Role:
+        try:
+            return cls[value]
+        except KeyError:
+            raise ValueError(
+                f"unknown role {value!r}; expected one of {[r.name for r in cls]}"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    role: Role
+
+    def allows(self, needed: Role) -> bool:
+        return self.role >= needed
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, badly signed or lacks a known role."""
+
+
+def weak_secret_reason(secret: str) -> str | None:
+    """Why a shared secret is too weak to sign tokens, or None when it will do."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"must be at least {MIN_SECRET_LENGTH} characters"
+    if len(set(secret)) < MIN_DISTINCT_CHARS:
+        return f"must use at least {MIN_DISTINCT_CHARS} distinct characters"
+    return None
+
+
+def generate_secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
+class AuthSettings(CommonSettings):
+    jwt_algorithm: Literal["HS256", "RS256"] = Field("HS256", validation_alias="SDP_JWT_ALGORITHM")
+    jwt_secret: SecretStr | None = Field(
+        None, validation_alias="SDP_JWT_SECRET", description="HS256 shared secret."
+    )
+    jwt_public_key: str | None = Field(
+        None, validation_alias="SDP_JWT_PUBLIC_KEY", description="RS256 public key (PEM)."
+    )
+
+    @model_validator(mode="after")
+    def _key_is_usable(self) -> AuthSettings:
+        if self.jwt_algorithm == "RS256":
+            if not self.jwt_public_key:
+                raise ValueError("SDP_JWT_PUBLIC_KEY is required when SDP_JWT_ALGORITHM=RS256")
+            return self
+        if self.environment is Environment.development:
+            return self
+        if self.jwt_secret is None:
+            raise ValueError("SDP_JWT_SECRET is required outside development")
+        reason = weak_secret_reason(self.jwt_secret.get_secret_value())
+        if reason:
+            raise ValueError(f"SDP_JWT_SECRET is too weak: it {reason}")
+        return self
+
+    def verifier(self) -> TokenVerifier:
+        if self.jwt_algorithm == "RS256":
+            assert self.jwt_public_key is not None  # checked by the validator
+            return TokenVerifier(self.jwt_public_key, "RS256")
+        # Development without a secret gets one that lives as long as the process.
+        secret = self.jwt_secret.get_secret_value() if self.jwt_secret else generate_secret()
+        return TokenVerifier(secret, "HS256")
+
+
+class TokenVerifier:
+    def __init__(self, key: str, algorithm: str) -> None:
+        self._key = key
+        self._algorithm = algorithm
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[self._algorithm],
+                options={"require": ["exp", "sub", "role"]},
+                leeway=LEEWAY_S,
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("token has expired") from None
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken(f"invalid token: {exc}") from None
+        try:
+            role = Role.parse(str(claims["role"]))
+        except ValueError as exc:
+            raise InvalidToken(str(exc)) from None
+        return Principal(subject=str(claims["sub"]), role=role)
+
+
+def issue_token(
+    key: str, subject: str, role: Role, ttl_s: int = 3600, algorithm: str = "HS256"
+) -> str:
+    now = int(time.time())
+    claims = {"sub": subject, "role": role.name, "iat": now, "exp": now + ttl_s}
+    return jwt.encode(claims, key, algorithm=algorithm)

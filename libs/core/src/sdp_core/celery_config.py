@@ -1,0 +1,65 @@
+"""The Celery configuration every service shares, built from settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery
+from kombu import Exchange
+from kombu import Queue as KombuQueue
+
+from sdp_core import keys
+from sdp_core.queues import DEFAULT_PRIORITY, QUEUES, Queue
+from sdp_core.settings import CommonSettings
+
+__all__ = ["celery_config", "make_celery"]
+
+
+def celery_config(settings: CommonSettings) -> dict[str, Any]:
+    return {
+        "broker_url": settings.broker,
+        "result_backend": settings.backend,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "priority_steps": list(keys.PRIORITY_STEPS),
+            "sep": keys.PRIORITY_SEP,
+            "queue_order_strategy": "priority",
+            "visibility_timeout": settings.visibility_timeout_s,
+            # A dead worker's unacknowledged message comes back within about a tenth of the
+            # visibility timeout after it expires, not kombu's default of up to 100 s.
+            "unacked_restore_interval": min(10, max(1, settings.visibility_timeout_s // 10)),
+            "unacked_restore_throttle": 1,
+            # A broker that vanishes without closing the socket must not hang a publish.
+            "socket_timeout": 30,
+            "socket_connect_timeout": 5,
+            "health_check_interval": 25,
+        },
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "result_expires": timedelta(seconds=settings.result_expires_s),
+        "result_extended": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_track_started": True,
+        "task_send_sent_event": True,
+        "worker_send_task_events": True,
+        "worker_prefetch_multiplier": 1,
+        "task_queues": [
+            KombuQueue(q.value, Exchange(q.value), routing_key=q.value) for q in QUEUES
+        ],
+        "task_default_queue": Queue.system.value,
+        "task_default_priority": DEFAULT_PRIORITY,
+        "task_routes": {f"{q.value}.*": {"queue": q.value} for q in QUEUES},
+        "timezone": "UTC",
+        "enable_utc": True,
+    }
+
+
+def make_celery(main: str, settings: CommonSettings) -> Celery:
+    """A Celery app with the shared configuration and no tasks registered."""
+    app = Celery(main, set_as_current=False)
+    app.conf.update(celery_config(settings))
+    return app

@@ -1,0 +1,84 @@
+"""Settings every service shares; each service subclasses with its own env prefix.
+
+Shared fields are read from unprefixed names (``REDIS_URL``…) so one `.env` serves every
+service; a service's own fields carry its prefix (``SDP_API_PORT``…).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+from pydantic import Field, RedisDsn, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["CommonSettings", "Environment", "load_settings"]
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="forbid", validate_by_name=True, validate_by_alias=True, frozen=True
+    )
+
+    environment: Environment = Field(
+        Environment.production,
+        validation_alias="SDP_ENVIRONMENT",
+        description="development relaxes the secret checks; anything else is strict.",
+    )
+    redis_url: RedisDsn = Field(
+        RedisDsn("redis://localhost:6379/0"),
+        validation_alias="REDIS_URL",
+        description="Redis for platform state (payloads, schedules, history).",
+    )
+    broker_url: str | None = Field(
+        None, validation_alias="CELERY_BROKER_URL", description="Celery broker; REDIS_URL if unset."
+    )
+    result_backend: str | None = Field(
+        None,
+        validation_alias="CELERY_RESULT_BACKEND",
+        description="Celery result backend; REDIS_URL if unset.",
+    )
+    result_expires_s: int = Field(
+        86_400, ge=60, validation_alias="SDP_RESULT_EXPIRES_S", description="Result retention."
+    )
+    visibility_timeout_s: int = Field(
+        3_600,
+        ge=10,
+        validation_alias="SDP_VISIBILITY_TIMEOUT_S",
+        description="How long an unacknowledged message waits before Redis redelivers it.",
+    )
+
+    @field_validator("broker_url", "result_backend")
+    @classmethod
+    def _has_scheme(cls, value: str | None) -> str | None:
+        if value is not None and "://" not in value:
+            raise ValueError("must be a URL such as redis://host:6379/0")
+        return value
+
+    @property
+    def broker(self) -> str:
+        return self.broker_url or str(self.redis_url)
+
+    @property
+    def backend(self) -> str:
+        return self.result_backend or str(self.redis_url)
+
+
+def load_settings(cls: type[S]) -> S:
+    """Read settings from the environment, or exit 2 naming each bad variable (values hidden)."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        lines = [f"invalid configuration for {cls.__name__}:"]
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            lines.append(f"  {where}: {err['msg']}")
+        raise SystemExit("\n".join(lines)) from None

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from pydantic import ValidationError
+
+from sdp_core.auth import (
+    AuthSettings,
+    InvalidToken,
+    Role,
+    TokenVerifier,
+    generate_secret,
+    issue_token,
+    weak_secret_reason,
+)
+from sdp_core.settings import load_settings
+
+
+def test_roles_are_ordered() -> None:
+    assert Role.viewer < Role.operator < Role.admin
+    assert Role.parse("operator") is Role.operator
+    with pytest.raises(ValueError, match="unknown role"):
+        Role.parse("root")
+
+
+def test_token_round_trip_and_role_check() -> None:
+    secret = generate_secret()
+    principal = TokenVerifier(secret, "HS256").verify(issue_token(secret, "ana", Role.operator))
+    assert principal.subject == "ana"
+    assert principal.allows(Role.viewer)
+    assert principal.allows(Role.operator)
+    assert not principal.allows(Role.admin)
+
+
+def test_rejects_bad_signature_expiry_and_missing_role() -> None:
+    secret = generate_secret()
+    verifier = TokenVerifier(secret, "HS256")
+    with pytest.raises(InvalidToken, match="invalid"):
+        verifier.verify(issue_token(generate_secret(), "ana", Role.admin))
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(issue_token(secret, "ana", Role.admin, ttl_s=-60))
+    no_role = jwt.encode({"sub": "ana", "exp": int(time.time()) + 60}, secret, algorithm="HS256")
+    with pytest.raises(InvalidToken):
+        verifier.verify(no_role)
+    bad_role = jwt.encode(
+        {"sub": "ana", "role": "root", "exp": int(time.time()) + 60}, secret, algorithm="HS256"
+    )
+    with pytest.raises(InvalidToken, match="unknown role"):
+        verifier.verify(bad_role)
+    with pytest.raises(InvalidToken):
+        verifier.verify("not-a-jwt")
+
+
+def test_none_algorithm_is_refused() -> None:
+    unsigned = jwt.encode(
+        {"sub": "x", "role": "admin", "exp": int(time.time()) + 60}, None, algorithm="none"
+    )
+    with pytest.raises(InvalidToken):
+        TokenVerifier(generate_secret(), "HS256").verify(unsigned)
+
+
+@pytest.mark.parametrize(
+    ("secret", "weak"),
+    [
+        ("short", True),
+        ("a" * 64, True),
+        ("abcabcabcabcabcabcabcabcabcabcabcabc", True),
+        (generate_secret(), False),
+    ],
+)
+def test_weak_secrets_are_named(secret: str, weak: bool) -> None:
+    assert (weak_secret_reason(secret) is not None) is weak
+
+
+def test_production_refuses_missing_or_weak_secret() -> None:
+    with pytest.raises(ValidationError, match="SDP_JWT_SECRET is required"):
+        AuthSettings(SDP_ENVIRONMENT="production")
+    with pytest.raises(ValidationError, match="too weak"):
+        AuthSettings(SDP_ENVIRONMENT="production", SDP_JWT_SECRET="secret")
+    assert AuthSettings(SDP_ENVIRONMENT="production", SDP_JWT_SECRET=generate_secret())
+
+
+def test_development_accepts_anything_and_rs256_needs_a_key() -> None:
+    AuthSettings(SDP_ENVIRONMENT="development", SDP_JWT_SECRET="dev")
+    with pytest.raises(ValidationError, match="SDP_JWT_PUBLIC_KEY"):
+        AuthSettings(SDP_ENVIRONMENT="production", SDP_JWT_ALGORITHM="RS256")
+
+
+def test_configuration_errors_never_echo_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SDP_ENVIRONMENT", "production")
+    monkeypatch.setenv("SDP_JWT_SECRET", "hunter2-is-a-weak-one")
+    with pytest.raises(SystemExit) as exit_info:
+        load_settings(AuthSettings)
+    assert "too weak" in str(exit_info.value)
+    assert "hunter2" not in str(exit_info.value)

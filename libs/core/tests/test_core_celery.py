@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import pytest
+
+from sdp_core import keys
+from sdp_core.celery_config import make_celery
+from sdp_core.queues import QUEUES, Queue, TaskName, queue_for
+from sdp_core.settings import CommonSettings
+
+
+def test_every_task_routes_to_its_queue() -> None:
+    app = make_celery("t", CommonSettings(redis_url="redis://localhost:6379/0"))
+    router = app.amqp.router
+    for name in TaskName:
+        route = router.route({}, name.value)
+        assert route["queue"].name == queue_for(name.value).value
+    with pytest.raises(ValueError, match="no queue"):
+        queue_for("billing.charge")
+
+
+def test_shared_configuration_is_safe_by_default() -> None:
+    conf = make_celery("t", CommonSettings(redis_url="redis://localhost:6379/0")).conf
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert conf.worker_send_task_events and conf.task_send_sent_event
+    assert conf.accept_content == ["json"] and conf.task_serializer == "json"
+    assert conf.result_expires.total_seconds() == 86_400
+    assert {q.name for q in conf.task_queues} == {q.value for q in QUEUES}
+    assert conf.broker_transport_options["priority_steps"] == list(range(10))
+
+
+def test_queue_keys_cover_every_priority_step() -> None:
+    names = keys.queue_keys(Queue.etl)
+    assert names[0] == "etl"
+    assert names[1:] == [f"etl:{step}" for step in range(1, 10)]

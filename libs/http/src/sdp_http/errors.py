@@ -1,0 +1,64 @@
+"""The one error hierarchy of the HTTP services; `handlers` turns each into JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "ApiError",
+    "Conflict",
+    "FieldError",
+    "Forbidden",
+    "GatewayTimeout",
+    "NotFound",
+    "ServiceUnavailable",
+    "Unauthorized",
+    "ValidationFailed",
+]
+
+FieldError = tuple[str, str]
+
+
+class ApiError(Exception):
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, fields: Sequence[FieldError] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = list(fields)
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
+
+
+class ValidationFailed(ApiError):
+    status_code = 422
+    code = "validation_error"
+
+
+class ServiceUnavailable(ApiError):
+    status_code = 503
+    code = "unavailable"
+
+
+class GatewayTimeout(ApiError):
+    status_code = 504
+    code = "timeout"

@@ -1,0 +1,79 @@
+"""One place that turns every error into the JSON envelope, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from kombu.exceptions import OperationalError
+from starlette.exceptions import HTTPException
+
+from sdp_http.errors import ApiError, FieldError, ServiceUnavailable
+from sdp_http.schemas import ErrorBody, ErrorField, ErrorResponse
+
+__all__ = ["error_response", "install_error_handlers"]
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+
+
+def error_response(
+    status: int, code: str, message: str, fields: list[FieldError] | None = None
+) -> JSONResponse:
+    body = ErrorResponse(
+        error=ErrorBody(
+            code=code,
+            message=message,
+            fields=[ErrorField(field=f, message=m) for f, m in fields or []],
+        )
+    )
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    # FastAPI prefixes the location with where it came from; the client knows its own body.
+    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)
+    return ".".join(str(p) for p in parts) or str(loc[0] if loc else "request")
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status_code, exc.code, exc.message, exc.fields)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = [(_field_name(tuple(e["loc"])), str(e["msg"])) for e in exc.errors()]
+    message = "; ".join(f"{f}: {m}" for f, m in fields)
+    return error_response(422, "validation_error", message, fields)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+async def _backend_down(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("backend unavailable: %s", exc)
+    error = ServiceUnavailable(f"a backing service is unavailable: {type(exc).__name__}")
+    return error_response(error.status_code, error.code, error.message)
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "internal_error", "internal error; see the service log")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    for exc_type in (redis.ConnectionError, redis.TimeoutError, OperationalError, ConnectionError):
+        app.add_exception_handler(exc_type, _backend_down)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,148 @@
+"""The shared HTTP pieces on a small app: error envelope, auth matrix, health."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import redis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+
+from sdp_core.auth import Role, generate_secret, issue_token
+from sdp_http.auth import AdminDep, OperatorDep, ViewerDep
+from sdp_http.errors import NotFound
+from sdp_http.service import configure
+from sdp_http.settings import HttpSettings
+from sdp_testing.redis_server import free_port
+
+
+class Item(BaseModel):
+    name: str = Field(min_length=1)
+    count: int = Field(ge=0)
+
+
+def make_app(redis_url: str, secret: str, **settings: str) -> FastAPI:
+    app = FastAPI()
+    configure(
+        app,
+        HttpSettings(
+            SDP_ENVIRONMENT="test", SDP_JWT_SECRET=secret, REDIS_URL=redis_url, **settings
+        ),
+    )
+
+    @app.get("/view")
+    def view(principal: ViewerDep) -> dict[str, str]:
+        return {"role": principal.role.name}
+
+    @app.post("/operate")
+    def operate(_: OperatorDep, item: Item) -> Item:
+        return item
+
+    @app.post("/administer")
+    def administer(_: AdminDep) -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.get("/missing")
+    def missing() -> None:
+        raise NotFound("no such thing")
+
+    @app.get("/redis-down")
+    def redis_down() -> None:
+        raise redis.ConnectionError("connection refused")
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    return app
+
+
+@pytest.fixture
+def client(redis_url: str, jwt_secret: str) -> TestClient:
+    return TestClient(make_app(redis_url, jwt_secret), raise_server_exceptions=False)
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "status"),
+    [
+        ("viewer", "/view", 200),
+        ("viewer", "/administer", 403),
+        ("operator", "/administer", 403),
+        ("admin", "/administer", 200),
+    ],
+)
+def test_role_matrix(
+    client: TestClient, token: Callable[[str], str], role: str, path: str, status: int
+) -> None:
+    response = client.request("GET" if path == "/view" else "POST", path, headers=auth(token(role)))
+    assert response.status_code == status
+    if status == 403:
+        assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_missing_bad_and_expired_tokens_are_401(client: TestClient, jwt_secret: str) -> None:
+    missing = client.get("/view")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
+    forged = client.get("/view", headers=auth(issue_token(generate_secret(), "x", Role.admin)))
+    assert forged.status_code == 401
+    expired = client.get("/view", headers=auth(issue_token(jwt_secret, "x", Role.admin, ttl_s=-60)))
+    assert expired.status_code == 401
+    assert "expired" in expired.json()["error"]["message"]
+
+
+def test_validation_errors_name_each_field(client: TestClient, token: Callable[[str], str]) -> None:
+    response = client.post(
+        "/operate", json={"name": "", "count": -1}, headers=auth(token("operator"))
+    )
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert {f["field"] for f in error["fields"]} == {"name", "count"}
+
+
+def test_errors_are_json_never_tracebacks(client: TestClient) -> None:
+    assert client.get("/missing").json() == {
+        "error": {"code": "not_found", "message": "no such thing", "fields": []}
+    }
+    assert client.get("/no-such-route").json()["error"]["code"] == "not_found"
+    down = client.get("/redis-down")
+    assert down.status_code == 503
+    assert down.json()["error"]["code"] == "unavailable"
+    boom = client.get("/boom")
+    assert boom.status_code == 500
+    assert "secret internals" not in boom.text
+
+
+def test_readyz_follows_redis(redis_url: str, jwt_secret: str) -> None:
+    with TestClient(make_app(redis_url, jwt_secret)) as up:
+        assert up.get("/healthz").json()["status"] == "ok"
+        ready = up.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"redis": "ok"}
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    with TestClient(make_app(dead, jwt_secret)) as down:
+        assert down.get("/healthz").status_code == 200
+        not_ready = down.get("/readyz")
+        assert not_ready.status_code == 503
+        assert "redis" in not_ready.json()["error"]["message"]
+
+
+def test_cors_only_for_the_configured_origin(redis_url: str, jwt_secret: str) -> None:
+    app = make_app(redis_url, jwt_secret, SDP_CORS_ORIGINS="http://localhost:5501")
+    with TestClient(app) as client:
+        allowed = client.options(
+            "/view",
+            headers={"Origin": "http://localhost:5501", "Access-Control-Request-Method": "GET"},
+        )
+        assert allowed.headers["access-control-allow-origin"] == "http://localhost:5501"
+        other = client.options(
+            "/view", headers={"Origin": "http://evil.test", "Access-Control-Request-Method": "GET"}
+        )
+        assert "access-control-allow-origin" not in other.headers

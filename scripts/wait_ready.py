@@ -1,0 +1,74 @@
+"""Print the URLs and one ready line once every service is ready, then stay up.
+
+Ready means: the api's and monitor's /readyz answer 200, a worker answers a ping, beat has a
+heartbeat and Flower answers. Exits 1 (stopping the platform) if that takes too long.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+
+TIMEOUT_S = float(os.environ.get("SDP_READY_TIMEOUT_S", "120"))
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own URL
+            return bool(response.status == 200)
+    except urllib.error.HTTPError as exc:
+        # Flower answers 401 without credentials: it is up.
+        return exc.code == 401 and "readyz" not in url
+    except OSError:
+        return False
+
+
+def command_ok(module: str) -> bool:
+    done = subprocess.run(
+        [sys.executable, "-m", module], capture_output=True, timeout=30, check=False
+    )
+    return done.returncode == 0
+
+
+def main() -> int:
+    api, monitor, flower = sys.argv[1:4]
+    started = time.monotonic()
+    checks: dict[str, Callable[[], bool]] = {
+        "api": lambda: http_ok(f"{api}/readyz"),
+        "monitor": lambda: http_ok(f"{monitor}/readyz"),
+        "worker": lambda: command_ok("sdp_worker.health"),
+        "beat": lambda: command_ok("sdp_beat.health"),
+        "flower": lambda: http_ok(flower),
+    }
+    while checks:
+        checks = {name: check for name, check in checks.items() if not check()}
+        if time.monotonic() - started > TIMEOUT_S:
+            print(f"not ready after {TIMEOUT_S:.0f} s: {', '.join(checks)}", flush=True)
+            return 1
+        if checks:
+            time.sleep(0.5)
+    user, _, password = os.environ.get("FLOWER_BASIC_AUTH", "").partition(":")
+    print(
+        "\n".join(
+            [
+                f"  api      {api}/docs",
+                f"  monitor  {monitor}/docs",
+                f"  flower   {flower}  (user {user}, password {password})",
+                "  token    make token ROLE=admin   (viewer | operator | admin)",
+                f"SDP platform ready in {time.monotonic() - started:.1f} s",
+            ]
+        ),
+        flush=True,
+    )
+    signal.pause()  # until honcho stops the platform
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

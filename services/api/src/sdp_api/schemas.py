@@ -1,0 +1,50 @@
+"""Request and response models of the API service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sdp_core.queues import Queue
+
+__all__ = ["TaskAccepted", "TaskStatus", "TaskSubmission"]
+
+
+class TaskSubmission(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"task": "collect.http", "kwargs": {"url": "https://example.org/orders.json"}},
+                {"task": "system.sleep", "args": [2], "priority": 0, "countdown": 10},
+            ]
+        },
+    )
+
+    task: str = Field(description="A name from the job catalogue, e.g. `collect.http`.")
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    queue: Queue | None = Field(None, description="Defaults to the task's own queue.")
+    countdown: float | None = Field(None, ge=0, le=7 * 86_400, description="Seconds to wait.")
+    priority: int | None = Field(None, ge=0, le=9, description="0 is served first, 9 last.")
+
+
+class TaskAccepted(BaseModel):
+    id: str
+    state: str = "PENDING"
+
+
+class TaskStatus(BaseModel):
+    id: str
+    task: str | None
+    queue: str | None
+    state: str = Field(description="PENDING, STARTED, RETRY, SUCCESS, FAILURE or REVOKED.")
+    submitted_at: datetime | None = None
+    finished_at: datetime | None = None
+    worker: str | None = None
+    retries: int | None = None
+    result: Any = None
+    error: str | None = Field(None, description="`ExceptionType: message` when it failed.")
+    traceback: str | None = None

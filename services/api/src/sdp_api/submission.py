@@ -1,0 +1,119 @@
+"""Submitting catalogue tasks and reading their state back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+from uuid import uuid4
+
+import anyio.to_thread
+import redis.asyncio as aioredis
+from celery import Celery
+from kombu.exceptions import OperationalError
+
+from sdp_api.schemas import TaskStatus, TaskSubmission
+from sdp_core import keys
+from sdp_http.errors import NotFound, ServiceUnavailable, ValidationFailed
+from sdp_jobs.catalogue import get_job
+from sdp_jobs.errors import JobArgumentError
+
+__all__ = ["read_task", "submit_task"]
+
+_ARGUMENT_ROOTS = ("task", "args", "kwargs")
+
+
+def _api_field(field: str) -> str:
+    return field if field.split(".", 1)[0] in _ARGUMENT_ROOTS else f"kwargs.{field}"
+
+
+def _validate(submission: TaskSubmission) -> str:
+    """The queue to send to, once the task and its arguments are known to fit the catalogue."""
+    try:
+        job = get_job(submission.task)
+        job.validate(submission.args, submission.kwargs)
+    except JobArgumentError as exc:
+        raise ValidationFailed(str(exc), [(_api_field(f), m) for f, m in exc.fields]) from None
+    return (submission.queue or job.queue).value
+
+
+async def submit_task(
+    celery: Celery,
+    redis: aioredis.Redis,
+    submission: TaskSubmission,
+    submitted_by: str,
+    retention_s: int,
+) -> str:
+    queue = _validate(submission)
+    task_id = str(uuid4())
+    record_key = keys.task_record(task_id)
+    # The record is what lets GET tell "unknown id" from "queued, not started yet".
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(
+            record_key,
+            mapping={
+                "task": submission.task,
+                "queue": queue,
+                "submitted_at": datetime.now(UTC).isoformat(),
+                "submitted_by": submitted_by,
+            },
+        )
+        pipe.expire(record_key, retention_s + int(submission.countdown or 0))
+        await pipe.execute()
+    send = partial(
+        celery.send_task,
+        submission.task,
+        args=submission.args,
+        kwargs=submission.kwargs,
+        task_id=task_id,
+        queue=queue,
+        priority=submission.priority,
+        countdown=submission.countdown,
+    )
+    try:
+        await anyio.to_thread.run_sync(send)
+    except OperationalError as exc:
+        await redis.delete(record_key)
+        raise ServiceUnavailable(f"the broker did not take the task: {exc}") from None
+    return task_id
+
+
+def _error_text(result: Any) -> str | None:
+    # Celery's backend rebuilds the exception when it can, else leaves the encoded dict.
+    if isinstance(result, BaseException):
+        return f"{type(result).__name__}: {result}"
+    if isinstance(result, dict) and "exc_type" in result:
+        message = result.get("exc_message")
+        if isinstance(message, list | tuple):
+            message = " ".join(str(m) for m in message)
+        return f"{result['exc_type']}: {message}"
+    return None
+
+
+def _text(record: dict[Any, Any], field: str) -> str | None:
+    value = record.get(field.encode())
+    return value.decode() if value is not None else None
+
+
+async def read_task(celery: Celery, redis: aioredis.Redis, task_id: str) -> TaskStatus:
+    record: dict[Any, Any] = await redis.hgetall(keys.task_record(task_id))
+    meta: dict[str, Any] = await anyio.to_thread.run_sync(celery.backend.get_task_meta, task_id)
+    state = str(meta.get("status", "PENDING"))
+    if not record and state == "PENDING":
+        raise NotFound(f"no task with id {task_id}")
+    failed = state in ("FAILURE", "RETRY", "REVOKED")
+    result = meta.get("result")
+    submitted = _text(record, "submitted_at")
+    return TaskStatus(
+        id=task_id,
+        task=_text(record, "task") or meta.get("name"),
+        queue=_text(record, "queue") or meta.get("queue"),
+        state=state,
+        submitted_at=datetime.fromisoformat(submitted) if submitted else None,
+        finished_at=meta.get("date_done"),
+        worker=meta.get("worker"),
+        retries=meta.get("retries"),
+        result=None if failed else result,
+        error=_error_text(result) if failed else None,
+        traceback=meta.get("traceback") if failed else None,
+    )

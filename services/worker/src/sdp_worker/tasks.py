@@ -1,0 +1,45 @@
+"""The job catalogue registered as Celery tasks: names, queues, retries and time limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery, Task
+
+from sdp_jobs.catalogue import CATALOGUE, Job
+from sdp_jobs.context import JobContext
+from sdp_jobs.errors import TransientJobError
+from sdp_worker.policies import POLICIES
+
+__all__ = ["register_tasks"]
+
+ContextFactory = Callable[[str | None], JobContext]
+
+
+def _register(app: Celery, job: Job, context: ContextFactory) -> None:
+    policy = POLICIES[job.name]
+
+    def run(self: Task[Any, Any], *args: Any, **kwargs: Any) -> Any:
+        return job.func(context(self.request.id), job.validate(args, kwargs))
+
+    run.__doc__ = job.description
+    app.task(
+        name=job.name.value,
+        bind=True,
+        # Not shared: every app built in one process gets exactly its own tasks.
+        shared=False,
+        queue=job.queue.value,
+        soft_time_limit=policy.soft_time_limit_s,
+        time_limit=policy.time_limit_s,
+        autoretry_for=(TransientJobError,),
+        max_retries=policy.max_retries,
+        retry_backoff=True,
+        retry_backoff_max=policy.retry_backoff_max_s,
+        retry_jitter=True,
+    )(run)
+
+
+def register_tasks(app: Celery, context: ContextFactory) -> None:
+    for job in CATALOGUE.values():
+        _register(app, job, context)

