@@ -19,7 +19,7 @@ from honcho.printer import Printer
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from devenv import ROOT, dev_environment, run_dir
 
-from sdp_testing.redis_server import redis_server_binary
+from sdp_testing.redis_server import redis_server_args, redis_server_binary
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -41,21 +41,7 @@ def redis_command(url: str) -> str:
     data = run_dir() / "redis"
     data.mkdir(exist_ok=True)
     port = urlsplit(url).port or 6379
-    return shlex.join(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-            "--dir",
-            str(data),
-        ]
-    )
+    return shlex.join(redis_server_args(binary, port, str(data), appendonly=True))
 
 
 def main() -> int:

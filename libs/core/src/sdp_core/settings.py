@@ -7,14 +7,25 @@ service; a service's own fields carry its prefix (``SDP_API_PORT``…).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import Field, RedisDsn, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, RedisDsn, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["CommonSettings", "Environment", "load_settings"]
+__all__ = ["CommaList", "CommonSettings", "Environment", "load_settings"]
 
 S = TypeVar("S", bound=BaseSettings)
+T = TypeVar("T")
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+# A list read from one environment variable as "a,b,c" rather than as JSON.
+CommaList = Annotated[list[T], NoDecode, BeforeValidator(_split_commas)]
 
 
 class Environment(StrEnum):
@@ -72,6 +83,16 @@ class CommonSettings(BaseSettings):
         return self.result_backend or str(self.redis_url)
 
 
+def _env_name(cls: type[BaseSettings], field: str) -> str:
+    """The environment variable a field is read from, for error messages."""
+    info = cls.model_fields.get(field)
+    if info is None:
+        return field  # already an alias such as REDIS_URL
+    if isinstance(info.validation_alias, str):
+        return info.validation_alias
+    return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+
+
 def load_settings(cls: type[S]) -> S:
     """Read settings from the environment, or exit 2 naming each bad variable (values hidden)."""
     try:
@@ -79,6 +100,7 @@ def load_settings(cls: type[S]) -> S:
     except ValidationError as exc:
         lines = [f"invalid configuration for {cls.__name__}:"]
         for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            head, *rest = [str(p) for p in err["loc"]] or ["settings"]
+            where = ".".join([_env_name(cls, head), *rest])
             lines.append(f"  {where}: {err['msg']}")
         raise SystemExit("\n".join(lines)) from None

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import redis
 
-__all__ = ["docker_available", "free_port", "redis_server_binary", "run_redis", "wait_for_redis"]
+__all__ = [
+    "docker_available",
+    "free_port",
+    "redis_server_args",
+    "redis_server_binary",
+    "run_redis",
+    "wait_for_redis",
+]
 
 
 def free_port() -> int:
@@ -66,24 +73,29 @@ def wait_for_redis(url: str, timeout_s: float = 10.0) -> None:
         client.close()
 
 
+def redis_server_args(binary: str, port: int, workdir: str, appendonly: bool) -> list[str]:
+    """A loopback-only redis-server command line; no RDB snapshots, AOF when asked."""
+    return [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "yes" if appendonly else "no",
+        "--dir",
+        workdir,
+    ]
+
+
 @contextlib.contextmanager
 def _binary_server(binary: str) -> Iterator[str]:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="sdp-redis-") as workdir:
         proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                workdir,
-            ],
+            redis_server_args(binary, port, workdir, appendonly=False),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

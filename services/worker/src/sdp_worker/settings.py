@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import NoDecode, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
 from sdp_core.queues import QUEUES, Queue
-from sdp_core.settings import CommonSettings
+from sdp_core.settings import CommaList, CommonSettings
 
 __all__ = ["WorkerSettings"]
 
@@ -17,7 +17,7 @@ class WorkerSettings(CommonSettings):
     model_config = SettingsConfigDict(env_prefix="SDP_WORKER_")
 
     hostname: str = Field("worker@%h", description="Node name; %h is the host name.")
-    queues: Annotated[list[Queue], NoDecode] = Field(
+    queues: CommaList[Queue] = Field(
         default_factory=lambda: list(QUEUES), description="Comma-separated queues to consume."
     )
     concurrency: int = Field(2, ge=1, le=256)
@@ -25,10 +25,3 @@ class WorkerSettings(CommonSettings):
     log_level: str = "INFO"
     payload_ttl_s: int = Field(86_400, ge=60, description="How long collected payloads live.")
     health_timeout_s: float = Field(3.0, gt=0, description="How long the health ping waits.")
-
-    @field_validator("queues", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
