@@ -32,7 +32,7 @@ token: sync
 lint: sync
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy libs/*/src services/*/src scripts
+	$(RUN) mypy libs/*/src services/*/src scripts libs/*/tests services/*/tests tests
 
 format: sync
 	$(RUN) ruff format .

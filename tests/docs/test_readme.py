@@ -18,7 +18,9 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 def env_names(cls: type[BaseSettings]) -> list[str]:
     prefix = str(cls.model_config.get("env_prefix", ""))
     return [
-        info.validation_alias if isinstance(info.validation_alias, str) else f"{prefix}{name}".upper()
+        info.validation_alias
+        if isinstance(info.validation_alias, str)
+        else f"{prefix}{name}".upper()
         for name, info in cls.model_fields.items()
     ]
 

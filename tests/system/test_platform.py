@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +39,10 @@ class Platform:
         return {"Authorization": f"Bearer {issue_token(secret, 'system-test', role)}"}
 
 
-def port_open(port: int) -> bool:
+def port_closed(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         process.proc.send_signal(signal.SIGINT)
         process.proc.wait(timeout=30)
         for port in ports.values():
-            wait_until(lambda port=port: not port_open(port), 10, f"port {port} to close")
+            wait_until(partial(port_closed, port), 10, f"port {port} to close")
 
 
 def wait_for_task(client: httpx.Client, platform: Platform, task_id: str) -> dict[str, Any]:

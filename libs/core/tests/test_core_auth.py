@@ -76,16 +76,16 @@ def test_weak_secrets_are_named(secret: str, weak: bool) -> None:
 
 def test_production_refuses_missing_or_weak_secret() -> None:
     with pytest.raises(ValidationError, match="SDP_JWT_SECRET is required"):
-        AuthSettings(SDP_ENVIRONMENT="production")
+        AuthSettings(environment="production")
     with pytest.raises(ValidationError, match="too weak"):
-        AuthSettings(SDP_ENVIRONMENT="production", SDP_JWT_SECRET="secret")
-    assert AuthSettings(SDP_ENVIRONMENT="production", SDP_JWT_SECRET=generate_secret())
+        AuthSettings(environment="production", jwt_secret="secret")
+    assert AuthSettings(environment="production", jwt_secret=generate_secret())
 
 
 def test_development_accepts_anything_and_rs256_needs_a_key() -> None:
-    AuthSettings(SDP_ENVIRONMENT="development", SDP_JWT_SECRET="dev")
+    AuthSettings(environment="development", jwt_secret="dev")
     with pytest.raises(ValidationError, match="SDP_JWT_PUBLIC_KEY"):
-        AuthSettings(SDP_ENVIRONMENT="production", SDP_JWT_ALGORITHM="RS256")
+        AuthSettings(environment="production", jwt_algorithm="RS256")
 
 
 def test_configuration_errors_never_echo_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import redis
@@ -23,13 +24,11 @@ class Item(BaseModel):
     count: int = Field(ge=0)
 
 
-def make_app(redis_url: str, secret: str, **settings: str) -> FastAPI:
+def make_app(redis_url: str, secret: str, **settings: Any) -> FastAPI:
     app = FastAPI()
     configure(
         app,
-        HttpSettings(
-            SDP_ENVIRONMENT="test", SDP_JWT_SECRET=secret, REDIS_URL=redis_url, **settings
-        ),
+        HttpSettings(environment="test", jwt_secret=secret, redis_url=redis_url, **settings),
     )
 
     @app.get("/view")
@@ -135,7 +134,7 @@ def test_readyz_follows_redis(redis_url: str, jwt_secret: str) -> None:
 
 
 def test_cors_only_for_the_configured_origin(redis_url: str, jwt_secret: str) -> None:
-    app = make_app(redis_url, jwt_secret, SDP_CORS_ORIGINS="http://localhost:5501")
+    app = make_app(redis_url, jwt_secret, cors_origins="http://localhost:5501")
     with TestClient(app) as client:
         allowed = client.options(
             "/view",

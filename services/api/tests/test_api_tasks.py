@@ -18,8 +18,8 @@ from sdp_testing.redis_server import free_port
 Token = Callable[[str], str]
 
 
-def settings_for(redis_url: str, secret: str, **extra: str) -> ApiSettings:
-    return ApiSettings(SDP_ENVIRONMENT="test", SDP_JWT_SECRET=secret, REDIS_URL=redis_url, **extra)
+def settings_for(redis_url: str, secret: str, **extra: Any) -> ApiSettings:
+    return ApiSettings(environment="test", jwt_secret=secret, redis_url=redis_url, **extra)
 
 
 @pytest.fixture
@@ -134,9 +134,7 @@ def test_auth_matrix(client: TestClient, token: Token) -> None:
 def test_broker_down_is_503_and_leaves_no_record(
     redis_url: str, jwt_secret: str, token: Token, redis_client: redis.Redis
 ) -> None:
-    settings = settings_for(
-        redis_url, jwt_secret, CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0"
-    )
+    settings = settings_for(redis_url, jwt_secret, broker_url=f"redis://127.0.0.1:{free_port()}/0")
     with TestClient(create_app(settings)) as client:
         response = client.post("/api/v1/tasks", json={"task": "system.noop"}, headers=auth(token))
     assert response.status_code == 503

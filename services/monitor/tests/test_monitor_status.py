@@ -24,9 +24,7 @@ Token = Callable[[str], str]
 
 @pytest.fixture
 def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
-    settings = MonitorSettings(
-        SDP_ENVIRONMENT="test", SDP_JWT_SECRET=jwt_secret, REDIS_URL=redis_url
-    )
+    settings = MonitorSettings(environment="test", jwt_secret=jwt_secret, redis_url=redis_url)
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -43,7 +41,7 @@ def status(client: TestClient, token: Token) -> dict[str, Any]:
 def test_status_sees_workers_active_tasks_and_queue_loads(
     client: TestClient, token: Token, redis_url: str
 ) -> None:
-    sender = make_celery("test-sender", CommonSettings(REDIS_URL=redis_url))
+    sender = make_celery("test-sender", CommonSettings(redis_url=redis_url))
     # Nothing consumes etl here: its messages wait in three different priority steps.
     for priority in (0, 3, 9):
         sender.send_task("etl.transform", kwargs={}, priority=priority)
@@ -82,10 +80,10 @@ def test_status_needs_a_token(client: TestClient) -> None:
 def test_broker_down_is_503(redis_url: str, jwt_secret: str, token: Token) -> None:
     dead = f"redis://127.0.0.1:{free_port()}/0"
     settings = MonitorSettings(
-        SDP_ENVIRONMENT="test",
-        SDP_JWT_SECRET=jwt_secret,
-        REDIS_URL=redis_url,
-        CELERY_BROKER_URL=dead,
+        environment="test",
+        jwt_secret=jwt_secret,
+        redis_url=redis_url,
+        broker_url=dead,
     )
     with TestClient(create_app(settings)) as client:
         started = time.monotonic()

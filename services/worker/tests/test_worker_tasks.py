@@ -22,7 +22,7 @@ from sdp_worker.settings import WorkerSettings
 
 @pytest.fixture
 def app(redis_url: str) -> Iterator[Celery]:
-    app = create_app(WorkerSettings(REDIS_URL=redis_url))
+    app = create_app(WorkerSettings(redis_url=redis_url))
     with start_worker(
         app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10
     ):
@@ -35,10 +35,10 @@ def send(app: Celery, name: str, *args: Any, **kwargs: Any) -> AsyncResult[Any]:
 
 
 def test_every_catalogue_job_is_a_task_on_its_queue(redis_url: str) -> None:
-    app = create_app(WorkerSettings(REDIS_URL=redis_url))
+    app = create_app(WorkerSettings(redis_url=redis_url))
     for name in TaskName:
         task = app.tasks[name.value]
-        assert task.queue == name.value.split(".")[0]
+        assert task.queue == name.value.split(".")[0]  # type: ignore[attr-defined]
         assert task.soft_time_limit == POLICIES[name].soft_time_limit_s
     assert app.conf.worker_pool_restarts is True
 
@@ -79,7 +79,7 @@ def test_transient_failures_are_retried_by_celery(app: Celery, httpserver: Any) 
 
 
 def test_time_limit_ends_a_task_as_failure(redis_url: str) -> None:
-    app = create_app(WorkerSettings(REDIS_URL=redis_url))
+    app = create_app(WorkerSettings(redis_url=redis_url))
     with running_worker(redis_url, concurrency=1):
         result = app.send_task("system.sleep", args=[30], soft_time_limit=1, time_limit=5)
         with pytest.raises(Exception, match=r"SoftTimeLimitExceeded|TimeLimit"):
@@ -106,7 +106,7 @@ def test_health_command_follows_the_worker(redis_url: str) -> None:
 @pytest.mark.slow
 def test_killed_workers_task_is_redelivered(redis_url: str) -> None:
     """acks_late: a task whose worker is SIGKILLed mid-run is run again by another worker."""
-    app = create_app(WorkerSettings(REDIS_URL=redis_url, SDP_VISIBILITY_TIMEOUT_S=10))
+    app = create_app(WorkerSettings(redis_url=redis_url, visibility_timeout_s=10))
     fast_restore = {"SDP_VISIBILITY_TIMEOUT_S": "10"}
     with running_worker(redis_url, concurrency=1, **fast_restore) as doomed:
         result = app.send_task("system.sleep", args=[3])
