@@ -1,0 +1,111 @@
+"""The schedule document (SPEC §5): what a data engineer defines, validated field by field.
+
+The Redis store and the scheduler build on this with the beat issue.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sdp_core.queues import Queue, TaskName
+from sdp_schedules import cron
+
+__all__ = [
+    "CrontabTrigger",
+    "IntervalTrigger",
+    "Misfire",
+    "OnceTrigger",
+    "ScheduleSpec",
+    "Trigger",
+]
+
+_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3_600, "days": 86_400}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IntervalTrigger(_Model):
+    type: Literal["interval"]
+    every: int = Field(ge=1, le=1_000_000)
+    unit: Literal["seconds", "minutes", "hours", "days"] = "seconds"
+
+    @property
+    def period(self) -> timedelta:
+        return timedelta(seconds=self.every * _UNIT_SECONDS[self.unit])
+
+
+class CrontabTrigger(_Model):
+    type: Literal["crontab"]
+    minute: str = "*"
+    hour: str = "*"
+    day_of_month: str = "*"
+    month_of_year: str = "*"
+    day_of_week: str = "*"
+    timezone: str = "UTC"
+
+    @field_validator("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
+    @classmethod
+    def _parses(cls, value: str, info: Any) -> str:
+        field = getattr(cron, str(info.field_name).upper())
+        try:
+            cron.parse_field(value, field)
+        except cron.CronFieldError as exc:
+            raise ValueError(f"bad crontab field: {exc}") from None
+        return value.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+    def values(self, name: str) -> frozenset[int]:
+        """The allowed values of one field, e.g. ``values("hour")``."""
+        return cron.parse_field(getattr(self, name), getattr(cron, name.upper()))
+
+
+class OnceTrigger(_Model):
+    type: Literal["once"]
+    at: AwareDatetime
+
+
+Trigger = Annotated[IntervalTrigger | CrontabTrigger | OnceTrigger, Field(discriminator="type")]
+
+
+class Misfire(_Model):
+    policy: Literal["skip", "run_once", "run_all"] = "run_once"
+    grace_s: int = Field(60, ge=0, le=7 * 86_400, description="How late a slot may still run.")
+
+
+class ScheduleSpec(_Model):
+    """A schedule as written by its author; the store adds id, state and run bookkeeping."""
+
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+    task: TaskName
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    queue: Queue | None = None
+    priority: int | None = Field(None, ge=0, le=9)
+    trigger: Trigger
+    start_at: AwareDatetime | None = None
+    end_at: AwareDatetime | None = None
+    enabled: bool = True
+    expires_s: int | None = Field(None, ge=1, description="The sent task expires after this.")
+    misfire: Misfire = Field(default_factory=Misfire)
+    max_instances: int = Field(1, ge=1, le=100)
+    jitter_s: float = Field(0, ge=0, le=3_600)
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.start_at and self.end_at and self.end_at <= self.start_at:
+            raise ValueError("end_at must be after start_at")
+        return self
