@@ -6,6 +6,7 @@ heartbeat and Flower answers. Exits 1 (stopping the platform) if that takes too 
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -18,14 +19,15 @@ from collections.abc import Callable
 TIMEOUT_S = float(os.environ.get("SDP_READY_TIMEOUT_S", "120"))
 
 
-def http_ok(url: str) -> bool:
+def http_ok(url: str, basic_auth: str | None = None) -> bool:
+    request = urllib.request.Request(url)  # noqa: S310 - our own URL
+    if basic_auth:
+        token = base64.b64encode(basic_auth.encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own URL
+        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
             return bool(response.status == 200)
-    except urllib.error.HTTPError as exc:
-        # Flower answers 401 without credentials: it is up.
-        return exc.code == 401 and "readyz" not in url
-    except OSError:
+    except OSError:  # HTTPError included: only a 200 means ready
         return False
 
 
@@ -44,7 +46,7 @@ def main() -> int:
         "monitor": lambda: http_ok(f"{monitor}/readyz"),
         "worker": lambda: command_ok("sdp_worker.health"),
         "beat": lambda: command_ok("sdp_beat.health"),
-        "flower": lambda: http_ok(flower),
+        "flower": lambda: http_ok(flower, os.environ.get("FLOWER_BASIC_AUTH")),
     }
     while checks:
         checks = {name: check for name, check in checks.items() if not check()}

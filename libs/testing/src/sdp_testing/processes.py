@@ -105,7 +105,6 @@ def running_worker(
         **env,
     )
     with spawn([sys.executable, "-m", "sdp_worker"], settings, name=node) as worker:
-        worker.name = node
         wait_until(lambda: not worker.alive() or ping(redis_url, node), 30, f"worker {node}")
         if not worker.alive():
             raise RuntimeError(f"worker exited early:\n{worker.log()[-4000:]}")
