@@ -51,7 +51,6 @@ def main() -> int:
     monitor_port = env.setdefault("SDP_MONITOR_PORT", "5502")
     flower_port = env.setdefault("SDP_FLOWER_PORT", "5507")
     env.setdefault("SDP_MONITOR_FLOWER_URL", f"http://127.0.0.1:{flower_port}")
-    env.setdefault("SDP_BEAT_SCHEDULE_FILE", str(run_dir() / "beat-schedule"))
     env["PYTHONUNBUFFERED"] = "1"
     python = shlex.quote(sys.executable)
     broker = shlex.quote(env.get("CELERY_BROKER_URL", redis_url))

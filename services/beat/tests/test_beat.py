@@ -1,9 +1,16 @@
-"""Beat as a real process: static schedule, heartbeat, health command."""
+"""Beat as real `celery beat` processes on a real Redis: HA, exactly once, changes, health."""
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
 
 import pytest
 import redis
@@ -12,49 +19,232 @@ from pydantic import ValidationError
 from sdp_beat.app import create_app
 from sdp_beat.heartbeat import read_heartbeat
 from sdp_beat.settings import BeatSettings
-from sdp_testing.processes import spawn, wait_until
+from sdp_core import keys
+from sdp_schedules.records import Run
+from sdp_schedules.store import ScheduleStore
+from sdp_testing.processes import ServiceProcess, spawn, wait_until
 
 
-def test_static_schedule_has_hourly_cleanup() -> None:
+def test_static_schedule_has_cleanup() -> None:
     app = create_app(BeatSettings(cleanup_every_s=120))
     entry = app.conf.beat_schedule["system.cleanup"]
     assert entry["task"] == "system.cleanup"
     assert entry["schedule"] == 120.0
 
 
-def test_heartbeat_must_outlive_a_tick() -> None:
+def test_heartbeat_must_outlive_the_lock() -> None:
     with pytest.raises(ValidationError, match="heartbeat_ttl_s"):
-        BeatSettings(max_interval_s=10, heartbeat_ttl_s=10)
+        BeatSettings(lock_ttl_s=10, heartbeat_ttl_s=10)
 
 
-def health(redis_url: str) -> int:
-    env = {"REDIS_URL": redis_url, "PATH": ""}
+def beat_env(redis_url: str, node: str, **extra: str) -> dict[str, str]:
+    return {
+        "REDIS_URL": redis_url,
+        "SDP_BEAT_NODE_NAME": node,
+        "SDP_BEAT_LOCK_TTL_S": "2",
+        "SDP_BEAT_HEARTBEAT_TTL_S": "5",
+        "SDP_BEAT_LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+def start_beat(stack: ExitStack, redis_url: str, node: str, **extra: str) -> ServiceProcess:
+    return stack.enter_context(
+        spawn([sys.executable, "-m", "sdp_beat"], beat_env(redis_url, node, **extra), name=node)
+    )
+
+
+def health(redis_url: str, node: str) -> int:
+    env = {"REDIS_URL": redis_url, "SDP_BEAT_NODE_NAME": node, "PATH": ""}
     return subprocess.run(
         [sys.executable, "-m", "sdp_beat.health"], env=env, capture_output=True, timeout=30
     ).returncode
 
 
-def test_beat_process_heartbeats_and_health_follows(
-    redis_url: str, redis_client: redis.Redis, tmp_path: object
+def leader(client: redis.Redis) -> str | None:
+    beat = read_heartbeat(client)
+    return None if beat is None else beat.node
+
+
+def every_second(store: ScheduleStore, count: int, **changes: Any) -> list[str]:
+    return [
+        store.create(
+            {
+                "name": f"tick-{n:03}",
+                "task": "system.noop",
+                "trigger": {"type": "interval", "every": 1},
+                "max_instances": 100,
+                **changes,
+            }
+        ).id
+        for n in range(count)
+    ]
+
+
+def sent_messages(client: redis.Redis) -> list[dict[str, Any]]:
+    """Every task message waiting on the system queue, as kombu stored it."""
+    messages: list[dict[str, Any]] = []
+    for key in keys.queue_keys("system"):
+        messages += [json.loads(raw) for raw in client.lrange(key, 0, -1)]
+    return messages
+
+
+def sent_runs(store: ScheduleStore, schedule_id: str) -> list[Run]:
+    return [r for r in store.runs(schedule_id, limit=1_000) if r.state == "SENT"]
+
+
+@pytest.fixture
+def store(redis_client: redis.Redis) -> Iterator[ScheduleStore]:
+    yield ScheduleStore(redis_client, runs_kept=1_000)
+
+
+def test_beat_heartbeats_seeds_static_entries_and_health_follows(
+    redis_url: str, redis_client: redis.Redis, store: ScheduleStore
 ) -> None:
-    assert health(redis_url) == 1
-    env = {
-        "REDIS_URL": redis_url,
-        "SDP_BEAT_SCHEDULE_FILE": f"{tmp_path}/schedule",
-        "SDP_BEAT_MAX_INTERVAL_S": "1",
-        "SDP_BEAT_HEARTBEAT_TTL_S": "5",
-    }
-    with spawn([sys.executable, "-m", "sdp_beat"], env, name="beat") as beat:
-        wait_until(lambda: read_heartbeat(redis_client) is not None, 30, "a beat heartbeat")
-        assert health(redis_url) == 0
-        first = read_heartbeat(redis_client)
-        assert first is not None
+    assert health(redis_url, "beat-a") == 1
+    with ExitStack() as stack:
+        beat = start_beat(stack, redis_url, "beat-a")
+        wait_until(lambda: leader(redis_client) == "beat-a", 30, "beat-a to lead")
+        assert health(redis_url, "beat-a") == 0
+        cleanup = store.find("system.cleanup")
+        assert cleanup is not None
+        assert cleanup.static
+        heartbeat = read_heartbeat(redis_client)
+        assert heartbeat is not None
+        assert (heartbeat.active, heartbeat.paused) == (1, 0)
+        assert beat.alive()
+    # A clean stop hands the lock and both heartbeats back at once.
+    assert redis_client.get(keys.SCHEDULE_LEADER) is None
+    assert read_heartbeat(redis_client) is None
+    assert health(redis_url, "beat-a") == 1
+
+
+def test_static_entries_removed_from_configuration_are_pruned(
+    redis_url: str, redis_client: redis.Redis, store: ScheduleStore
+) -> None:
+    stale = store.create(
+        {"name": "old-static", "task": "system.noop", "trigger": {"type": "interval", "every": 60}},
+        static=True,
+    )
+    with ExitStack() as stack:
+        start_beat(stack, redis_url, "beat-a")
+        wait_until(lambda: store.find("old-static") is None, 30, "the stale entry to go")
+    assert store.find("system.cleanup") is not None
+    assert redis_client.sismember(keys.SCHEDULE_STATIC, stale.id) == 0
+
+
+def test_two_replicas_fire_each_slot_exactly_once(
+    redis_url: str, redis_client: redis.Redis, store: ScheduleStore
+) -> None:
+    ids = every_second(store, 20)
+    with ExitStack() as stack:
+        start_beat(stack, redis_url, "beat-a")
+        start_beat(stack, redis_url, "beat-b")
+        wait_until(lambda: all(len(sent_runs(store, i)) >= 5 for i in ids), 30, "five rounds")
+    messages = sent_messages(redis_client)
+    slots = Counter((m["headers"]["sdp_schedule"], m["headers"]["sdp_slot"]) for m in messages)
+    assert slots, "nothing was sent"
+    assert max(slots.values()) == 1
+    for schedule_id in ids:
+        runs = sent_runs(store, schedule_id)
+        assert len({r.slot_ms for r in runs}) == len(runs)
+        # Fixed-rate: consecutive slots exactly one period apart, none skipped.
+        ordered = sorted(r.slot_ms for r in runs)
+        assert {b - a for a, b in zip(ordered, ordered[1:], strict=False)} == {1_000}
+    assert len(messages) == sum(len(sent_runs(store, i)) for i in ids)
+
+
+def test_a_change_wakes_the_scheduler(redis_url: str, store: ScheduleStore) -> None:
+    with ExitStack() as stack:
+        start_beat(stack, redis_url, "beat-a")
+        wait_until(lambda: store.find("system.cleanup") is not None, 30, "beat to start")
+        time.sleep(1)
+        lags: list[float] = []
+        for n in range(3):
+            # Beat is asleep until its next lock refresh; a one-off due in 300 ms must
+            # still go out on time, because the write wakes it.
+            at = time.time() + 0.3
+            schedule = store.create(
+                {
+                    "name": f"once-{n}",
+                    "task": "system.noop",
+                    "trigger": {
+                        "type": "once",
+                        "at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at))
+                        + f".{int(at % 1 * 1e6):06d}+00:00",
+                    },
+                }
+            )
+            wait_until(lambda s=schedule.id: bool(sent_runs(store, s)), 5, "the one-off")
+            run = sent_runs(store, schedule.id)[0]
+            lags.append(run.fired_ms / 1000 - at)
+        assert max(lags) < 0.25, lags
+        paused_at = time.time()
+        ticking = every_second(store, 1)[0]
+        wait_until(lambda: bool(sent_runs(store, ticking)), 5, "the first tick")
+        store.pause(ticking)
+        paused_at = time.time()
+        time.sleep(2)
+        assert all(r.fired_ms / 1000 <= paused_at + 0.05 for r in sent_runs(store, ticking))
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_leader_fails_over_without_losing_or_doubling_a_slot(
+    redis_url: str, redis_client: redis.Redis, store: ScheduleStore
+) -> None:
+    ids = every_second(store, 10)
+    with ExitStack() as stack:
+        first = start_beat(stack, redis_url, "beat-a")
+        wait_until(lambda: leader(redis_client) == "beat-a", 30, "beat-a to lead")
+        start_beat(stack, redis_url, "beat-b")
+        wait_until(lambda: health(redis_url, "beat-b") == 0, 30, "beat-b to stand by")
+        time.sleep(2)
+        first.signal(signal.SIGKILL)
+        killed_at = time.time()
+        wait_until(lambda: leader(redis_client) == "beat-b", 10, "beat-b to take over")
         wait_until(
-            lambda: (
-                (hb := read_heartbeat(redis_client)) is not None and hb.last_tick > first.last_tick
+            lambda: any(
+                r.fired_ms / 1000 > killed_at + 0.5 for i in ids for r in sent_runs(store, i)
             ),
             10,
-            "the next tick",
+            "a slot fired by beat-b",
+        )
+        takeover_s = (
+            min(
+                r.fired_ms / 1000
+                for i in ids
+                for r in sent_runs(store, i)
+                if r.fired_ms / 1000 > killed_at
+            )
+            - killed_at
+        )
+        time.sleep(2)
+    # The lock TTL is 2 s: beat-b fires within TTL + 1 s.
+    assert takeover_s <= 3.0, takeover_s
+    for schedule_id in ids:
+        ordered = sorted(r.slot_ms for r in sent_runs(store, schedule_id))
+        assert len(ordered) == len(set(ordered))
+        # Within the 60 s grace the missed slots are caught up: no gap in the grid.
+        assert {b - a for a, b in zip(ordered, ordered[1:], strict=False)} == {1_000}
+
+
+@pytest.mark.slow
+def test_a_replica_that_loses_its_lock_steps_down_and_competes_again(
+    redis_url: str, redis_client: redis.Redis, store: ScheduleStore
+) -> None:
+    [schedule_id] = every_second(store, 1)
+    with ExitStack() as stack:
+        beat = start_beat(stack, redis_url, "beat-a")
+        wait_until(lambda: leader(redis_client) == "beat-a", 30, "beat-a to lead")
+        # Someone else holds the lock for 3 s (as after a long pause of this replica).
+        redis_client.set(keys.SCHEDULE_LEADER, "999999:intruder", px=3_000)
+        stolen_at = time.time()
+        time.sleep(2.5)
+        assert not any(r.fired_ms / 1000 > stolen_at + 0.1 for r in sent_runs(store, schedule_id))
+        wait_until(
+            lambda: any(r.fired_ms / 1000 > stolen_at + 3 for r in sent_runs(store, schedule_id)),
+            10,
+            "beat-a to lead again",
         )
         assert beat.alive()
-    wait_until(lambda: health(redis_url) == 1, 10, "the heartbeat to expire")
+        assert "lost the leader lock" in beat.log() or "Traceback" not in beat.log()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "BEAT_HEARTBEAT",
+    "BEAT_NODE_PREFIX",
     "CELERY_RESULT_MATCH",
     "CELERY_RESULT_PREFIX",
     "ETL_OUTPUT_MATCH",
@@ -17,11 +18,23 @@ __all__ = [
     "PREFIX",
     "PRIORITY_SEP",
     "PRIORITY_STEPS",
+    "SCHEDULE_CHANGES",
+    "SCHEDULE_DUE",
+    "SCHEDULE_FENCE",
+    "SCHEDULE_LEADER",
+    "SCHEDULE_NAMES",
+    "SCHEDULE_PAUSED",
+    "SCHEDULE_PREFIX",
+    "SCHEDULE_STATIC",
     "TASK_PREFIX",
+    "beat_node",
     "celery_result",
     "etl_output",
     "payload",
     "queue_keys",
+    "schedule",
+    "schedule_inflight",
+    "schedule_runs",
     "task_record",
 ]
 
@@ -31,6 +44,23 @@ PAYLOAD_PREFIX = f"{PREFIX}:payload:"
 ETL_OUTPUT_PREFIX = f"{PREFIX}:etl:"
 TASK_PREFIX = f"{PREFIX}:task:"
 BEAT_HEARTBEAT = f"{PREFIX}:beat:heartbeat"
+BEAT_NODE_PREFIX = f"{PREFIX}:beat:node:"
+
+# The schedule store (sdp_schedules): one hash per schedule plus these shared indexes.
+SCHEDULE_PREFIX = f"{PREFIX}:sched:"
+# ZSET id -> next due time (epoch ms); paused and finished schedules are not in it.
+SCHEDULE_DUE = f"{SCHEDULE_PREFIX}due"
+# ZSET of "name/id" members at score 0: unique names, lexical order and prefix search.
+SCHEDULE_NAMES = f"{SCHEDULE_PREFIX}names"
+# SET of paused ids, so counting them costs nothing per tick.
+SCHEDULE_PAUSED = f"{SCHEDULE_PREFIX}paused"
+# SET of ids seeded from beat's configuration, pruned when an entry leaves it.
+SCHEDULE_STATIC = f"{SCHEDULE_PREFIX}static"
+# Pub/sub channel: every write publishes the schedule id.
+SCHEDULE_CHANGES = f"{SCHEDULE_PREFIX}changes"
+# The firing engine's leader lock ("token:node") and the counter its fencing tokens come from.
+SCHEDULE_LEADER = f"{SCHEDULE_PREFIX}leader"
+SCHEDULE_FENCE = f"{SCHEDULE_PREFIX}fence"
 
 # SCAN patterns for the cleanup task; the prefixes hold no glob characters.
 PAYLOAD_MATCH = f"{PAYLOAD_PREFIX}*"
@@ -59,6 +89,26 @@ def etl_output(output_id: str) -> str:
 def task_record(task_id: str) -> str:
     """What the API knows of a task it submitted (hash: name, queue, submitted_at)."""
     return f"{TASK_PREFIX}{task_id}"
+
+
+def schedule(schedule_id: str) -> str:
+    """One schedule (hash: spec, state, slot, version, run bookkeeping)."""
+    return f"{SCHEDULE_PREFIX}s:{schedule_id}"
+
+
+def schedule_runs(schedule_id: str) -> str:
+    """A schedule's capped run history (list of JSON records, newest first)."""
+    return f"{SCHEDULE_PREFIX}runs:{schedule_id}"
+
+
+def schedule_inflight(schedule_id: str) -> str:
+    """Task ids a schedule sent that may still run (ZSET id -> sent at), for max_instances."""
+    return f"{SCHEDULE_PREFIX}inflight:{schedule_id}"
+
+
+def beat_node(node: str) -> str:
+    """One beat replica's own heartbeat, leader or not."""
+    return f"{BEAT_NODE_PREFIX}{node}"
 
 
 def celery_result(task_id: str) -> str:

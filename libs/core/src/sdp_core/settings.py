@@ -60,6 +60,13 @@ class CommonSettings(BaseSettings):
     result_expires_s: int = Field(
         86_400, ge=60, validation_alias="SDP_RESULT_EXPIRES_S", description="Result retention."
     )
+    schedule_runs_kept: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        validation_alias="SDP_SCHEDULE_RUNS_KEPT",
+        description="Run records kept per schedule (oldest dropped first).",
+    )
     visibility_timeout_s: int = Field(
         3_600,
         ge=10,

@@ -1,18 +1,27 @@
-"""The schedule document (SPEC §5): what a data engineer defines, validated field by field.
-
-The Redis store and the scheduler build on this with the beat issue.
-"""
+"""The schedule document (SPEC §5): what a data engineer defines, validated field by field."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sdp_core.queues import Queue, TaskName
+from sdp_jobs.catalogue import get_job
+from sdp_jobs.errors import JobArgumentError
 from sdp_schedules import cron
+from sdp_schedules.errors import FieldError, ScheduleInvalid
 
 __all__ = [
     "CrontabTrigger",
@@ -21,6 +30,7 @@ __all__ = [
     "OnceTrigger",
     "ScheduleSpec",
     "Trigger",
+    "parse_spec",
 ]
 
 _UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3_600, "days": 86_400}
@@ -109,3 +119,50 @@ class ScheduleSpec(_Model):
         if self.start_at and self.end_at and self.end_at <= self.start_at:
             raise ValueError("end_at must be after start_at")
         return self
+
+
+def _located(loc: tuple[int | str, ...]) -> str:
+    # The discriminated union adds the tag ("trigger.crontab.minute"), which tells the author
+    # which kind of trigger was being checked.
+    return ".".join(str(part) for part in loc) or "schedule"
+
+
+def parse_spec(document: Mapping[str, Any] | ScheduleSpec) -> ScheduleSpec:
+    """Validate a definition, including its arguments against the job catalogue.
+
+    Raises ``ScheduleInvalid`` naming every bad field, e.g. ``trigger.crontab.minute`` or
+    ``kwargs.url``.
+    """
+    try:
+        spec = (
+            document
+            if isinstance(document, ScheduleSpec)
+            else ScheduleSpec.model_validate(dict(document))
+        )
+    except ValidationError as exc:
+        fields: list[FieldError] = [(_located(e["loc"]), e["msg"]) for e in exc.errors()]
+        raise ScheduleInvalid(_summary(fields), fields) from None
+    if isinstance(spec.trigger, CrontabTrigger):
+        from sdp_schedules.timing import crontab_ever_fires  # timing builds on this module
+
+        if not crontab_ever_fires(spec.trigger):
+            fields = [("trigger.crontab.day_of_month", "no month in month_of_year has that day")]
+            raise ScheduleInvalid(_summary(fields), fields)
+    try:
+        get_job(spec.task).validate(spec.args, spec.kwargs)
+    except JobArgumentError as exc:
+        fields = [
+            (
+                name
+                if name in ("args", "kwargs") or name.startswith("kwargs.")
+                else f"kwargs.{name}",
+                reason,
+            )
+            for name, reason in exc.fields
+        ]
+        raise ScheduleInvalid(_summary(fields), fields) from None
+    return spec
+
+
+def _summary(fields: list[FieldError]) -> str:
+    return "invalid schedule: " + "; ".join(f"{name}: {reason}" for name, reason in fields)

@@ -1,4 +1,8 @@
-"""Exit 0 while a beat heartbeat is fresh, 1 otherwise: `python -m sdp_beat.health`."""
+"""Exit 0 while this replica's heartbeat is fresh, 1 otherwise: `python -m sdp_beat.health`.
+
+A standby replica is healthy: it is ready to take over.  Which replica leads is in the
+platform-wide heartbeat the monitor reads.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import redis
 
 from sdp_beat.heartbeat import read_heartbeat
 from sdp_beat.settings import BeatSettings
+from sdp_core import keys
 from sdp_core.settings import load_settings
 
 
@@ -15,16 +20,20 @@ def main() -> int:
     settings = load_settings(BeatSettings)
     client = redis.Redis.from_url(str(settings.redis_url), socket_timeout=3)
     try:
-        beat = read_heartbeat(client)
+        beat = read_heartbeat(client, key=keys.beat_node(settings.node_name))
     except redis.RedisError as exc:
         print(f"beat: redis not answering: {exc}")
         return 1
     finally:
         client.close()
     if beat is None:
-        print("beat: no heartbeat")
+        print(f"beat: no heartbeat from {settings.node_name}")
         return 1
-    print(f"beat: {beat.node} ticked {beat.age_s():.1f}s ago")
+    role = "leading" if beat.leading else "standing by"
+    print(
+        f"beat: {beat.node} {role}, ticked {beat.age_s():.1f}s ago; "
+        f"{beat.active} active and {beat.paused} paused schedules"
+    )
     return 0
 
 

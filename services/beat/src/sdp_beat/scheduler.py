@@ -1,40 +1,213 @@
-"""Celery's file-backed scheduler plus a heartbeat on every tick.
+"""``celery beat --scheduler sdp_beat.scheduler:RedisBeatScheduler``.
 
-The Redis schedule store and its scheduler replace this with the beat issue; the heartbeat key
-and the health command stay.
+A thin ``celery.beat.Scheduler`` over the firing engine: each tick leads or stands by, fires
+what is due, writes the heartbeat, then waits for the next due time, a change notification or
+the lock's refresh time, whichever comes first.  Redis errors never end the process: the
+replica steps down, backs off (capped) and competes again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from typing import Any
 
 import redis
-from celery.beat import PersistentScheduler
+from celery.beat import Scheduler
 
+from sdp_beat.firing import FiringEngine, TickReport
 from sdp_beat.heartbeat import write_heartbeat
+from sdp_beat.settings import BeatSettings
+from sdp_beat.static import seed_static
+from sdp_core import keys
 from sdp_core.heartbeat import BeatHeartbeat
+from sdp_core.results import unfinished
+from sdp_schedules.leader import LeaderLock
+from sdp_schedules.records import Schedule
+from sdp_schedules.store import ScheduleStore
 
-__all__ = ["HeartbeatScheduler"]
+__all__ = ["RedisBeatScheduler"]
 
 log = logging.getLogger(__name__)
 
+_BACKOFF_MAX_S = 5.0
 
-class HeartbeatScheduler(PersistentScheduler):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._redis = redis.Redis.from_url(self.app.conf.sdp_redis_url, socket_timeout=5)
-        self._ttl_s = int(self.app.conf.sdp_heartbeat_ttl_s)
+
+class RedisBeatScheduler(Scheduler):
+    def __init__(self, app: Any, *args: Any, **kwargs: Any) -> None:
+        self.settings: BeatSettings = app.conf.sdp_beat_settings
+        # Celery's own loop must wake at least this often for its remote-control staleness
+        # check; our waits are shorter still.
+        kwargs["max_interval"] = self.settings.lock_ttl_s
+        self._client: redis.Redis | None = None
+        self._pubsub: Any = None
+        self._backoff_s = 0.0
+        self._waiting = False
+        self._next_resync = 0.0
+        self._next_heartbeat = 0.0
+        self._report = TickReport(leading=False, sent=0, next_due_ms=None)
+        super().__init__(app, *args, **kwargs)
+
+    # -- celery.beat.Scheduler ---------------------------------------------------------------
+
+    def setup_schedule(self) -> None:
+        settings = self.settings
+        self._client = redis.Redis.from_url(
+            str(settings.redis_url), socket_timeout=5, socket_connect_timeout=5
+        )
+        self.store = ScheduleStore(self._client, runs_kept=settings.schedule_runs_kept)
+        self.lock = LeaderLock(self._client, settings.node_name, int(settings.lock_ttl_s * 1000))
+        self.engine = FiringEngine(
+            self.store,
+            self.lock,
+            self._send,
+            lambda task_ids: unfinished(self.app, task_ids),
+            batch_size=settings.batch_size,
+            catchup_limit=settings.catchup_limit,
+            inflight_max_age_ms=settings.result_expires_s * 1000,
+        )
+        try:
+            seed_static(self.store, self.app.conf.beat_schedule, self._timezone)
+        except redis.RedisError as exc:
+            log.error("beat: static entries not seeded yet (%s); retrying at the next resync", exc)
+            self._next_resync = 0.0
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
-        delay: float = super().tick(*args, **kwargs)
         try:
-            write_heartbeat(self._redis, BeatHeartbeat.now(), self._ttl_s)
+            self._maybe_resync()
+            self._report = self.engine.tick()
+            self._beat()
+            self._backoff_s = 0.0
         except redis.RedisError as exc:
-            # A missed heartbeat only makes beat look down; the schedule itself carries on.
-            log.warning("beat heartbeat not written: %s", exc)
-        return delay
+            self.lock.step_down()
+            self._backoff_s = min(_BACKOFF_MAX_S, max(0.1, self._backoff_s * 2))
+            log.warning("beat: redis error (%s); retrying in %.1fs", exc, self._backoff_s)
+            self._reset_pubsub()
+            return self._backoff_s
+        self._wait(self._delay())
+        # The wait above was the sleep; Celery's loop goes straight to the next tick.
+        return 0.0
 
     def close(self) -> None:
+        """Hand the lock over at once (a standby needn't wait out the TTL) and disconnect.
+
+        Celery calls this from its SIGTERM handler too, possibly while the main thread is
+        blocked reading change notifications; the connections are then left for the second
+        call, made once that read has been interrupted.
+        """
+        if self._client is None:
+            return
+        try:
+            if self.lock.held:
+                self.lock.release()
+                self._client.delete(keys.BEAT_HEARTBEAT)
+            self._client.delete(keys.beat_node(self.settings.node_name))
+        except redis.RedisError as exc:
+            log.warning("beat: could not release the lock on shutdown: %s", exc)
+        if self._waiting:
+            return
+        self._reset_pubsub()
+        self._client.close()
+        self._client = None
         super().close()
-        self._redis.close()
+
+    @property
+    def _timezone(self) -> str:
+        return str(self.app.conf.timezone or "UTC")
+
+    @property
+    def info(self) -> str:
+        return f"    . node -> {self.settings.node_name} (lock ttl {self.settings.lock_ttl_s}s)"
+
+    # -- the pieces --------------------------------------------------------------------------
+
+    def _send(self, schedule: Schedule, task_id: str, slot_ms: int) -> None:
+        spec = schedule.spec
+        options: dict[str, Any] = {}
+        if spec.queue is not None:
+            options["queue"] = spec.queue.value
+        if spec.priority is not None:
+            options["priority"] = spec.priority
+        if spec.expires_s is not None:
+            options["expires"] = spec.expires_s
+        self.app.send_task(
+            spec.task.value,
+            args=spec.args,
+            kwargs=spec.kwargs,
+            task_id=task_id,
+            producer=self.producer,
+            headers={"celery_beat_task": True, "sdp_schedule": schedule.id, "sdp_slot": slot_ms},
+            **options,
+        )
+
+    def _delay(self) -> float:
+        """Seconds until this replica has something to do."""
+        settings = self.settings
+        if not self._report.leading:
+            return settings.standby_poll_s
+        # Extending the lock three times per TTL leaves two chances to survive a slow call.
+        delay = settings.lock_ttl_s / 3
+        if self._report.next_due_ms is not None:
+            delay = min(delay, (self._report.next_due_ms - self.store.clock()) / 1000)
+        return max(0.0, delay)
+
+    def _wait(self, delay: float) -> None:
+        if delay <= 0:
+            return
+        self._waiting = True
+        try:
+            pubsub = self._subscription()
+            message = pubsub.get_message(ignore_subscribe_messages=True, timeout=delay)
+            # Drain the rest so a burst of writes wakes the loop once.
+            while message is not None:
+                message = pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+        except redis.RedisError as exc:
+            log.warning("beat: change notifications unavailable (%s)", exc)
+            self._reset_pubsub()
+            time.sleep(min(delay, 1.0))
+        finally:
+            self._waiting = False
+
+    def _subscription(self) -> Any:
+        if self._pubsub is None:
+            assert self._client is not None
+            self._pubsub = self._client.pubsub()  # type: ignore[no-untyped-call]
+            self._pubsub.subscribe(keys.SCHEDULE_CHANGES)
+        return self._pubsub
+
+    def _reset_pubsub(self) -> None:
+        if self._pubsub is not None:
+            with contextlib.suppress(redis.RedisError):
+                self._pubsub.close()
+            self._pubsub = None
+
+    def _maybe_resync(self) -> None:
+        now = time.monotonic()
+        if now < self._next_resync:
+            return
+        self._next_resync = now + self.settings.resync_s
+        # Nothing cached can outlive this: timetables are rebuilt and notifications
+        # re-subscribed, in case a message was lost while a connection was down.
+        self.engine.forget()
+        self._reset_pubsub()
+        seed_static(self.store, self.app.conf.beat_schedule, self._timezone)
+
+    def _beat(self) -> None:
+        now = time.monotonic()
+        if now < self._next_heartbeat:
+            return
+        self._next_heartbeat = now + 1.0
+        assert self._client is not None
+        counts = self.store.counts()
+        beat = BeatHeartbeat(
+            node=self.settings.node_name,
+            last_tick=time.time(),
+            leading=self._report.leading,
+            active=counts.active,
+            paused=counts.paused,
+        )
+        ttl = self.settings.heartbeat_ttl_s
+        write_heartbeat(self._client, beat, ttl, key=keys.beat_node(beat.node))
+        if beat.leading:
+            write_heartbeat(self._client, beat, ttl)

@@ -1,0 +1,39 @@
+"""What the schedule store raises; the API turns each into its HTTP status."""
+
+from __future__ import annotations
+
+__all__ = [
+    "FieldError",
+    "ScheduleConflict",
+    "ScheduleError",
+    "ScheduleInvalid",
+    "ScheduleNotFound",
+]
+
+FieldError = tuple[str, str]
+
+
+class ScheduleError(Exception):
+    """A schedule operation that cannot be done; the message says why."""
+
+
+class ScheduleNotFound(ScheduleError):
+    def __init__(self, schedule_id: str) -> None:
+        super().__init__(f"no schedule {schedule_id!r}")
+        self.schedule_id = schedule_id
+
+
+class ScheduleConflict(ScheduleError):
+    """Another schedule already has this name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"a schedule named {name!r} already exists")
+        self.name = name
+
+
+class ScheduleInvalid(ScheduleError, ValueError):
+    """A definition that cannot run; ``fields`` names each bad field and why."""
+
+    def __init__(self, message: str, fields: list[FieldError]) -> None:
+        super().__init__(message)
+        self.fields = fields

@@ -1,0 +1,138 @@
+"""The store's Lua scripts: each write is one atomic step, so readers never see half of one.
+
+Names are kept in one ZSET as "name/id" members ("/" cannot appear in a name), which gives
+unique names, lexical listing and prefix search from one structure.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CLAIM", "DELETE", "PUT", "RECORD", "UNCLAIM"]
+
+# KEYS: entry, names, due, paused, channel, static
+# ARGV: id, expected version ("" to create), old name ("" to create), new name,
+#       due ms ("" = not due, "keep" = leave as is), paused "1"/"0", static "1"/"0",
+#       then field/value pairs ("" deletes the field).
+# Returns the new version, or -1 version moved on, -2 name taken, -3 id exists, -4 no entry.
+PUT = """
+local id = ARGV[1]
+local current = redis.call('HGET', KEYS[1], 'version')
+if ARGV[2] == '' then
+  if current then return -3 end
+else
+  if not current then return -4 end
+  if current ~= ARGV[2] then return -1 end
+end
+local old, new = ARGV[3], ARGV[4]
+if old ~= new then
+  local taken = redis.call('ZRANGEBYLEX', KEYS[2], '[' .. new .. '/', '[' .. new .. '/\\255',
+                           'LIMIT', 0, 1)
+  if #taken > 0 then return -2 end
+  if old ~= '' then redis.call('ZREM', KEYS[2], old .. '/' .. id) end
+  redis.call('ZADD', KEYS[2], 0, new .. '/' .. id)
+end
+if ARGV[5] == '' then
+  redis.call('ZREM', KEYS[3], id)
+elseif ARGV[5] ~= 'keep' then
+  redis.call('ZADD', KEYS[3], ARGV[5], id)
+end
+if ARGV[6] == '1' then
+  redis.call('SADD', KEYS[4], id)
+else
+  redis.call('SREM', KEYS[4], id)
+end
+if ARGV[7] == '1' then redis.call('SADD', KEYS[6], id) end
+for i = 8, #ARGV, 2 do
+  if ARGV[i + 1] == '' then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  else
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+local version = (tonumber(current) or 0) + 1
+redis.call('HSET', KEYS[1], 'version', version)
+redis.call('PUBLISH', KEYS[5], id)
+return version
+"""
+
+# KEYS: entry, names, due, paused, runs, inflight, channel, static
+# ARGV: id, expected version, name.  Returns 1, or -1 version moved on, -4 no entry.
+DELETE = """
+local current = redis.call('HGET', KEYS[1], 'version')
+if not current then return -4 end
+if current ~= ARGV[2] then return -1 end
+redis.call('ZREM', KEYS[2], ARGV[3] .. '/' .. ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('SREM', KEYS[4], ARGV[1])
+redis.call('DEL', KEYS[1], KEYS[5], KEYS[6])
+redis.call('SREM', KEYS[8], ARGV[1])
+redis.call('PUBLISH', KEYS[7], ARGV[1])
+return 1
+"""
+
+# Advances one due entry past the slots a scheduler is about to send.  The fencing token must
+# still hold the leader lock, the entry must still be due at the time the scheduler read, and
+# its definition must not have changed since; so a slot is claimed once, by the current leader.
+# KEYS: due, entry, leader
+# ARGV: id, expected due, token, version, next slot ("" = no more slots), next due.
+# Returns 1 claimed, 0 lost the race (entry moved on), -1 not the leader.
+CLAIM = """
+if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -1 end
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not due or tonumber(due) ~= tonumber(ARGV[2]) then return 0 end
+if redis.call('HGET', KEYS[2], 'version') ~= ARGV[4] then return 0 end
+if ARGV[5] == '' then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('HDEL', KEYS[2], 'slot')
+  redis.call('HSET', KEYS[2], 'state', 'finished')
+else
+  redis.call('ZADD', KEYS[1], ARGV[6], ARGV[1])
+  redis.call('HSET', KEYS[2], 'slot', ARGV[5])
+end
+return 1
+"""
+
+# Puts a claimed entry back when its send failed, unless something else has moved it since.
+# KEYS: due, entry
+# ARGV: id, claimed next due ("" if the claim finished it), old due, old slot, version.
+UNCLAIM = """
+if redis.call('HGET', KEYS[2], 'version') ~= ARGV[5] then return 0 end
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if ARGV[2] == '' then
+  if due then return 0 end
+elseif not due or tonumber(due) ~= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('HSET', KEYS[2], 'slot', ARGV[4], 'state', 'active')
+return 1
+"""
+
+# Records what a firing did: run records, the run count, task ids in flight.
+# KEYS: entry, runs, inflight
+# ARGV: runs kept, sent count, last run ms, drop in-flight ids sent before this ms,
+#       record count n, n records, in-flight count m, m pairs (task id, sent ms),
+#       then task ids known to have finished.
+# Returns 0 when the schedule was deleted meanwhile (nothing is written).
+RECORD = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local i = 6
+local records = tonumber(ARGV[5])
+for _ = 1, records do
+  redis.call('LPUSH', KEYS[2], ARGV[i])
+  i = i + 1
+end
+if records > 0 then redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[1]) - 1) end
+if tonumber(ARGV[2]) > 0 then
+  redis.call('HINCRBY', KEYS[1], 'runs', ARGV[2])
+  redis.call('HSET', KEYS[1], 'last', ARGV[3])
+end
+local adds = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, adds do
+  redis.call('ZADD', KEYS[3], ARGV[i + 1], ARGV[i])
+  i = i + 2
+end
+for j = i, #ARGV do redis.call('ZREM', KEYS[3], ARGV[j]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[4])
+return 1
+"""

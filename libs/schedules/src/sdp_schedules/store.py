@@ -1,0 +1,426 @@
+"""The Redis schedule store: one hash per schedule, a ZSET of due times, capped run history.
+
+Every write is one Lua script that also publishes the schedule id on ``SCHEDULE_CHANGES``, so
+a scheduler sleeping until its next due time wakes up for it.  Reads that decide a write carry
+the version they saw; a write that finds a newer version is retried on fresh data.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from sdp_core import keys
+from sdp_schedules import scripts
+from sdp_schedules.errors import ScheduleConflict, ScheduleInvalid, ScheduleNotFound
+from sdp_schedules.model import OnceTrigger, ScheduleSpec, parse_spec
+from sdp_schedules.records import Run, Schedule, ScheduleState, decode_schedule, spec_json
+from sdp_schedules.timing import timetable
+
+__all__ = ["Claim", "Counts", "Page", "ScheduleStore", "now_ms"]
+
+_RETRIES = 8
+_ID_BYTES = 8
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    active: int
+    paused: int
+    finished: int
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[Schedule]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Advance one due entry from ``due_ms`` to ``next_slot_ms`` (None: no more slots)."""
+
+    schedule_id: str
+    version: int
+    due_ms: int
+    next_slot_ms: int | None
+    next_due_ms: int | None
+
+
+def _text(raw: Any) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+class ScheduleStore:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        runs_kept: int = 100,
+        clock: Callable[[], int] = now_ms,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.client = client
+        self.runs_kept = runs_kept
+        self.clock = clock
+        self._rng = rng or random.Random()
+        self._put = client.register_script(scripts.PUT)
+        self._delete = client.register_script(scripts.DELETE)
+        self._claim = client.register_script(scripts.CLAIM)
+        self._unclaim = client.register_script(scripts.UNCLAIM)
+        self._record = client.register_script(scripts.RECORD)
+
+    # -- definitions -------------------------------------------------------------------------
+
+    def create(
+        self, document: Mapping[str, Any] | ScheduleSpec, *, static: bool = False
+    ) -> Schedule:
+        spec = parse_spec(document)
+        now = self.clock()
+        if isinstance(spec.trigger, OnceTrigger) and _ms(spec.trigger.at) <= now:
+            raise ScheduleInvalid(
+                "invalid schedule: trigger.once.at is in the past",
+                [("trigger.once.at", "is in the past")],
+            )
+        for _ in range(_RETRIES):
+            schedule_id = secrets.token_hex(_ID_BYTES)
+            slot = timetable(spec, now).next_after(now) if spec.enabled else None
+            state = _state(spec, slot)
+            fields = {
+                "spec": spec_json(spec),
+                "state": state.value,
+                "slot": "" if slot is None else str(slot),
+                "created": str(now),
+                "updated": str(now),
+                "static": "1" if static else "",
+            }
+            due = "" if slot is None else str(self.due_of(slot, spec.jitter_s))
+            result = self._write(
+                schedule_id,
+                expected_version="",
+                old_name="",
+                new_name=spec.name,
+                state=state,
+                due=due,
+                fields=fields,
+            )
+            if result != -3:
+                return self.get(schedule_id)
+        raise RuntimeError("could not draw an unused schedule id")  # pragma: no cover
+
+    def get(self, schedule_id: str) -> Schedule:
+        raw = self.client.hgetall(keys.schedule(schedule_id))
+        if not raw:
+            raise ScheduleNotFound(schedule_id)
+        return decode_schedule(schedule_id, raw)
+
+    def find(self, name: str) -> Schedule | None:
+        members = self.client.zrangebylex(
+            keys.SCHEDULE_NAMES, f"[{name}/".encode(), f"[{name}/".encode() + b"\xff", 0, 1
+        )
+        if not members:
+            return None
+        try:
+            return self.get(_text(members[0]).rsplit("/", 1)[1])
+        except ScheduleNotFound:
+            return None
+
+    def load(self, schedule_ids: Sequence[str]) -> list[Schedule | None]:
+        """Many schedules in one round trip; None for any deleted meanwhile."""
+        pipe = self.client.pipeline(transaction=False)
+        for schedule_id in schedule_ids:
+            pipe.hgetall(keys.schedule(schedule_id))
+        return [
+            decode_schedule(schedule_id, raw) if raw else None
+            for schedule_id, raw in zip(schedule_ids, pipe.execute(), strict=True)
+        ]
+
+    def page(
+        self,
+        *,
+        state: ScheduleState | None = None,
+        task: str | None = None,
+        queue: str | None = None,
+        name_prefix: str = "",
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page:
+        """Schedules in name order, ``limit`` at a time; pass ``next_cursor`` back for more."""
+        low = f"({cursor}".encode() if cursor else f"[{name_prefix}".encode()
+        high = f"[{name_prefix}".encode() + b"\xff" if name_prefix else b"+"
+        items: list[Schedule] = []
+        while len(items) < limit:
+            members = [
+                _text(m)
+                for m in self.client.zrangebylex(keys.SCHEDULE_NAMES, low, high, 0, limit * 2)
+            ]
+            if not members:
+                return Page(items, None)
+            for member, schedule in zip(
+                members, self.load([m.rsplit("/", 1)[1] for m in members]), strict=True
+            ):
+                low = f"({member}".encode()
+                if schedule is not None and _matches(schedule, state, task, queue):
+                    items.append(schedule)
+                    if len(items) == limit:
+                        return Page(items, member)
+        return Page(items, None)  # pragma: no cover - the loop returns
+
+    def replace(self, schedule_id: str, document: Mapping[str, Any] | ScheduleSpec) -> Schedule:
+        """Put a new definition in place; the next slot is recomputed if the timing changed."""
+        spec = parse_spec(document)
+        for _ in range(_RETRIES):
+            current = self.get(schedule_id)
+            if current.static and spec.name != current.spec.name:
+                raise ScheduleInvalid(
+                    "invalid schedule: a static schedule's name comes from beat's configuration",
+                    [("name", "cannot rename a static schedule")],
+                )
+            now = self.clock()
+            fields = {"spec": spec_json(spec), "updated": str(now)}
+            same_timing = _timing(spec) == _timing(current.spec)
+            state: ScheduleState
+            if spec.enabled and current.state is not ScheduleState.paused and same_timing:
+                # The slot and due time belong to whoever fires it; leave them as they are.
+                state, due = current.state, "keep"
+            else:
+                slot = timetable(spec, current.created_ms).next_after(now) if spec.enabled else None
+                state = _state(spec, slot)
+                due = "" if slot is None else str(self.due_of(slot, spec.jitter_s))
+                fields |= {"state": state.value, "slot": "" if slot is None else str(slot)}
+            result = self._write(
+                schedule_id,
+                expected_version=str(current.version),
+                old_name=current.spec.name,
+                new_name=spec.name,
+                state=state,
+                due=due,
+                fields=fields,
+            )
+            if result != -1:
+                return self.get(schedule_id)
+        raise ScheduleConflict(spec.name)  # pragma: no cover - needs 8 racing writers
+
+    def pause(self, schedule_id: str) -> Schedule:
+        return self._set_enabled(schedule_id, enabled=False)
+
+    def resume(self, schedule_id: str) -> Schedule:
+        return self._set_enabled(schedule_id, enabled=True)
+
+    def _set_enabled(self, schedule_id: str, *, enabled: bool) -> Schedule:
+        current = self.get(schedule_id)
+        if current.spec.enabled == enabled:
+            return current
+        return self.replace(schedule_id, current.spec.model_copy(update={"enabled": enabled}))
+
+    def delete(self, schedule_id: str) -> None:
+        for _ in range(_RETRIES):
+            current = self.get(schedule_id)
+            result = self._delete(
+                keys=[
+                    keys.schedule(schedule_id),
+                    keys.SCHEDULE_NAMES,
+                    keys.SCHEDULE_DUE,
+                    keys.SCHEDULE_PAUSED,
+                    keys.schedule_runs(schedule_id),
+                    keys.schedule_inflight(schedule_id),
+                    keys.SCHEDULE_CHANGES,
+                    keys.SCHEDULE_STATIC,
+                ],
+                args=[schedule_id, current.version, current.spec.name],
+            )
+            if result == -4:
+                raise ScheduleNotFound(schedule_id)
+            if result == 1:
+                return
+
+    def _write(
+        self,
+        schedule_id: str,
+        *,
+        expected_version: str,
+        old_name: str,
+        new_name: str,
+        state: ScheduleState,
+        due: str,
+        fields: dict[str, str],
+    ) -> int:
+        args: list[str] = [
+            schedule_id,
+            expected_version,
+            old_name,
+            new_name,
+            due,
+            "1" if state is ScheduleState.paused else "0",
+            "1" if fields.get("static") == "1" else "0",
+        ]
+        for name, value in fields.items():
+            args += [name, value]
+        result = int(
+            self._put(
+                keys=[
+                    keys.schedule(schedule_id),
+                    keys.SCHEDULE_NAMES,
+                    keys.SCHEDULE_DUE,
+                    keys.SCHEDULE_PAUSED,
+                    keys.SCHEDULE_CHANGES,
+                    keys.SCHEDULE_STATIC,
+                ],
+                args=args,
+            )
+        )
+        if result == -2:
+            raise ScheduleConflict(new_name)
+        if result == -4:
+            raise ScheduleNotFound(schedule_id)
+        return result
+
+    def due_of(self, slot_ms: int, jitter_s: float) -> int:
+        """When a slot is sent: the slot itself, or a random moment up to jitter_s after it."""
+        return slot_ms + (int(self._rng.uniform(0, jitter_s) * 1000) if jitter_s else 0)
+
+    # -- what schedulers read and write ------------------------------------------------------
+
+    def counts(self) -> Counts:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zcard(keys.SCHEDULE_DUE)
+        pipe.scard(keys.SCHEDULE_PAUSED)
+        pipe.zcard(keys.SCHEDULE_NAMES)
+        active, paused, total = pipe.execute()
+        return Counts(active, paused, max(0, total - active - paused))
+
+    def due(self, until_ms: int, limit: int) -> list[tuple[str, int]]:
+        """Ids due at or before ``until_ms``, earliest first, with their due times."""
+        rows = self.client.zrangebyscore(
+            keys.SCHEDULE_DUE, "-inf", until_ms, start=0, num=limit, withscores=True
+        )
+        return [(_text(row[0]), int(row[1])) for row in rows]
+
+    def next_due(self) -> int | None:
+        rows = self.client.zrange(keys.SCHEDULE_DUE, 0, 0, withscores=True)
+        return int(rows[0][1]) if rows else None
+
+    def static_ids(self) -> list[str]:
+        """Schedules seeded from beat's configuration."""
+        return sorted(_text(i) for i in self.client.smembers(keys.SCHEDULE_STATIC))
+
+    def drop_due(self, schedule_ids: Sequence[str]) -> None:
+        """Take ids whose schedule no longer exists out of the due set."""
+        if schedule_ids:
+            self.client.zrem(keys.SCHEDULE_DUE, *schedule_ids)
+
+    def claim(self, claims: Sequence[Claim], token: str) -> list[int]:
+        """Claim many entries in one round trip: 1 claimed, 0 moved on, -1 not the leader."""
+        pipe = self.client.pipeline(transaction=False)
+        for claim in claims:
+            self._claim(
+                keys=[keys.SCHEDULE_DUE, keys.schedule(claim.schedule_id), keys.SCHEDULE_LEADER],
+                args=[
+                    claim.schedule_id,
+                    claim.due_ms,
+                    token,
+                    claim.version,
+                    "" if claim.next_slot_ms is None else claim.next_slot_ms,
+                    "" if claim.next_due_ms is None else claim.next_due_ms,
+                ],
+                client=pipe,
+            )
+        return [int(result) for result in pipe.execute()]
+
+    def unclaim(self, claim: Claim, slot_ms: int) -> bool:
+        """Put an entry back to ``slot_ms`` after its send failed; False if it moved on."""
+        return bool(
+            self._unclaim(
+                keys=[keys.SCHEDULE_DUE, keys.schedule(claim.schedule_id)],
+                args=[
+                    claim.schedule_id,
+                    "" if claim.next_due_ms is None else claim.next_due_ms,
+                    claim.due_ms,
+                    slot_ms,
+                    claim.version,
+                ],
+            )
+        )
+
+    def record(
+        self,
+        schedule_id: str,
+        runs: Sequence[Run],
+        *,
+        started: Iterable[tuple[str, int]] = (),
+        finished: Iterable[str] = (),
+        inflight_floor_ms: int = 0,
+        client: redis.client.Pipeline | None = None,
+    ) -> Any:
+        """Append run records (oldest first), count sends and track task ids in flight."""
+        sent = [run for run in runs if run.task_id]
+        added = list(started)
+        args: list[Any] = [
+            self.runs_kept,
+            len(sent),
+            max((run.fired_ms for run in sent), default=0),
+            inflight_floor_ms,
+            len(runs),
+            *(run.to_json() for run in runs),
+            len(added),
+        ]
+        for task_id, sent_ms in added:
+            args += [task_id, sent_ms]
+        args += list(finished)
+        return self._record(
+            keys=[
+                keys.schedule(schedule_id),
+                keys.schedule_runs(schedule_id),
+                keys.schedule_inflight(schedule_id),
+            ],
+            args=args,
+            client=client,
+        )
+
+    def runs(self, schedule_id: str, *, offset: int = 0, limit: int = 50) -> list[Run]:
+        """Run records, newest first."""
+        raw = self.client.lrange(keys.schedule_runs(schedule_id), offset, offset + limit - 1)
+        if not raw and not self.client.exists(keys.schedule(schedule_id)):
+            raise ScheduleNotFound(schedule_id)
+        return [Run.from_json(item) for item in raw]
+
+    def inflight(self, schedule_ids: Sequence[str]) -> list[list[str]]:
+        """Task ids each schedule has sent and not yet seen finish."""
+        pipe = self.client.pipeline(transaction=False)
+        for schedule_id in schedule_ids:
+            pipe.zrange(keys.schedule_inflight(schedule_id), 0, -1)
+        return [[_text(t) for t in ids] for ids in pipe.execute()]
+
+
+def _ms(moment: Any) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _state(spec: ScheduleSpec, slot: int | None) -> ScheduleState:
+    if not spec.enabled:
+        return ScheduleState.paused
+    return ScheduleState.active if slot is not None else ScheduleState.finished
+
+
+def _timing(spec: ScheduleSpec) -> tuple[Any, ...]:
+    return (spec.trigger, spec.start_at, spec.end_at, spec.jitter_s)
+
+
+def _matches(
+    schedule: Schedule, state: ScheduleState | None, task: str | None, queue: str | None
+) -> bool:
+    if state is not None and schedule.state is not state:
+        return False
+    if task is not None and schedule.spec.task != task:
+        return False
+    return queue is None or (schedule.spec.queue or schedule.spec.task.split(".")[0]) == queue

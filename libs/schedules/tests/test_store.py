@@ -1,0 +1,223 @@
+"""The Redis schedule store on a real Redis: round trips, validation, indexes, claims."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import redis
+
+from sdp_core import keys
+from sdp_schedules.errors import ScheduleConflict, ScheduleInvalid, ScheduleNotFound
+from sdp_schedules.leader import LeaderLock
+from sdp_schedules.records import Run, ScheduleState
+from sdp_schedules.store import Claim, ScheduleStore
+
+T0 = 1_790_000_000_000  # a fixed "now", epoch ms
+
+
+class Clock:
+    def __init__(self, now: int = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def doc(name: str = "orders", **changes: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "task": "system.noop",
+        "trigger": {"type": "interval", "every": 30},
+        **changes,
+    }
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(redis_client: redis.Redis, clock: Clock) -> ScheduleStore:
+    return ScheduleStore(redis_client, runs_kept=5, clock=clock)
+
+
+def test_create_and_read_back(store: ScheduleStore, redis_client: redis.Redis) -> None:
+    created = store.create(doc(task="system.sleep", kwargs={"seconds": 0.5}))
+    assert created.state is ScheduleState.active
+    assert created.next_slot_ms == T0 + 30_000
+    assert created.created_ms == created.updated_ms == T0
+    assert store.get(created.id) == created
+    assert store.find("orders") == created
+    assert store.find("order") is None
+    assert redis_client.zscore(keys.SCHEDULE_DUE, created.id) == T0 + 30_000
+    assert store.counts().active == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"trigger": {"type": "crontab", "minute": "61"}}, "trigger.crontab.minute"),
+        ({"trigger": {"type": "crontab", "timezone": "Mars/Olympus"}}, "trigger.crontab.timezone"),
+        (
+            {"start_at": "2026-12-02T00:00:00Z", "end_at": "2026-12-01T00:00:00Z"},
+            "schedule",
+        ),
+        ({"task": "nope.nothing"}, "task"),
+        ({"task": "collect.http", "kwargs": {}}, "kwargs.url"),
+        ({"task": "system.noop", "kwargs": {"bogus": 1}}, "kwargs.bogus"),
+        ({"queue": "nowhere"}, "queue"),
+        ({"trigger": {"type": "once", "at": "2020-01-01T00:00:00Z"}}, "trigger.once.at"),
+        (
+            {"trigger": {"type": "crontab", "day_of_month": "30", "month_of_year": "2"}},
+            "trigger.crontab.day_of_month",
+        ),
+    ],
+)
+def test_bad_definitions_name_the_field_and_write_nothing(
+    store: ScheduleStore, redis_client: redis.Redis, changes: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ScheduleInvalid) as caught:
+        store.create(doc(**changes))
+    assert field in [name for name, _ in caught.value.fields]
+    assert redis_client.dbsize() == 0
+
+
+def test_names_are_unique(store: ScheduleStore, redis_client: redis.Redis) -> None:
+    first = store.create(doc("a"))
+    with pytest.raises(ScheduleConflict):
+        store.create(doc("a"))
+    second = store.create(doc("a-b"))
+    with pytest.raises(ScheduleConflict):
+        store.replace(second.id, doc("a"))
+    assert store.get(second.id).spec.name == "a-b"
+    renamed = store.replace(first.id, doc("c"))
+    assert renamed.spec.name == "c"
+    assert store.find("a") is None
+    store.create(doc("a"))
+    assert redis_client.zcard(keys.SCHEDULE_NAMES) == 3
+
+
+def test_pause_leaves_the_due_set_and_resume_picks_the_next_slot(
+    store: ScheduleStore, redis_client: redis.Redis, clock: Clock
+) -> None:
+    schedule = store.create(doc())
+    paused = store.pause(schedule.id)
+    assert paused.state is ScheduleState.paused
+    assert paused.next_slot_ms is None
+    assert redis_client.zcard(keys.SCHEDULE_DUE) == 0
+    assert store.counts() == store.counts().__class__(active=0, paused=1, finished=0)
+    clock.now += 95_000
+    resumed = store.resume(schedule.id)
+    assert resumed.state is ScheduleState.active
+    # Fixed-rate slots stay aligned to the first one: created + 30 s, + 60 s, ...
+    assert resumed.next_slot_ms == T0 + 120_000
+    assert store.counts().paused == 0
+
+
+def test_replace_keeps_the_slot_unless_timing_changes(store: ScheduleStore) -> None:
+    schedule = store.create(doc())
+    same_timing = store.replace(schedule.id, doc(priority=2))
+    assert same_timing.next_slot_ms == schedule.next_slot_ms
+    assert same_timing.version == schedule.version + 1
+    faster = store.replace(schedule.id, doc(trigger={"type": "interval", "every": 5}))
+    assert faster.next_slot_ms == T0 + 5_000
+
+
+def test_delete_removes_every_key(store: ScheduleStore, redis_client: redis.Redis) -> None:
+    schedule = store.create(doc())
+    store.record(schedule.id, [Run(T0, T0, "SENT", task_id="t1")], started=[("t1", T0)])
+    store.delete(schedule.id)
+    assert redis_client.dbsize() == 0
+    with pytest.raises(ScheduleNotFound):
+        store.get(schedule.id)
+    with pytest.raises(ScheduleNotFound):
+        store.delete(schedule.id)
+
+
+def test_every_write_publishes_the_id(store: ScheduleStore, redis_client: redis.Redis) -> None:
+    pubsub = redis_client.pubsub()  # type: ignore[no-untyped-call]
+    pubsub.subscribe(keys.SCHEDULE_CHANGES)
+    assert pubsub.get_message(timeout=1)["type"] == "subscribe"
+    schedule = store.create(doc())
+    store.pause(schedule.id)
+    store.delete(schedule.id)
+    seen = [pubsub.get_message(timeout=1) for _ in range(3)]
+    assert [m["data"].decode() for m in seen if m] == [schedule.id] * 3
+    pubsub.close()
+
+
+def test_pages_follow_name_order_with_filters(store: ScheduleStore) -> None:
+    for number in range(7):
+        store.create(doc(f"job-{number}"))
+    store.create(doc("other", task="system.sleep", kwargs={"seconds": 1}))
+    store.pause(store.create(doc("job-paused")).id)
+    first = store.page(name_prefix="job-", limit=3)
+    assert [s.spec.name for s in first.items] == ["job-0", "job-1", "job-2"]
+    rest = store.page(name_prefix="job-", cursor=first.next_cursor, limit=10)
+    assert [s.spec.name for s in rest.items][-1] == "job-paused"
+    assert rest.next_cursor is None
+    assert [s.spec.name for s in store.page(state=ScheduleState.paused).items] == ["job-paused"]
+    assert [s.spec.name for s in store.page(task="system.sleep").items] == ["other"]
+    assert len(store.page(queue="system", limit=100).items) == 9
+
+
+def test_run_history_is_capped_newest_first(store: ScheduleStore) -> None:
+    schedule = store.create(doc())
+    for n in range(8):
+        store.record(schedule.id, [Run(T0 + n, T0 + n, "SENT", task_id=f"t{n}")])
+    runs = store.runs(schedule.id)
+    assert [r.task_id for r in runs] == ["t7", "t6", "t5", "t4", "t3"]
+    assert store.get(schedule.id).run_count == 8
+    assert store.get(schedule.id).last_run_ms == T0 + 7
+    with pytest.raises(ScheduleNotFound):
+        store.runs("missing")
+
+
+def test_record_after_delete_writes_nothing(
+    store: ScheduleStore, redis_client: redis.Redis
+) -> None:
+    schedule = store.create(doc())
+    store.delete(schedule.id)
+    assert store.record(schedule.id, [Run(T0, T0, "SENT", task_id="t")]) == 0
+    assert redis_client.dbsize() == 0
+
+
+def test_claims_need_the_lock_the_due_time_and_the_version(
+    store: ScheduleStore, redis_client: redis.Redis
+) -> None:
+    schedule = store.create(doc())
+    lock = LeaderLock(redis_client, "node-a", 5_000)
+    assert lock.ensure()
+    assert lock.token is not None
+    due = schedule.next_slot_ms
+    assert due is not None
+    claim = Claim(schedule.id, schedule.version, due, due + 30_000, due + 30_000)
+    assert store.claim([claim], "1:someone-else") == [-1]
+    stale = Claim(schedule.id, schedule.version, due - 1, due + 30_000, due + 30_000)
+    assert store.claim([stale], lock.token) == [0]
+    edited = Claim(schedule.id, schedule.version - 1, due, due + 30_000, due + 30_000)
+    assert store.claim([edited], lock.token) == [0]
+    assert store.claim([claim, claim], lock.token) == [1, 0]
+    assert store.get(schedule.id).next_slot_ms == due + 30_000
+    assert store.unclaim(claim, due)
+    assert store.get(schedule.id).next_slot_ms == due
+    assert redis_client.zscore(keys.SCHEDULE_DUE, schedule.id) == due
+
+
+def test_a_claim_of_the_last_slot_finishes_the_schedule(
+    store: ScheduleStore, redis_client: redis.Redis
+) -> None:
+    schedule = store.create(doc(trigger={"type": "once", "at": "2030-01-01T00:00:00Z"}))
+    lock = LeaderLock(redis_client, "node-a", 5_000)
+    assert lock.ensure()
+    assert lock.token is not None
+    due = schedule.next_slot_ms
+    assert due is not None
+    assert store.claim([Claim(schedule.id, schedule.version, due, None, None)], lock.token) == [1]
+    finished = store.get(schedule.id)
+    assert finished.state is ScheduleState.finished
+    assert finished.next_slot_ms is None
+    assert store.counts().finished == 1
+    assert store.next_due() is None

@@ -1,0 +1,188 @@
+"""The firing engine behind RedisBeatScheduler: lead, claim due slots, send, record.
+
+Kept apart from Celery's scheduler class so its logic runs under a controlled clock in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sdp_schedules.leader import LeaderLock
+from sdp_schedules.plan import Plan, plan_firing
+from sdp_schedules.records import Run, RunState, Schedule, ScheduleState
+from sdp_schedules.store import Claim, ScheduleStore
+from sdp_schedules.timing import Timetable, timetable
+
+__all__ = ["FiringEngine", "Sender", "TickReport", "Unfinished"]
+
+log = logging.getLogger(__name__)
+
+# Sends one slot of a schedule as a task with the given id; raises if the broker refused it.
+Sender = Callable[[Schedule, str, int], None]
+# Of these task ids, the ones that have not finished yet.
+Unfinished = Callable[[Sequence[str]], set[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    leading: bool
+    sent: int
+    next_due_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    schedule: Schedule
+    claim: Claim
+    plan: Plan
+
+
+class FiringEngine:
+    def __init__(
+        self,
+        store: ScheduleStore,
+        lock: LeaderLock,
+        send: Sender,
+        unfinished: Unfinished,
+        *,
+        batch_size: int = 500,
+        catchup_limit: int = 100,
+        inflight_max_age_ms: int = 86_400_000,
+    ) -> None:
+        self.store = store
+        self.lock = lock
+        self.send = send
+        self.unfinished = unfinished
+        self.batch_size = batch_size
+        self.catchup_limit = catchup_limit
+        self.inflight_max_age_ms = inflight_max_age_ms
+        # Parsed timetables by schedule id, valid while the stored version is unchanged.
+        self._tables: dict[str, tuple[int, Timetable]] = {}
+
+    def tick(self) -> TickReport:
+        if not self.lock.ensure():
+            return TickReport(leading=False, sent=0, next_due_ms=None)
+        sent = 0
+        while self.lock.held:
+            now = self.store.clock()
+            due = self.store.due(now, self.batch_size)
+            if due:
+                sent += self._fire(due, now)
+            if len(due) < self.batch_size:
+                break
+        if not self.lock.held:
+            return TickReport(leading=False, sent=sent, next_due_ms=None)
+        return TickReport(leading=True, sent=sent, next_due_ms=self.store.next_due())
+
+    def forget(self) -> None:
+        """Drop every cached timetable; they are rebuilt from Redis as entries come due."""
+        self._tables.clear()
+
+    def _table(self, schedule: Schedule) -> Timetable:
+        cached = self._tables.get(schedule.id)
+        if cached is not None and cached[0] == schedule.version:
+            return cached[1]
+        table = timetable(schedule.spec, schedule.created_ms)
+        self._tables[schedule.id] = (schedule.version, table)
+        return table
+
+    def _plan(self, due: Sequence[tuple[str, int]], now: int) -> list[_Work]:
+        work: list[_Work] = []
+        stray: list[str] = []
+        for (schedule_id, due_ms), schedule in zip(
+            due, self.store.load([i for i, _ in due]), strict=True
+        ):
+            if schedule is None:
+                stray.append(schedule_id)
+                continue
+            slot = schedule.next_slot_ms
+            # Not active, or already advanced by another claimer since the due set was read.
+            if schedule.state is not ScheduleState.active or slot is None or slot > now:
+                continue
+            plan = plan_firing(
+                self._table(schedule),
+                schedule.spec.misfire,
+                slot,
+                now,
+                limit=self.catchup_limit,
+            )
+            next_due = (
+                None
+                if plan.next_slot is None
+                else self.store.due_of(plan.next_slot, schedule.spec.jitter_s)
+            )
+            claim = Claim(schedule_id, schedule.version, due_ms, plan.next_slot, next_due)
+            work.append(_Work(schedule, claim, plan))
+        self.store.drop_due(stray)
+        return work
+
+    def _fire(self, due: Sequence[tuple[str, int]], now: int) -> int:
+        work = self._plan(due, now)
+        if not work:
+            return 0
+        token = self.lock.token
+        if token is None:
+            return 0
+        results = self.store.claim([w.claim for w in work], token)
+        if -1 in results:
+            # Claims that came before the loss are ours and still go out below.
+            log.warning("beat: lost the leader lock; stepping down")
+            self.lock.step_down()
+        claimed = [w for w, result in zip(work, results, strict=True) if result == 1]
+        sending = [w for w in claimed if w.plan.sends]
+        inflight = dict(
+            zip(
+                (w.schedule.id for w in sending),
+                self.store.inflight([w.schedule.id for w in sending]),
+                strict=True,
+            )
+        )
+        running = self.unfinished([t for ids in inflight.values() for t in ids])
+        sent = 0
+        pipe = self.store.client.pipeline(transaction=False)
+        for item in claimed:
+            earlier = inflight.get(item.schedule.id, [])
+            runs, started = self._send(item, [t for t in earlier if t in running], now)
+            self.store.record(
+                item.schedule.id,
+                runs,
+                started=started,
+                finished=[t for t in earlier if t not in running],
+                inflight_floor_ms=now - self.inflight_max_age_ms,
+                client=pipe,
+            )
+            sent += len(started)
+        pipe.execute()
+        return sent
+
+    def _send(
+        self, item: _Work, running: list[str], now: int
+    ) -> tuple[list[Run], list[tuple[str, int]]]:
+        schedule, plan = item.schedule, item.plan
+        runs: list[Run] = []
+        started: list[tuple[str, int]] = []
+        if plan.missed:
+            runs.append(Run(plan.missed[0], now, RunState.missed.value, count=len(plan.missed)))
+        limit = schedule.spec.max_instances
+        for slot in plan.sends:
+            if len(running) + len(started) >= limit:
+                runs.append(
+                    Run(slot, now, RunState.skipped.value, detail=f"{limit} run(s) unfinished")
+                )
+                continue
+            task_id = str(uuid.uuid4())
+            try:
+                self.send(schedule, task_id, slot)
+            except Exception:
+                # Put the entry back at this slot, so a later tick retries it under the
+                # schedule's misfire policy instead of the slot being lost.
+                log.exception("beat: sending %s (%s) failed", schedule.spec.name, schedule.id)
+                self.store.unclaim(item.claim, slot)
+                break
+            fired = self.store.clock()
+            runs.append(Run(slot, fired, RunState.sent.value, task_id=task_id))
+            started.append((task_id, fired))
+        return runs, started

@@ -1,0 +1,85 @@
+"""Static entries from beat's configuration (``beat_schedule``), kept in the schedule store.
+
+They are seeded on start, updated when the configuration changes and deleted when removed
+from it; a schedule of the same name created through the API is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from celery.schedules import crontab, schedule
+
+from sdp_schedules.errors import ScheduleConflict, ScheduleError
+from sdp_schedules.model import ScheduleSpec, parse_spec
+from sdp_schedules.records import spec_json
+from sdp_schedules.store import ScheduleStore
+
+__all__ = ["seed_static", "static_spec"]
+
+log = logging.getLogger(__name__)
+
+
+def _trigger(every: Any, timezone: str) -> dict[str, Any]:
+    if isinstance(every, crontab):
+        # Celery keeps each field's text as written; the parsed sets lose ranges and steps.
+        fields = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
+        return {
+            "type": "crontab",
+            **{name: str(getattr(every, f"_orig_{name}")) for name in fields},
+            "timezone": timezone,
+        }
+    if isinstance(every, schedule):
+        every = getattr(every, "run_every", every)
+    if isinstance(every, timedelta):
+        every = every.total_seconds()
+    if isinstance(every, int | float):
+        return {"type": "interval", "every": max(1, round(every)), "unit": "seconds"}
+    raise ScheduleError(f"unsupported schedule type {type(every).__name__}")
+
+
+def static_spec(name: str, entry: Mapping[str, Any], timezone: str = "UTC") -> ScheduleSpec:
+    """The schedule document for one ``beat_schedule`` entry."""
+    options = entry.get("options") or {}
+    return parse_spec(
+        {
+            "name": name,
+            "task": entry["task"],
+            "args": list(entry.get("args") or []),
+            "kwargs": dict(entry.get("kwargs") or {}),
+            "queue": options.get("queue"),
+            "priority": options.get("priority"),
+            "expires_s": options.get("expires"),
+            "trigger": _trigger(entry["schedule"], timezone),
+        }
+    )
+
+
+def seed_static(store: ScheduleStore, beat_schedule: Mapping[str, Any], timezone: str) -> None:
+    wanted: dict[str, ScheduleSpec] = {}
+    for name, entry in beat_schedule.items():
+        try:
+            wanted[name] = static_spec(name, entry, timezone)
+        except (ScheduleError, KeyError) as exc:
+            log.error("beat: static entry %r ignored: %s", name, exc)
+    for name, spec in wanted.items():
+        current = store.find(name)
+        try:
+            if current is None:
+                store.create(spec, static=True)
+            elif not current.static:
+                log.warning("beat: static entry %r ignored: a schedule has that name", name)
+            elif spec_json(current.spec) != spec_json(
+                spec.model_copy(update={"enabled": current.spec.enabled})
+            ):
+                # Pausing a static schedule through the API survives a restart.
+                store.replace(current.id, spec.model_copy(update={"enabled": current.spec.enabled}))
+        except ScheduleConflict:
+            pass  # another replica seeded it first
+    for stored in store.load(store.static_ids()):
+        if stored is not None and stored.spec.name not in wanted:
+            log.info("beat: static entry %r removed from configuration", stored.spec.name)
+            store.delete(stored.id)

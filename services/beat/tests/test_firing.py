@@ -1,0 +1,281 @@
+"""The firing engine under a controlled clock on a real Redis: exactly once, misfire, overlap, DST."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import redis
+
+from sdp_beat.firing import FiringEngine
+from sdp_schedules.leader import LeaderLock
+from sdp_schedules.records import Schedule
+from sdp_schedules.store import ScheduleStore
+
+T0 = 1_790_000_000_000
+EVERY_30S = {"type": "interval", "every": 30}
+
+
+class Clock:
+    def __init__(self, now: int = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+class Sent:
+    """A sender that records what would have gone to the broker."""
+
+    def __init__(self) -> None:
+        self.slots: list[tuple[str, int]] = []
+        self.task_ids: list[str] = []
+        self.fail = False
+        self._lock = threading.Lock()
+
+    def __call__(self, schedule: Schedule, task_id: str, slot_ms: int) -> None:
+        if self.fail:
+            raise ConnectionError("broker down")
+        with self._lock:
+            self.slots.append((schedule.spec.name, slot_ms))
+            self.task_ids.append(task_id)
+
+
+class Running:
+    """Which task ids count as unfinished."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+
+    def __call__(self, task_ids: Sequence[str]) -> set[str]:
+        return self.ids & set(task_ids)
+
+
+def doc(name: str, trigger: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
+    return {"name": name, "task": "system.noop", "trigger": trigger or EVERY_30S, **changes}
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(redis_client: redis.Redis, clock: Clock) -> ScheduleStore:
+    return ScheduleStore(redis_client, clock=clock)
+
+
+def engine(
+    store: ScheduleStore,
+    sent: Sent,
+    running: Running | None = None,
+    node: str = "beat-a",
+    **options: Any,
+) -> FiringEngine:
+    lock = LeaderLock(store.client, node, 5_000)
+    return FiringEngine(store, lock, sent, running or Running(), **options)
+
+
+def test_fixed_rate_slots_do_not_drift(store: ScheduleStore, clock: Clock) -> None:
+    schedule = store.create(doc("a"))
+    sent = Sent()
+    beat = engine(store, sent)
+    for n in range(1, 11):
+        # Each tick comes 700 ms late; the slots stay on the created + n * 30 s grid.
+        clock.now = T0 + n * 30_000 + 700
+        report = beat.tick()
+        assert report.leading
+        assert report.next_due_ms == T0 + (n + 1) * 30_000
+    assert sent.slots == [("a", T0 + n * 30_000) for n in range(1, 11)]
+    stored = store.get(schedule.id)
+    assert stored.run_count == 10
+    assert [r.state for r in store.runs(schedule.id)] == ["SENT"] * 10
+
+
+def test_only_the_leader_fires(store: ScheduleStore, clock: Clock) -> None:
+    store.create(doc("a"))
+    sent_a, sent_b = Sent(), Sent()
+    leader, standby = engine(store, sent_a, node="a"), engine(store, sent_b, node="b")
+    clock.now = T0 + 30_000
+    assert leader.tick().leading
+    assert not standby.tick().leading
+    clock.now = T0 + 60_000
+    standby.tick()
+    leader.tick()
+    assert len(sent_a.slots) == 2
+    assert sent_b.slots == []
+
+
+def test_two_engines_that_both_believe_they_lead_fire_each_slot_once(
+    store: ScheduleStore, clock: Clock, redis_url: str
+) -> None:
+    for n in range(50):
+        store.create(doc(f"s{n}", {"type": "interval", "every": 1}))
+    sent = Sent()
+    first = engine(store, sent, node="a")
+    assert first.lock.ensure()
+    # A second engine on its own connection that holds the very same token: a stale leader
+    # whose lock looks valid.  Only the per-slot claim stands between them.
+    second_store = ScheduleStore(redis.Redis.from_url(redis_url), clock=clock)
+    second = FiringEngine(second_store, LeaderLock(second_store.client, "a", 5_000), sent, Running())
+    second.lock.token = first.lock.token
+    second.lock.ensure()
+    for step in range(1, 21):
+        clock.now = T0 + 1_000 + step * 1_000
+        threads = [threading.Thread(target=e.tick) for e in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(sent.slots) == len(set(sent.slots)) == 50 * 20
+
+
+@pytest.mark.parametrize(
+    ("policy", "sends", "missed"),
+    [("skip", 0, 20), ("run_once", 1, 19), ("run_all", 20, 0)],
+)
+def test_misfire_policies_after_downtime(
+    store: ScheduleStore, clock: Clock, policy: str, sends: int, missed: int
+) -> None:
+    schedule = store.create(
+        doc("a", misfire={"policy": policy, "grace_s": 60}, max_instances=100)
+    )
+    sent = Sent()
+    # Ten minutes with no scheduler: slots at +30 s ... +600 s were all missed.
+    clock.now = T0 + 600_000 + 500
+    engine(store, sent).tick()
+    assert len(sent.slots) == sends
+    if policy == "run_once":
+        assert sent.slots == [("a", T0 + 600_000)]
+    records = store.runs(schedule.id)
+    assert sum(r.count for r in records if r.state == "MISSED") == missed
+    assert store.get(schedule.id).next_slot_ms == T0 + 630_000
+
+
+def test_a_short_outage_within_grace_loses_no_slot(store: ScheduleStore, clock: Clock) -> None:
+    store.create(
+        doc("a", {"type": "interval", "every": 1}, misfire={"policy": "skip"}, max_instances=10)
+    )
+    sent = Sent()
+    clock.now = T0 + 5_000
+    engine(store, sent).tick()
+    assert [slot for _, slot in sent.slots] == [T0 + n * 1_000 for n in range(1, 6)]
+
+
+def test_catch_up_is_bounded_per_tick(store: ScheduleStore, clock: Clock) -> None:
+    store.create(
+        doc("a", {"type": "interval", "every": 1}, misfire={"policy": "run_all"}, max_instances=100)
+    )
+    sent = Sent()
+    beat = engine(store, sent, catchup_limit=10)
+    clock.now = T0 + 25_000
+    report = beat.tick()
+    assert len(sent.slots) == 10
+    # The rest stays due, so the scheduler ticks again at once.
+    assert report.next_due_ms == T0 + 11_000
+    beat.tick()
+    beat.tick()
+    assert len(sent.slots) == 25
+    assert len(set(sent.slots)) == 25
+
+
+def test_max_instances_skips_while_runs_are_unfinished(store: ScheduleStore, clock: Clock) -> None:
+    # The catch-up sends of one tick count too: two pending slots, one instance allowed.
+    other = store.create(doc("b", {"type": "interval", "every": 1}))
+    clock.now = T0 + 2_000
+    engine(store, Sent()).tick()
+    assert [r.state for r in store.runs(other.id)] == ["SKIPPED", "SENT"]
+    store.delete(other.id)
+    clock.now = T0
+    schedule = store.create(doc("a", max_instances=1))
+    sent, running = Sent(), Running()
+    beat = engine(store, sent, running)
+    clock.now = T0 + 30_000
+    beat.tick()
+    running.ids.add(sent.task_ids[0])
+    clock.now = T0 + 60_000
+    beat.tick()
+    assert len(sent.slots) == 1
+    assert store.runs(schedule.id)[0].state == "SKIPPED"
+    running.ids.clear()
+    clock.now = T0 + 90_000
+    beat.tick()
+    assert len(sent.slots) == 2
+
+
+def test_a_failed_send_is_retried_not_lost(store: ScheduleStore, clock: Clock) -> None:
+    schedule = store.create(doc("a"))
+    sent = Sent()
+    beat = engine(store, sent)
+    clock.now = T0 + 30_000
+    sent.fail = True
+    beat.tick()
+    assert store.get(schedule.id).next_slot_ms == T0 + 30_000
+    sent.fail = False
+    clock.now = T0 + 31_000
+    beat.tick()
+    assert sent.slots == [("a", T0 + 30_000)]
+    assert store.get(schedule.id).run_count == 1
+
+
+def test_a_leader_that_lost_its_lock_steps_down(
+    store: ScheduleStore, clock: Clock, redis_client: redis.Redis
+) -> None:
+    store.create(doc("a"))
+    sent = Sent()
+    beat = engine(store, sent)
+    assert beat.tick().leading
+    redis_client.delete(beat.lock.key)
+    assert engine(store, Sent(), node="other").lock.ensure()
+    clock.now = T0 + 30_000
+    assert not beat.tick().leading
+    assert sent.slots == []
+
+
+def test_a_deleted_schedule_left_in_the_due_set_is_dropped(
+    store: ScheduleStore, clock: Clock, redis_client: redis.Redis
+) -> None:
+    redis_client.zadd("sdp:sched:due", {"ghost": T0})
+    clock.now = T0 + 1
+    report = engine(store, Sent()).tick()
+    assert report.next_due_ms is None
+
+
+def local_ms(zone: str, text: str) -> int:
+    moment = datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone))
+    return int(moment.timestamp() * 1000)
+
+
+@pytest.mark.parametrize(
+    ("day", "at", "fires_at_utc"),
+    [
+        # Spring forward: 02:30 does not exist; it runs once, when the gap ends (03:00 CEST).
+        ("2026-03-29", "30 2", ["2026-03-29T01:00:00"]),
+        # Fall back: 02:30 happens twice; it runs once, at the first.
+        ("2026-10-25", "30 2", ["2026-10-25T00:30:00"]),
+        ("2026-03-29", "0 9", ["2026-03-29T07:00:00"]),
+        ("2026-10-25", "0 9", ["2026-10-25T08:00:00"]),
+    ],
+)
+def test_daily_crontab_across_daylight_saving_changes(
+    store: ScheduleStore, clock: Clock, day: str, at: str, fires_at_utc: list[str]
+) -> None:
+    minute, hour = at.split()
+    zone = "Europe/Berlin"
+    clock.now = local_ms(zone, f"{day}T00:00:00") - 60_000
+    store.create(
+        doc("daily", {"type": "crontab", "minute": minute, "hour": hour, "timezone": zone})
+    )
+    sent = Sent()
+    beat = engine(store, sent)
+    end = local_ms(zone, f"{day}T23:59:00")
+    # One tick a minute through the whole local day, as a live scheduler would see it.
+    while clock.now <= end:
+        clock.now += 60_000
+        beat.tick()
+    fired = [datetime.fromtimestamp(slot / 1000, UTC).replace(tzinfo=None) for _, slot in sent.slots]
+    assert [f.isoformat() for f in fired] == fires_at_utc
