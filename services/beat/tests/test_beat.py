@@ -8,8 +8,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from contextlib import ExitStack
+from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,12 @@ from sdp_core import keys
 from sdp_schedules.records import Run
 from sdp_schedules.store import ScheduleStore
 from sdp_testing.processes import ServiceProcess, spawn, wait_until
+from sdp_testing.redis_server import (
+    free_port,
+    redis_server_args,
+    redis_server_binary,
+    wait_for_redis,
+)
 
 
 def test_static_schedule_has_cleanup() -> None:
@@ -93,9 +100,14 @@ def sent_runs(store: ScheduleStore, schedule_id: str) -> list[Run]:
     return [r for r in store.runs(schedule_id, limit=1_000) if r.state == "SENT"]
 
 
+def first_run(store: ScheduleStore, schedule_id: str, timeout_s: float) -> Run:
+    wait_until(lambda: bool(sent_runs(store, schedule_id)), timeout_s, "a run")
+    return sent_runs(store, schedule_id)[-1]
+
+
 @pytest.fixture
-def store(redis_client: redis.Redis) -> Iterator[ScheduleStore]:
-    yield ScheduleStore(redis_client, runs_kept=1_000)
+def store(redis_client: redis.Redis) -> ScheduleStore:
+    return ScheduleStore(redis_client, runs_kept=1_000)
 
 
 def test_beat_heartbeats_seeds_static_entries_and_health_follows(
@@ -150,7 +162,7 @@ def test_two_replicas_fire_each_slot_exactly_once(
         assert len({r.slot_ms for r in runs}) == len(runs)
         # Fixed-rate: consecutive slots exactly one period apart, none skipped.
         ordered = sorted(r.slot_ms for r in runs)
-        assert {b - a for a, b in zip(ordered, ordered[1:], strict=False)} == {1_000}
+        assert {b - a for a, b in pairwise(ordered)} == {1_000}
     assert len(messages) == sum(len(sent_runs(store, i)) for i in ids)
 
 
@@ -175,13 +187,11 @@ def test_a_change_wakes_the_scheduler(redis_url: str, store: ScheduleStore) -> N
                     },
                 }
             )
-            wait_until(lambda s=schedule.id: bool(sent_runs(store, s)), 5, "the one-off")
-            run = sent_runs(store, schedule.id)[0]
+            run = first_run(store, schedule.id, 5)
             lags.append(run.fired_ms / 1000 - at)
         assert max(lags) < 0.25, lags
-        paused_at = time.time()
         ticking = every_second(store, 1)[0]
-        wait_until(lambda: bool(sent_runs(store, ticking)), 5, "the first tick")
+        first_run(store, ticking, 5)
         store.pause(ticking)
         paused_at = time.time()
         time.sleep(2)
@@ -225,7 +235,7 @@ def test_kill_9_of_the_leader_fails_over_without_losing_or_doubling_a_slot(
         ordered = sorted(r.slot_ms for r in sent_runs(store, schedule_id))
         assert len(ordered) == len(set(ordered))
         # Within the 60 s grace the missed slots are caught up: no gap in the grid.
-        assert {b - a for a, b in zip(ordered, ordered[1:], strict=False)} == {1_000}
+        assert {b - a for a, b in pairwise(ordered)} == {1_000}
 
 
 @pytest.mark.slow
@@ -247,4 +257,41 @@ def test_a_replica_that_loses_its_lock_steps_down_and_competes_again(
             "beat-a to lead again",
         )
         assert beat.alive()
-        assert "lost the leader lock" in beat.log() or "Traceback" not in beat.log()
+        assert "lost the leader lock" in beat.log()
+        assert "Traceback" not in beat.log()
+
+
+@pytest.mark.slow
+def test_beat_survives_a_redis_restart(tmp_path: Path) -> None:
+    binary = redis_server_binary()
+    if binary is None:
+        pytest.skip("needs a redis-server binary to stop and start")
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    args = redis_server_args(binary, port, str(tmp_path), appendonly=True)
+    server = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    try:
+        wait_for_redis(url)
+        client = redis.Redis.from_url(url)
+        store = ScheduleStore(client, runs_kept=1_000)
+        [schedule_id] = every_second(store, 1)
+        with ExitStack() as stack:
+            beat = start_beat(stack, url, "beat-a")
+            wait_until(lambda: len(sent_runs(store, schedule_id)) >= 2, 30, "beat to fire")
+            server.terminate()
+            server.wait(timeout=10)
+            time.sleep(3)
+            assert beat.alive()
+            server = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+            wait_for_redis(url)
+            back_at = time.time()
+            wait_until(
+                lambda: any(r.fired_ms / 1000 > back_at for r in sent_runs(store, schedule_id)),
+                15,
+                "beat to fire again",
+            )
+            assert beat.alive()
+        client.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -1,4 +1,4 @@
-"""The firing engine under a controlled clock on a real Redis: exactly once, misfire, overlap, DST."""
+"""The firing engine under a controlled clock on real Redis: once only, misfire, overlap, DST."""
 
 from __future__ import annotations
 
@@ -121,7 +121,9 @@ def test_two_engines_that_both_believe_they_lead_fire_each_slot_once(
     # A second engine on its own connection that holds the very same token: a stale leader
     # whose lock looks valid.  Only the per-slot claim stands between them.
     second_store = ScheduleStore(redis.Redis.from_url(redis_url), clock=clock)
-    second = FiringEngine(second_store, LeaderLock(second_store.client, "a", 5_000), sent, Running())
+    second = FiringEngine(
+        second_store, LeaderLock(second_store.client, "a", 5_000), sent, Running()
+    )
     second.lock.token = first.lock.token
     second.lock.ensure()
     for step in range(1, 21):
@@ -141,9 +143,7 @@ def test_two_engines_that_both_believe_they_lead_fire_each_slot_once(
 def test_misfire_policies_after_downtime(
     store: ScheduleStore, clock: Clock, policy: str, sends: int, missed: int
 ) -> None:
-    schedule = store.create(
-        doc("a", misfire={"policy": policy, "grace_s": 60}, max_instances=100)
-    )
+    schedule = store.create(doc("a", misfire={"policy": policy, "grace_s": 60}, max_instances=100))
     sent = Sent()
     # Ten minutes with no scheduler: slots at +30 s ... +600 s were all missed.
     clock.now = T0 + 600_000 + 500
@@ -277,5 +277,7 @@ def test_daily_crontab_across_daylight_saving_changes(
     while clock.now <= end:
         clock.now += 60_000
         beat.tick()
-    fired = [datetime.fromtimestamp(slot / 1000, UTC).replace(tzinfo=None) for _, slot in sent.slots]
+    fired = [
+        datetime.fromtimestamp(slot / 1000, UTC).replace(tzinfo=None) for _, slot in sent.slots
+    ]
     assert [f.isoformat() for f in fired] == fires_at_utc

@@ -63,7 +63,14 @@ class FiringEngine:
         self._tables: dict[str, tuple[int, Timetable]] = {}
 
     def tick(self) -> TickReport:
-        if not self.lock.ensure():
+        was_leading = self.lock.held
+        leading = self.lock.ensure()
+        if leading != was_leading:
+            if leading:
+                log.info("beat: %s leads (fencing token %s)", self.lock.node, self.lock.token)
+            else:
+                log.warning("beat: %s lost the leader lock; standing by", self.lock.node)
+        if not leading:
             return TickReport(leading=False, sent=0, next_due_ms=None)
         sent = 0
         while self.lock.held:
