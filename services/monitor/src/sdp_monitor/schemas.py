@@ -13,8 +13,10 @@ class QueueLoad(BaseModel):
 
 
 class BeatStatus(BaseModel):
-    node: str
+    node: str = Field(description="The beat replica that leads (fires schedules).")
     last_tick_age_s: float
+    schedules_active: int = Field(description="Schedules waiting for their next slot.")
+    schedules_paused: int
 
 
 class CeleryStatus(BaseModel):

@@ -37,5 +37,12 @@ async def status(
         tasks_reserved=_count(replies.reserved),
         queues={q: QueueLoad(pending=n, processing=processing[q]) for q, n in pending.items()},
         beat_running=beat is not None,
-        beat=BeatStatus(node=beat.node, last_tick_age_s=beat.age_s()) if beat else None,
+        beat=BeatStatus(
+            node=beat.node,
+            last_tick_age_s=beat.age_s(),
+            schedules_active=beat.active,
+            schedules_paused=beat.paused,
+        )
+        if beat
+        else None,
     )
