@@ -44,5 +44,8 @@ test: lint
 test-fast: lint
 	$(RUN) pytest -m "not slow" $(PYTEST_ARGS)
 
-bench: sync
-	@echo "no benchmarks yet"
+# The bench group (celery-redbeat, for comparison) is installed here only; `make sync` and
+# `make test` leave it out again.
+bench: $(UV)
+	$(UV) sync --frozen --all-packages --group bench
+	$(RUN) python bench/beat.py

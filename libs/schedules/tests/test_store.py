@@ -221,3 +221,19 @@ def test_a_claim_of_the_last_slot_finishes_the_schedule(
     assert finished.next_slot_ms is None
     assert store.counts().finished == 1
     assert store.next_due() is None
+
+
+def test_create_many_validates_first_then_writes_in_pipelines(
+    store: ScheduleStore, redis_client: redis.Redis
+) -> None:
+    with pytest.raises(ScheduleInvalid) as caught:
+        store.create_many([doc("ok"), doc("bad", task="nope.nothing")])
+    assert caught.value.fields[0][0] == "[1].task"
+    assert redis_client.dbsize() == 0
+    ids = store.create_many([doc(f"bulk-{n}") for n in range(25)], chunk=10)
+    assert len(ids) == 25
+    assert store.counts().active == 25
+    assert store.get(ids[3]).spec.name == "bulk-3"
+    with pytest.raises(ScheduleConflict):
+        store.create_many([doc("bulk-1"), doc("bulk-new")])
+    assert store.find("bulk-new") is not None

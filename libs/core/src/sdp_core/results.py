@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery, states
-from celery.backends.base import KeyValueStoreBackend
+from celery.backends.base import BaseKeyValueStoreBackend
 
 __all__ = ["task_states", "unfinished"]
 
@@ -16,7 +16,7 @@ def task_states(app: Celery, task_ids: Sequence[str]) -> dict[str, str]:
     if not task_ids:
         return {}
     backend: Any = app.backend
-    if isinstance(backend, KeyValueStoreBackend):
+    if isinstance(backend, BaseKeyValueStoreBackend):
         # One MGET instead of a round trip per task.
         raws = backend.mget([backend.get_key_for_task(task_id) for task_id in task_ids])
         return {

@@ -6,7 +6,7 @@ unique names, lexical listing and prefix search from one structure.
 
 from __future__ import annotations
 
-__all__ = ["CLAIM", "DELETE", "PUT", "RECORD", "UNCLAIM"]
+__all__ = ["ADVANCE", "CLAIM", "CREATE_MANY", "DELETE", "PEEK", "PUT", "RECORD", "UNCLAIM"]
 
 # KEYS: entry, names, due, paused, channel, static
 # ARGV: id, expected version ("" to create), old name ("" to create), new name,
@@ -54,6 +54,35 @@ redis.call('PUBLISH', KEYS[5], id)
 return version
 """
 
+# Creates many schedules in one call (bulk loads); publishes "*" once at the end.
+# KEYS: names, due, paused, channel.  ARGV: created ms, key prefix, then per schedule
+# 6 values: id, name, due ms ("" = not due), state, slot ("" = none), spec.
+# Returns one code per schedule: 1 created, -2 name taken, -3 id exists.
+CREATE_MANY = """
+local codes = {}
+for i = 3, #ARGV, 6 do
+  local id, name, due, state, slot = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local entry = ARGV[2] .. id
+  local code = 1
+  if redis.call('EXISTS', entry) == 1 then
+    code = -3
+  elseif #redis.call('ZRANGEBYLEX', KEYS[1], '[' .. name .. '/', '[' .. name .. '/\255',
+                     'LIMIT', 0, 1) > 0 then
+    code = -2
+  else
+    redis.call('ZADD', KEYS[1], 0, name .. '/' .. id)
+    if due ~= '' then redis.call('ZADD', KEYS[2], due, id) end
+    if state == 'paused' then redis.call('SADD', KEYS[3], id) end
+    redis.call('HSET', entry, 'spec', ARGV[i + 5], 'state', state, 'created', ARGV[1],
+               'updated', ARGV[1], 'version', 1)
+    if slot ~= '' then redis.call('HSET', entry, 'slot', slot) end
+  end
+  codes[#codes + 1] = code
+end
+redis.call('PUBLISH', KEYS[4], '*')
+return codes
+"""
+
 # KEYS: entry, names, due, paused, runs, inflight, channel, static
 # ARGV: id, expected version, name.  Returns 1, or -1 version moved on, -4 no entry.
 DELETE = """
@@ -67,6 +96,16 @@ redis.call('DEL', KEYS[1], KEYS[5], KEYS[6])
 redis.call('SREM', KEYS[8], ARGV[1])
 redis.call('PUBLISH', KEYS[7], ARGV[1])
 return 1
+"""
+
+# A leader's tick in one round trip: extend the lock, read what is due and the next due time.
+# KEYS: leader, due.  ARGV: token, ttl ms, now ms, limit.
+# Returns {0} when the token no longer holds the lock, else {1, due ids with scores, first}.
+PEEK = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'WITHSCORES', 'LIMIT', 0, ARGV[4])
+return {1, due, redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')}
 """
 
 # Advances one due entry past the slots a scheduler is about to send.  The fencing token must
@@ -87,6 +126,26 @@ if ARGV[5] == '' then
 else
   redis.call('ZADD', KEYS[1], ARGV[6], ARGV[1])
   redis.call('HSET', KEYS[2], 'slot', ARGV[5])
+end
+return 1
+"""
+
+# The in-process engine's claim: it knows the slot it is running rather than the due time, so
+# it compares the stored slot instead.
+# KEYS: due, entry, leader
+# ARGV: id, expected slot, token, next slot ("" = no more slots), next due.
+# Returns 1 advanced, 0 the slot moved on (another run took it), -1 not the leader.
+ADVANCE = """
+if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -1 end
+if redis.call('HGET', KEYS[2], 'slot') ~= ARGV[2] then return 0 end
+if redis.call('HGET', KEYS[2], 'state') ~= 'active' then return 0 end
+if ARGV[4] == '' then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('HDEL', KEYS[2], 'slot')
+  redis.call('HSET', KEYS[2], 'state', 'finished')
+else
+  redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
+  redis.call('HSET', KEYS[2], 'slot', ARGV[4])
 end
 return 1
 """

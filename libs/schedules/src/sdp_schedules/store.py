@@ -10,7 +10,8 @@ from __future__ import annotations
 import random
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +79,9 @@ class ScheduleStore:
         self._delete = client.register_script(scripts.DELETE)
         self._claim = client.register_script(scripts.CLAIM)
         self._unclaim = client.register_script(scripts.UNCLAIM)
+        self._advance = client.register_script(scripts.ADVANCE)
+        self._peek = client.register_script(scripts.PEEK)
+        self._create_many = client.register_script(scripts.CREATE_MANY)
         self._record = client.register_script(scripts.RECORD)
 
     # -- definitions -------------------------------------------------------------------------
@@ -96,14 +100,7 @@ class ScheduleStore:
             schedule_id = secrets.token_hex(_ID_BYTES)
             slot = timetable(spec, now).next_after(now) if spec.enabled else None
             state = _state(spec, slot)
-            fields = {
-                "spec": spec_json(spec),
-                "state": state.value,
-                "slot": "" if slot is None else str(slot),
-                "created": str(now),
-                "updated": str(now),
-                "static": "1" if static else "",
-            }
+            fields = _new_fields(spec, state, slot, now, static=static)
             due = "" if slot is None else str(self.due_of(slot, spec.jitter_s))
             result = self._write(
                 schedule_id,
@@ -117,6 +114,61 @@ class ScheduleStore:
             if result != -3:
                 return self.get(schedule_id)
         raise RuntimeError("could not draw an unused schedule id")  # pragma: no cover
+
+    def create_many(
+        self, documents: Iterable[Mapping[str, Any] | ScheduleSpec], *, chunk: int = 1_000
+    ) -> list[str]:
+        """Create many schedules, ``chunk`` per script call; their ids.
+
+        Every definition is validated before anything is written.  A name already in use
+        is not written; ScheduleConflict names the first such after the rest are stored.
+        """
+        specs = []
+        for index, document in enumerate(documents):
+            try:
+                specs.append(parse_spec(document))
+            except ScheduleInvalid as exc:
+                fields = [(f"[{index}].{name}", reason) for name, reason in exc.fields]
+                raise ScheduleInvalid(str(exc), fields) from None
+        now = self.clock()
+        ids: list[str] = []
+        taken: list[str] = []
+
+        def write(batch: list[tuple[str, ScheduleSpec]], args: list[Any]) -> None:
+            codes = self._create_many(
+                keys=[
+                    keys.SCHEDULE_NAMES,
+                    keys.SCHEDULE_DUE,
+                    keys.SCHEDULE_PAUSED,
+                    keys.SCHEDULE_CHANGES,
+                ],
+                args=args,
+            )
+            for (schedule_id, spec), code in zip(batch, codes, strict=True):
+                if int(code) == -2:
+                    taken.append(spec.name)
+                elif int(code) == 1:
+                    ids.append(schedule_id)
+
+        # Redis runs one chunk while this thread prepares the next.
+        with ThreadPoolExecutor(max_workers=1) as writer:
+            pending: Future[None] | None = None
+            for start in range(0, len(specs), chunk):
+                batch = [(secrets.token_hex(_ID_BYTES), s) for s in specs[start : start + chunk]]
+                args: list[Any] = [now, keys.schedule("")]
+                for schedule_id, spec in batch:
+                    slot = timetable(spec, now).next_after(now) if spec.enabled else None
+                    due = "" if slot is None else self.due_of(slot, spec.jitter_s)
+                    state = _state(spec, slot)
+                    args += [schedule_id, spec.name, due, state.value, slot or "", spec_json(spec)]
+                if pending is not None:
+                    pending.result()
+                pending = writer.submit(write, batch, args)
+            if pending is not None:
+                pending.result()
+        if taken:
+            raise ScheduleConflict(taken[0])
+        return ids
 
     def get(self, schedule_id: str) -> Schedule:
         raw = self.client.hgetall(keys.schedule(schedule_id))
@@ -255,7 +307,49 @@ class ScheduleStore:
         due: str,
         fields: dict[str, str],
     ) -> int:
-        args: list[str] = [
+        result = int(
+            self._put(
+                keys=self._put_keys(schedule_id),
+                args=self._put_args(
+                    schedule_id,
+                    expected_version=expected_version,
+                    old_name=old_name,
+                    new_name=new_name,
+                    state=state,
+                    due=due,
+                    fields=fields,
+                ),
+            )
+        )
+        if result == -2:
+            raise ScheduleConflict(new_name)
+        if result == -4:
+            raise ScheduleNotFound(schedule_id)
+        return result
+
+    @staticmethod
+    def _put_keys(schedule_id: str) -> list[str]:
+        return [
+            keys.schedule(schedule_id),
+            keys.SCHEDULE_NAMES,
+            keys.SCHEDULE_DUE,
+            keys.SCHEDULE_PAUSED,
+            keys.SCHEDULE_CHANGES,
+            keys.SCHEDULE_STATIC,
+        ]
+
+    @staticmethod
+    def _put_args(
+        schedule_id: str,
+        *,
+        expected_version: str,
+        old_name: str,
+        new_name: str,
+        state: ScheduleState,
+        due: str,
+        fields: dict[str, str],
+    ) -> list[str]:
+        args = [
             schedule_id,
             expected_version,
             old_name,
@@ -266,24 +360,7 @@ class ScheduleStore:
         ]
         for name, value in fields.items():
             args += [name, value]
-        result = int(
-            self._put(
-                keys=[
-                    keys.schedule(schedule_id),
-                    keys.SCHEDULE_NAMES,
-                    keys.SCHEDULE_DUE,
-                    keys.SCHEDULE_PAUSED,
-                    keys.SCHEDULE_CHANGES,
-                    keys.SCHEDULE_STATIC,
-                ],
-                args=args,
-            )
-        )
-        if result == -2:
-            raise ScheduleConflict(new_name)
-        if result == -4:
-            raise ScheduleNotFound(schedule_id)
-        return result
+        return args
 
     def due_of(self, slot_ms: int, jitter_s: float) -> int:
         """When a slot is sent: the slot itself, or a random moment up to jitter_s after it."""
@@ -305,6 +382,22 @@ class ScheduleStore:
             keys.SCHEDULE_DUE, "-inf", until_ms, start=0, num=limit, withscores=True
         )
         return [(_text(row[0]), int(row[1])) for row in rows]
+
+    def peek(
+        self, token: str, ttl_ms: int, until_ms: int, limit: int
+    ) -> tuple[list[tuple[str, int]], int | None] | None:
+        """Extend the leader lock and read the due entries and the next due time, at once.
+
+        None when ``token`` no longer holds the lock.
+        """
+        result = self._peek(
+            keys=[keys.SCHEDULE_LEADER, keys.SCHEDULE_DUE], args=[token, ttl_ms, until_ms, limit]
+        )
+        if not result[0]:
+            return None
+        flat, first = result[1], result[2]
+        due = [(_text(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]
+        return due, int(float(first[1])) if first else None
 
     def next_due(self) -> int | None:
         rows = self.client.zrange(keys.SCHEDULE_DUE, 0, 0, withscores=True)
@@ -336,6 +429,39 @@ class ScheduleStore:
                 client=pipe,
             )
         return [int(result) for result in pipe.execute()]
+
+    def advance(
+        self, schedule: Schedule, slot_ms: int, next_slot_ms: int | None, token: str
+    ) -> int:
+        """Move a schedule on from ``slot_ms`` if that is still its slot (1; 0 if it moved on).
+
+        -1 means ``token`` no longer holds the leader lock.
+        """
+        next_due = (
+            None if next_slot_ms is None else self.due_of(next_slot_ms, schedule.spec.jitter_s)
+        )
+        return int(
+            self._advance(
+                keys=[keys.SCHEDULE_DUE, keys.schedule(schedule.id), keys.SCHEDULE_LEADER],
+                args=[
+                    schedule.id,
+                    slot_ms,
+                    token,
+                    "" if next_slot_ms is None else next_slot_ms,
+                    "" if next_due is None else next_due,
+                ],
+            )
+        )
+
+    def all_active(self) -> Iterator[Schedule]:
+        """Every active schedule, a page at a time in name order."""
+        cursor: str | None = None
+        while True:
+            page = self.page(state=ScheduleState.active, cursor=cursor, limit=500)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
 
     def unclaim(self, claim: Claim, slot_ms: int) -> bool:
         """Put an entry back to ``slot_ms`` after its send failed; False if it moved on."""
@@ -394,6 +520,13 @@ class ScheduleStore:
             raise ScheduleNotFound(schedule_id)
         return [Run.from_json(item) for item in raw]
 
+    def inflight_counts(self, schedule_ids: Sequence[str]) -> list[int]:
+        """How many task ids each schedule has in flight (finished ones not yet pruned)."""
+        pipe = self.client.pipeline(transaction=False)
+        for schedule_id in schedule_ids:
+            pipe.zcard(keys.schedule_inflight(schedule_id))
+        return [int(n) for n in pipe.execute()]
+
     def inflight(self, schedule_ids: Sequence[str]) -> list[list[str]]:
         """Task ids each schedule has sent and not yet seen finish."""
         pipe = self.client.pipeline(transaction=False)
@@ -404,6 +537,19 @@ class ScheduleStore:
 
 def _ms(moment: Any) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def _new_fields(
+    spec: ScheduleSpec, state: ScheduleState, slot: int | None, now: int, *, static: bool
+) -> dict[str, str]:
+    return {
+        "spec": spec_json(spec),
+        "state": state.value,
+        "slot": "" if slot is None else str(slot),
+        "created": str(now),
+        "updated": str(now),
+        "static": "1" if static else "",
+    }
 
 
 def _state(spec: ScheduleSpec, slot: int | None) -> ScheduleState:

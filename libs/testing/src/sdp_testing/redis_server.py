@@ -87,6 +87,9 @@ def redis_server_args(binary: str, port: int, workdir: str, appendonly: bool) ->
         "yes" if appendonly else "no",
         "--dir",
         workdir,
+        # As deploy/redis/redis.conf: schedule hashes stay in Redis's compact encoding.
+        "--hash-max-listpack-value",
+        "1024",
     ]
 
 

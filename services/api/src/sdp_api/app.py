@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import redis
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from sdp_api.routes import api_router
+from sdp_api.schedule_errors import install_schedule_errors
 from sdp_api.settings import ApiSettings
 from sdp_core.celery_config import make_celery
 from sdp_http.service import configure
+from sdp_schedules.store import ScheduleStore
 
 __all__ = ["create_app"]
 
@@ -21,18 +24,25 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis = aioredis.Redis.from_url(str(settings.redis_url))
         app.state.celery = make_celery("sdp_api", settings)
+        # The schedule store is synchronous; its routes run in the thread pool.
+        store_client = redis.Redis.from_url(
+            str(settings.redis_url), socket_timeout=5, socket_connect_timeout=5
+        )
+        app.state.store = ScheduleStore(store_client, runs_kept=settings.schedule_runs_kept)
         try:
             yield
         finally:
             app.state.celery.close()
+            store_client.close()
             await app.state.redis.aclose()
 
     app = FastAPI(
         title="SDP task services: API",
         version="0.1.0",
-        description="Submit catalogue tasks and follow their results.",
+        description="Schedules (one Redis store, fired by beat) and catalogue tasks.",
         lifespan=lifespan,
     )
     configure(app, settings)
+    install_schedule_errors(app)
     app.include_router(api_router)
     return app

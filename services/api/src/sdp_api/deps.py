@@ -8,8 +8,9 @@ from fastapi import Depends, Request
 
 from sdp_api.settings import ApiSettings
 from sdp_http.deps import CeleryDep, RedisDep
+from sdp_schedules.store import ScheduleStore
 
-__all__ = ["CeleryDep", "RedisDep", "SettingsDep"]
+__all__ = ["CeleryDep", "RedisDep", "SettingsDep", "StoreDep"]
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -18,3 +19,11 @@ def get_settings(request: Request) -> ApiSettings:
 
 
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
+
+
+def get_store(request: Request) -> ScheduleStore:
+    store: ScheduleStore = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[ScheduleStore, Depends(get_store)]

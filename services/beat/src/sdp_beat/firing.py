@@ -5,10 +5,12 @@ Kept apart from Celery's scheduler class so its logic runs under a controlled cl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.plan import Plan, plan_firing
@@ -16,12 +18,15 @@ from sdp_schedules.records import Run, RunState, Schedule, ScheduleState
 from sdp_schedules.store import Claim, ScheduleStore
 from sdp_schedules.timing import Timetable, timetable
 
-__all__ = ["FiringEngine", "Sender", "TickReport", "Unfinished"]
+__all__ = ["Batch", "FiringEngine", "Sender", "TickReport", "Unfinished"]
 
 log = logging.getLogger(__name__)
 
 # Sends one slot of a schedule as a task with the given id; raises if the broker refused it.
 Sender = Callable[[Schedule, str, int], None]
+# Groups the sends of one tick into one broker round trip; they are delivered when the
+# context exits, which raises if the broker refused them.
+Batch = Callable[[], AbstractContextManager[object]]
 # Of these task ids, the ones that have not finished yet.
 Unfinished = Callable[[Sequence[str]], set[str]]
 
@@ -33,11 +38,13 @@ class TickReport:
     next_due_ms: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Work:
     schedule: Schedule
     claim: Claim
     plan: Plan
+    runs: list[Run] = field(default_factory=list)
+    sent: list[tuple[int, str]] = field(default_factory=list)  # (slot, task id)
 
 
 class FiringEngine:
@@ -51,10 +58,12 @@ class FiringEngine:
         batch_size: int = 500,
         catchup_limit: int = 100,
         inflight_max_age_ms: int = 86_400_000,
+        batch: Batch = contextlib.nullcontext,
     ) -> None:
         self.store = store
         self.lock = lock
         self.send = send
+        self.batch = batch
         self.unfinished = unfinished
         self.batch_size = batch_size
         self.catchup_limit = catchup_limit
@@ -64,7 +73,17 @@ class FiringEngine:
 
     def tick(self) -> TickReport:
         was_leading = self.lock.held
-        leading = self.lock.ensure()
+        now = self.store.clock()
+        due: list[tuple[str, int]] | None = None
+        next_due: int | None = None
+        if was_leading and self.lock.token is not None:
+            # The common tick: one round trip extends the lock and reads what is due.
+            peeked = self.store.peek(self.lock.token, self.lock.ttl_ms, now, self.batch_size)
+            if peeked is None:
+                self.lock.step_down()
+            else:
+                due, next_due = peeked
+        leading = self.lock.held or self.lock.ensure()
         if leading != was_leading:
             if leading:
                 log.info("beat: %s leads (fencing token %s)", self.lock.node, self.lock.token)
@@ -72,17 +91,21 @@ class FiringEngine:
                 log.warning("beat: %s lost the leader lock; standing by", self.lock.node)
         if not leading:
             return TickReport(leading=False, sent=0, next_due_ms=None)
-        sent = 0
-        while self.lock.held:
-            now = self.store.clock()
+        if due is None:
             due = self.store.due(now, self.batch_size)
-            if due:
-                sent += self._fire(due, now)
+            next_due = self.store.next_due()
+        sent = 0
+        while due and self.lock.held:
+            sent += self._fire(due, now)
             if len(due) < self.batch_size:
                 break
+            now = self.store.clock()
+            due = self.store.due(now, self.batch_size)
         if not self.lock.held:
             return TickReport(leading=False, sent=sent, next_due_ms=None)
-        return TickReport(leading=True, sent=sent, next_due_ms=self.store.next_due())
+        if sent or due:
+            next_due = self.store.next_due()
+        return TickReport(leading=True, sent=sent, next_due_ms=next_due)
 
     def forget(self) -> None:
         """Drop every cached timetable; they are rebuilt from Redis as entries come due."""
@@ -139,44 +162,79 @@ class FiringEngine:
             log.warning("beat: lost the leader lock; stepping down")
             self.lock.step_down()
         claimed = [w for w, result in zip(work, results, strict=True) if result == 1]
-        sending = [w for w in claimed if w.plan.sends]
-        inflight = dict(
-            zip(
-                (w.schedule.id for w in sending),
-                self.store.inflight([w.schedule.id for w in sending]),
-                strict=True,
-            )
-        )
-        running = self.unfinished([t for ids in inflight.values() for t in ids])
+        running, finished = self._overlaps([w for w in claimed if w.plan.sends])
+        try:
+            with self.batch():
+                for item in claimed:
+                    self._send(item, running.get(item.schedule.id, 0), now)
+        except Exception:
+            # Nothing of the batch is known to have arrived: put every entry back at its
+            # first unsent slot, so a later tick retries it under its misfire policy.
+            log.exception("beat: the broker refused a batch of %d sends", len(claimed))
+            for item in claimed:
+                if item.sent:
+                    self.store.unclaim(item.claim, item.sent[0][0])
+            return 0
+        fired = self.store.clock()
         sent = 0
         pipe = self.store.client.pipeline(transaction=False)
         for item in claimed:
-            earlier = inflight.get(item.schedule.id, [])
-            runs, started = self._send(item, [t for t in earlier if t in running], now)
+            sent_runs = [
+                Run(slot, fired, RunState.sent.value, task_id=task_id)
+                for slot, task_id in item.sent
+            ]
+            runs = sorted(item.runs + sent_runs, key=lambda run: run.slot_ms)
             self.store.record(
                 item.schedule.id,
                 runs,
-                started=started,
-                finished=[t for t in earlier if t not in running],
+                started=[(task_id, fired) for _, task_id in item.sent],
+                finished=finished.get(item.schedule.id, []),
                 inflight_floor_ms=now - self.inflight_max_age_ms,
                 client=pipe,
             )
-            sent += len(started)
+            sent += len(item.sent)
         pipe.execute()
         return sent
 
-    def _send(
-        self, item: _Work, running: list[str], now: int
-    ) -> tuple[list[Run], list[tuple[str, int]]]:
+    def _overlaps(self, sending: Sequence[_Work]) -> tuple[dict[str, int], dict[str, list[str]]]:
+        """How many earlier runs of each schedule are unfinished, and which ones finished.
+
+        The result backend is asked only about schedules whose sends could exceed
+        ``max_instances``; below that, earlier runs need not be told apart.
+        """
+        counts = self.store.inflight_counts([w.schedule.id for w in sending])
+        full = [
+            w
+            for w, count in zip(sending, counts, strict=True)
+            if count + len(w.plan.sends) > w.schedule.spec.max_instances
+        ]
+        running = {w.schedule.id: count for w, count in zip(sending, counts, strict=True)}
+        finished: dict[str, list[str]] = {}
+        if not full:
+            return running, finished
+        earlier = dict(
+            zip(
+                (w.schedule.id for w in full),
+                self.store.inflight([w.schedule.id for w in full]),
+                strict=True,
+            )
+        )
+        unfinished = self.unfinished([t for ids in earlier.values() for t in ids])
+        for schedule_id, ids in earlier.items():
+            running[schedule_id] = sum(t in unfinished for t in ids)
+            finished[schedule_id] = [t for t in ids if t not in unfinished]
+        return running, finished
+
+    def _send(self, item: _Work, running: int, now: int) -> None:
         schedule, plan = item.schedule, item.plan
-        runs: list[Run] = []
-        started: list[tuple[str, int]] = []
         if plan.missed:
-            runs.append(Run(plan.missed[0], now, RunState.missed.value, count=len(plan.missed)))
+            item.runs.append(
+                Run(plan.missed[0], now, RunState.missed.value, count=len(plan.missed))
+            )
         limit = schedule.spec.max_instances
         for slot in plan.sends:
-            if len(running) + len(started) >= limit:
-                runs.append(
+            if running + len(item.sent) >= limit:
+                item.runs.append(
                     Run(slot, now, RunState.skipped.value, detail=f"{limit} run(s) unfinished")
                 )
                 continue
@@ -188,8 +246,5 @@ class FiringEngine:
                 # schedule's misfire policy instead of the slot being lost.
                 log.exception("beat: sending %s (%s) failed", schedule.spec.name, schedule.id)
                 self.store.unclaim(item.claim, slot)
-                break
-            fired = self.store.clock()
-            runs.append(Run(slot, fired, RunState.sent.value, task_id=task_id))
-            started.append((task_id, fired))
-        return runs, started
+                return
+            item.sent.append((slot, task_id))

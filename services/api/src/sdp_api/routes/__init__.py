@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sdp_api.routes import tasks
+from sdp_api.routes import schedules, tasks
 
 __all__ = ["api_router"]
 
 api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(schedules.router)
 api_router.include_router(tasks.router)

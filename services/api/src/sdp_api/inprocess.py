@@ -1,0 +1,264 @@
+"""The in-process engine (``USE_CELERY=false``): APScheduler 3 fed from the schedule store.
+
+APScheduler keeps its jobs in memory, so on its own it never sees another process's writes.
+Here one API replica at a time (the holder of the same leader lock beat uses, so beat and this
+engine never both fire) loads every active schedule into APScheduler and then follows the
+store's change notifications.  Timing comes from the store's own timetables (the same DST and
+crontab rules as beat); the schedule's options map onto APScheduler's:
+
+- misfire ``skip`` -> ``coalesce=True, misfire_grace_time=grace_s``; ``run_once`` ->
+  ``coalesce=True``, no grace limit; ``run_all`` -> ``coalesce=False``, no grace limit;
+- ``max_instances`` -> ``max_instances``; ``jitter_s`` -> the trigger's jitter.
+
+Each run advances the stored slot with a compare-and-set under the leader's fencing token
+before the job runs, so a slot runs once even across a failover, and the store stays right
+for beat when the platform switches back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+
+from sdp_core import keys
+from sdp_jobs.catalogue import run_job
+from sdp_jobs.context import JobContext
+from sdp_schedules.leader import LeaderLock
+from sdp_schedules.records import Run, RunState, Schedule, ScheduleState
+from sdp_schedules.store import ScheduleStore
+from sdp_schedules.timing import Timetable, timetable
+
+__all__ = ["InProcessEngine", "StoreTrigger"]
+
+log = logging.getLogger(__name__)
+
+_BACKOFF_MAX_S = 5.0
+
+
+def _moment(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+class StoreTrigger(BaseTrigger):  # type: ignore[misc]
+    """APScheduler trigger over a store timetable, starting from the stored next slot."""
+
+    def __init__(self, table: Timetable, first_ms: int, jitter_s: float) -> None:
+        self.table = table
+        self.first_ms = first_ms
+        self.jitter = jitter_s or None
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        if previous_fire_time is None:
+            slot: int | None = self.first_ms
+        else:
+            slot = self.table.next_after(_ms(previous_fire_time))
+        if slot is None:
+            return None
+        moment = _moment(slot)
+        return self._apply_jitter(moment, self.jitter, now) if self.jitter else moment
+
+
+class InProcessEngine:
+    def __init__(
+        self,
+        store: ScheduleStore,
+        lock: LeaderLock,
+        context: JobContext,
+        *,
+        threads: int = 4,
+    ) -> None:
+        self.store = store
+        self.lock = lock
+        self.context = context
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(threads)}, timezone=UTC
+        )
+        self.scheduler.add_listener(
+            self._on_event,
+            EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES,
+        )
+        self.leading = False
+        self._versions: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="sdp-engine", daemon=True)
+
+    def start(self) -> None:
+        self.scheduler.start(paused=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.scheduler.shutdown(wait=False)
+        if self.leading:
+            try:
+                self.lock.release()
+            except redis.RedisError as exc:
+                log.warning("engine: lock not released: %s", exc)
+
+    @property
+    def jobs(self) -> int:
+        return len(self.scheduler.get_jobs()) if self.leading else 0
+
+    # -- leadership and following the store ------------------------------------------------
+
+    def _follow(self) -> None:
+        backoff = 0.0
+        pubsub: Any = None
+        while not self._stop.is_set():
+            try:
+                if pubsub is None:
+                    pubsub = self.store.client.pubsub()
+                    pubsub.subscribe(keys.SCHEDULE_CHANGES)
+                self._lead(self.lock.ensure())
+                message = pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=self.lock.ttl_ms / 3000
+                )
+                while message is not None:
+                    if self.leading:
+                        data = message["data"]
+                        self._sync(data.decode() if isinstance(data, bytes) else str(data))
+                    message = pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+                backoff = 0.0
+            except redis.RedisError as exc:
+                self._lead(False)
+                backoff = min(_BACKOFF_MAX_S, max(0.1, backoff * 2))
+                log.warning("engine: redis error (%s); retrying in %.1fs", exc, backoff)
+                if pubsub is not None:
+                    pubsub.close()
+                    pubsub = None
+                self._stop.wait(backoff)
+        if pubsub is not None:
+            pubsub.close()
+
+    def _lead(self, leading: bool) -> None:
+        if leading == self.leading:
+            return
+        self.leading = leading
+        if leading:
+            log.info("engine: %s leads; loading schedules", self.lock.node)
+            self._versions.clear()
+            for schedule in self.store.all_active():
+                self._add(schedule)
+            self.scheduler.resume()
+        else:
+            log.warning("engine: %s stands by", self.lock.node)
+            self.scheduler.pause()
+            self.scheduler.remove_all_jobs()
+            self.lock.step_down()
+
+    def _sync(self, schedule_id: str) -> None:
+        schedule = self.store.load([schedule_id])[0]
+        if schedule is None or schedule.state is not ScheduleState.active:
+            self._versions.pop(schedule_id, None)
+            try:
+                self.scheduler.remove_job(schedule_id)
+            except JobLookupError:
+                pass
+            return
+        if self._versions.get(schedule_id) != schedule.version:
+            self._add(schedule)
+
+    def _add(self, schedule: Schedule) -> None:
+        if schedule.next_slot_ms is None:
+            return
+        spec = schedule.spec
+        policy = spec.misfire.policy
+        self.scheduler.add_job(
+            self._run,
+            trigger=StoreTrigger(
+                timetable(spec, schedule.created_ms), schedule.next_slot_ms, spec.jitter_s
+            ),
+            args=[schedule.id],
+            id=schedule.id,
+            name=spec.name,
+            replace_existing=True,
+            coalesce=policy != "run_all",
+            misfire_grace_time=spec.misfire.grace_s if policy == "skip" else None,
+            max_instances=spec.max_instances,
+        )
+        self._versions[schedule.id] = schedule.version
+
+    # -- running ---------------------------------------------------------------------------
+
+    def _run(self, schedule_id: str) -> dict[str, Any] | None:
+        """One run, on APScheduler's pool: claim the stored slot, then run the job."""
+        schedule = self.store.load([schedule_id])[0]
+        token = self.lock.token
+        now = self.store.clock()
+        if schedule is None or schedule.next_slot_ms is None or token is None:
+            return None
+        slot = schedule.next_slot_ms
+        if slot > now + 1_000:
+            return None  # this slot already ran
+        table = timetable(schedule.spec, schedule.created_ms)
+        # A coalesced backlog moves on past now; run_all takes one slot per call.
+        after = slot if schedule.spec.misfire.policy == "run_all" else max(slot, now)
+        if self.store.advance(schedule, slot, table.next_after(after), token) != 1:
+            return None
+        started = self.store.clock()
+        task_id = f"inproc-{uuid.uuid4()}"
+        context = JobContext(
+            redis=self.context.redis,
+            payload_ttl_s=self.context.payload_ttl_s,
+            result_retention_s=self.context.result_retention_s,
+            task_id=task_id,
+        )
+        try:
+            result = run_job(context, schedule.spec.task, schedule.spec.args, schedule.spec.kwargs)
+            state, detail = "SUCCESS", None
+        except Exception as exc:
+            # The job's failure is the run's outcome, recorded like a worker's FAILURE.
+            result, state, detail = None, "FAILURE", f"{type(exc).__name__}: {exc}"
+        run = Run(slot, started, state, task_id=task_id, detail=detail)
+        self.store.record(schedule_id, [run])
+        return {"result": result}
+
+    def _on_event(self, event: JobEvent) -> None:
+        if event.code not in (EVENT_JOB_MISSED, EVENT_JOB_MAX_INSTANCES):
+            return
+        times = getattr(event, "scheduled_run_times", None) or [event.scheduled_run_time]
+        state = RunState.missed if event.code == EVENT_JOB_MISSED else RunState.skipped
+        detail = None if state is RunState.missed else "max_instances runs unfinished"
+        now = self.store.clock()
+        try:
+            self._skip_past(event.job_id, max(_ms(t) for t in times))
+            self.store.record(
+                event.job_id,
+                [Run(_ms(min(times)), now, state.value, count=len(times), detail=detail)],
+            )
+        except redis.RedisError as exc:
+            log.warning("engine: could not record a %s run: %s", state.value, exc)
+
+    def _skip_past(self, schedule_id: str, slot_ms: int) -> None:
+        """Move the stored slot past one APScheduler did not run."""
+        schedule = self.store.load([schedule_id])[0]
+        token = self.lock.token
+        if schedule is None or schedule.next_slot_ms is None or token is None:
+            return
+        if schedule.next_slot_ms <= slot_ms:
+            table = timetable(schedule.spec, schedule.created_ms)
+            self.store.advance(schedule, schedule.next_slot_ms, table.next_after(slot_ms), token)
+

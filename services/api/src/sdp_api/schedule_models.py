@@ -1,0 +1,128 @@
+"""Request and response models of `/api/v1/schedules` (the document itself is ScheduleSpec)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from sdp_core.queues import Queue
+from sdp_schedules.model import Misfire, ScheduleSpec, Trigger
+from sdp_schedules.records import Run, Schedule, ScheduleState
+
+__all__ = ["RunOut", "RunPage", "ScheduleOut", "SchedulePage", "SchedulePatch", "ScheduleRunNow"]
+
+EXAMPLES: list[dict[str, Any]] = [
+    {
+        "name": "collect-orders",
+        "task": "collect.http",
+        "kwargs": {"url": "https://example.org/orders.json"},
+        "trigger": {"type": "interval", "every": 30, "unit": "seconds"},
+        "misfire": {"policy": "run_once", "grace_s": 60},
+        "max_instances": 1,
+    },
+    {
+        "name": "nightly-cleanup",
+        "task": "system.cleanup",
+        "trigger": {
+            "type": "crontab",
+            "minute": "30",
+            "hour": "2",
+            "timezone": "Europe/Berlin",
+        },
+    },
+]
+
+
+def _moment(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+class ScheduleOut(ScheduleSpec):
+    id: str
+    state: ScheduleState = Field(description="active, paused or finished.")
+    next_run_at: datetime | None = Field(description="The next slot; none when not active.")
+    last_run_at: datetime | None
+    run_count: int
+    created_at: datetime
+    updated_at: datetime
+    static: bool = Field(description="Seeded from beat's configuration rather than the API.")
+
+    @classmethod
+    def of(cls, schedule: Schedule) -> ScheduleOut:
+        return cls(
+            **schedule.spec.model_dump(),
+            id=schedule.id,
+            state=schedule.state,
+            next_run_at=_moment(schedule.next_slot_ms),
+            last_run_at=_moment(schedule.last_run_ms),
+            run_count=schedule.run_count,
+            created_at=_moment(schedule.created_ms),
+            updated_at=_moment(schedule.updated_ms),
+            static=schedule.static,
+        )
+
+
+class SchedulePage(BaseModel):
+    items: list[ScheduleOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class SchedulePatch(BaseModel):
+    """Any subset of the document; a field given replaces the stored one whole."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"trigger": {"type": "interval", "every": 5}}]},
+    )
+
+    name: str | None = None
+    task: str | None = None
+    args: list[Any] | None = None
+    kwargs: dict[str, Any] | None = None
+    queue: Queue | None = None
+    priority: int | None = None
+    trigger: Trigger | None = None
+    start_at: AwareDatetime | None = None
+    end_at: AwareDatetime | None = None
+    enabled: bool | None = None
+    expires_s: int | None = None
+    misfire: Misfire | None = None
+    max_instances: int | None = None
+    jitter_s: float | None = None
+
+
+class RunOut(BaseModel):
+    slot: datetime = Field(description="The slot this run was for.")
+    fired_at: datetime
+    task_id: str | None
+    state: str = Field(
+        description="The task's Celery state (PENDING … SUCCESS/FAILURE), or MISSED (slots "
+        "the misfire policy did not send; see count) or SKIPPED (max_instances)."
+    )
+    count: int = 1
+    detail: str | None = None
+
+    @classmethod
+    def of(cls, run: Run, state: str | None = None) -> RunOut:
+        slot, fired = _moment(run.slot_ms), _moment(run.fired_ms)
+        assert slot is not None
+        assert fired is not None
+        return cls(
+            slot=slot,
+            fired_at=fired,
+            task_id=run.task_id,
+            state=state or run.state,
+            count=run.count,
+            detail=run.detail,
+        )
+
+
+class RunPage(BaseModel):
+    items: list[RunOut]
+    next_cursor: str | None
+
+
+class ScheduleRunNow(BaseModel):
+    task_id: str
