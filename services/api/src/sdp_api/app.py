@@ -9,14 +9,30 @@ import redis
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
+from sdp_api.inprocess import InProcessEngine
 from sdp_api.routes import api_router
 from sdp_api.schedule_errors import install_schedule_errors
 from sdp_api.settings import ApiSettings
 from sdp_core.celery_config import make_celery
 from sdp_http.service import configure
+from sdp_jobs.context import JobContext
+from sdp_schedules.leader import LeaderLock
 from sdp_schedules.store import ScheduleStore
 
 __all__ = ["create_app"]
+
+
+def start_engine(settings: ApiSettings, store: ScheduleStore) -> InProcessEngine:
+    """The in-process engine (``USE_CELERY=false``), competing for the firing lock."""
+    lock = LeaderLock(store.client, settings.node_name, int(settings.engine_lock_ttl_s * 1000))
+    context = JobContext(
+        redis=store.client,
+        payload_ttl_s=settings.payload_ttl_s,
+        result_retention_s=settings.result_expires_s,
+    )
+    engine = InProcessEngine(store, lock, context, threads=settings.engine_threads)
+    engine.start()
+    return engine
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
@@ -29,9 +45,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
             str(settings.redis_url), socket_timeout=5, socket_connect_timeout=5
         )
         app.state.store = ScheduleStore(store_client, runs_kept=settings.schedule_runs_kept)
+        app.state.engine = None if settings.use_celery else start_engine(settings, app.state.store)
         try:
             yield
         finally:
+            if app.state.engine is not None:
+                app.state.engine.stop()
             app.state.celery.close()
             store_client.close()
             await app.state.redis.aclose()

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from sdp_api.inprocess import InProcessEngine
 from sdp_api.settings import ApiSettings
 from sdp_http.deps import CeleryDep, RedisDep
 from sdp_schedules.store import ScheduleStore
 
-__all__ = ["CeleryDep", "RedisDep", "SettingsDep", "StoreDep"]
+__all__ = ["CeleryDep", "EngineDep", "RedisDep", "SettingsDep", "StoreDep"]
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -27,3 +28,12 @@ def get_store(request: Request) -> ScheduleStore:
 
 
 StoreDep = Annotated[ScheduleStore, Depends(get_store)]
+
+
+def get_engine(request: Request) -> InProcessEngine | None:
+    """The in-process engine, or None when beat fires schedules (``USE_CELERY=true``)."""
+    engine: InProcessEngine | None = request.app.state.engine
+    return engine
+
+
+EngineDep = Annotated[InProcessEngine | None, Depends(get_engine)]

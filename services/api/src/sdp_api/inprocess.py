@@ -17,9 +17,11 @@ for beat when the platform switches back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
+from concurrent import futures
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,6 +102,8 @@ class InProcessEngine:
             EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES,
         )
         self.leading = False
+        # Run-now requests go here, so they run whether or not this replica leads.
+        self._adhoc = futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sdp-now")
         self._versions: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="sdp-engine", daemon=True)
@@ -112,6 +116,7 @@ class InProcessEngine:
         self._stop.set()
         self._thread.join(timeout=10)
         self.scheduler.shutdown(wait=False)
+        self._adhoc.shutdown(wait=False)
         if self.leading:
             try:
                 self.lock.release()
@@ -130,7 +135,7 @@ class InProcessEngine:
         while not self._stop.is_set():
             try:
                 if pubsub is None:
-                    pubsub = self.store.client.pubsub()
+                    pubsub = self.store.client.pubsub()  # type: ignore[no-untyped-call]
                     pubsub.subscribe(keys.SCHEDULE_CHANGES)
                 self._lead(self.lock.ensure())
                 message = pubsub.get_message(
@@ -170,13 +175,16 @@ class InProcessEngine:
             self.lock.step_down()
 
     def _sync(self, schedule_id: str) -> None:
+        if schedule_id == "*":  # a bulk write: re-read everything
+            for active in self.store.all_active():
+                if self._versions.get(active.id) != active.version:
+                    self._add(active)
+            return
         schedule = self.store.load([schedule_id])[0]
         if schedule is None or schedule.state is not ScheduleState.active:
             self._versions.pop(schedule_id, None)
-            try:
+            with contextlib.suppress(JobLookupError):
                 self.scheduler.remove_job(schedule_id)
-            except JobLookupError:
-                pass
             return
         if self._versions.get(schedule_id) != schedule.version:
             self._add(schedule)
@@ -218,22 +226,34 @@ class InProcessEngine:
         after = slot if schedule.spec.misfire.policy == "run_all" else max(slot, now)
         if self.store.advance(schedule, slot, table.next_after(after), token) != 1:
             return None
+        return self._execute(schedule, slot, f"inproc-{uuid.uuid4()}")
+
+    def run_now(self, schedule_id: str) -> str:
+        """Run a schedule's job now on this replica, outside its timetable; the run's id."""
+        schedule = self.store.get(schedule_id)
+        run_id = f"inproc-{uuid.uuid4()}"
+        self._adhoc.submit(self._execute, schedule, self.store.clock(), run_id, "run now")
+        return run_id
+
+    def _execute(
+        self, schedule: Schedule, slot: int, run_id: str, note: str | None = None
+    ) -> dict[str, Any]:
         started = self.store.clock()
-        task_id = f"inproc-{uuid.uuid4()}"
         context = JobContext(
             redis=self.context.redis,
             payload_ttl_s=self.context.payload_ttl_s,
             result_retention_s=self.context.result_retention_s,
-            task_id=task_id,
+            task_id=run_id,
         )
+        spec = schedule.spec
         try:
-            result = run_job(context, schedule.spec.task, schedule.spec.args, schedule.spec.kwargs)
-            state, detail = "SUCCESS", None
+            result = run_job(context, spec.task, spec.args, spec.kwargs)
+            state, detail = "SUCCESS", note
         except Exception as exc:
             # The job's failure is the run's outcome, recorded like a worker's FAILURE.
             result, state, detail = None, "FAILURE", f"{type(exc).__name__}: {exc}"
-        run = Run(slot, started, state, task_id=task_id, detail=detail)
-        self.store.record(schedule_id, [run])
+        run = Run(slot, started, state, task_id=run_id, detail=detail)
+        self.store.record(schedule.id, [run])
         return {"result": result}
 
     def _on_event(self, event: JobEvent) -> None:
@@ -261,4 +281,3 @@ class InProcessEngine:
         if schedule.next_slot_ms <= slot_ms:
             table = timetable(schedule.spec, schedule.created_ms)
             self.store.advance(schedule, schedule.next_slot_ms, table.next_after(slot_ms), token)
-

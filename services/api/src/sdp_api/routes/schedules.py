@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import APIRouter, Body, Query, Response, status
 
-from sdp_api.deps import CeleryDep, RedisDep, SettingsDep, StoreDep
+from sdp_api.deps import CeleryDep, EngineDep, RedisDep, SettingsDep, StoreDep
 from sdp_api.schedule_models import (
     EXAMPLES,
     RunOut,
@@ -114,8 +114,14 @@ async def run_now(
     celery: CeleryDep,
     redis: RedisDep,
     settings: SettingsDep,
+    engine: EngineDep,
 ) -> ScheduleRunNow:
-    """Send the schedule's task now, outside its timetable; the run is recorded in history."""
+    """Send the schedule's task now, outside its timetable; the run is recorded in history.
+
+    With the in-process engine (``USE_CELERY=false``) the job runs on this replica instead.
+    """
+    if engine is not None:
+        return ScheduleRunNow(task_id=await anyio.to_thread.run_sync(engine.run_now, schedule_id))
     schedule = await anyio.to_thread.run_sync(store.get, schedule_id)
     spec = schedule.spec
     submission = TaskSubmission(
