@@ -281,3 +281,30 @@ def test_daily_crontab_across_daylight_saving_changes(
         datetime.fromtimestamp(slot / 1000, UTC).replace(tzinfo=None) for _, slot in sent.slots
     ]
     assert [f.isoformat() for f in fired] == fires_at_utc
+
+
+def test_with_a_shared_broker_claim_enqueue_and_record_are_one_step(
+    store: ScheduleStore, clock: Clock, redis_client: redis.Redis
+) -> None:
+    schedule = store.create(doc("a"))
+    sent = Sent()
+
+    def encode(sends: Sequence[tuple[Schedule, str, int]]) -> list[list[tuple[str, str]]]:
+        return [[("test-queue", f"{task_id}@{slot}")] for _, task_id, slot in sends]
+
+    beat = engine(store, sent, encode=encode)
+    clock.now = T0 + 30_000
+    assert beat.tick().sent == 1
+    [message] = redis_client.lrange("test-queue", 0, -1)
+    [run] = store.runs(schedule.id)
+    assert message == f"{run.task_id}@{T0 + 30_000}".encode()
+    assert store.get(schedule.id).next_slot_ms == T0 + 60_000
+    # Nothing went through the sender: the script pushed the message itself.
+    assert sent.slots == []
+    # A stale leader's firing writes nothing at all.
+    stale = engine(store, sent, node="stale", encode=encode)
+    stale.lock.token = "1:stale"
+    clock.now = T0 + 60_000
+    stale_report = stale.tick()
+    assert not stale_report.leading
+    assert redis_client.llen("test-queue") == 1

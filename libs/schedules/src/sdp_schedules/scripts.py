@@ -6,7 +6,17 @@ unique names, lexical listing and prefix search from one structure.
 
 from __future__ import annotations
 
-__all__ = ["ADVANCE", "CLAIM", "CREATE_MANY", "DELETE", "PEEK", "PUT", "RECORD", "UNCLAIM"]
+__all__ = [
+    "ADVANCE",
+    "CLAIM",
+    "CREATE_MANY",
+    "DELETE",
+    "FIRE",
+    "PEEK",
+    "PUT",
+    "RECORD",
+    "UNCLAIM",
+]
 
 # KEYS: entry, names, due, paused, channel, static
 # ARGV: id, expected version ("" to create), old name ("" to create), new name,
@@ -147,6 +157,57 @@ else
   redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
   redis.call('HSET', KEYS[2], 'slot', ARGV[4])
 end
+return 1
+"""
+
+# Claim, enqueue and record in one atomic step, for a broker that is this same Redis: either
+# the slot moves on, its task messages are on their queues and the runs are in the history,
+# or none of it happened.  A leader killed at any moment therefore neither loses nor doubles
+# a slot.  The messages are exactly the LPUSHes kombu would have run.
+# KEYS: due, entry, leader, runs, inflight
+# ARGV: id, expected due, token, version, next slot ("" = none), next due, runs kept,
+#       sent count, last run ms, drop in-flight ids sent before this ms,
+#       record count n, n records, push count p, p pairs (list key, payload),
+#       in-flight count m, m pairs (task id, sent ms), then finished task ids.
+# Returns 1 fired, 0 lost the race (nothing written), -1 not the leader.
+FIRE = """
+if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -1 end
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not due or tonumber(due) ~= tonumber(ARGV[2]) then return 0 end
+if redis.call('HGET', KEYS[2], 'version') ~= ARGV[4] then return 0 end
+if ARGV[5] == '' then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('HDEL', KEYS[2], 'slot')
+  redis.call('HSET', KEYS[2], 'state', 'finished')
+else
+  redis.call('ZADD', KEYS[1], ARGV[6], ARGV[1])
+  redis.call('HSET', KEYS[2], 'slot', ARGV[5])
+end
+local i = 12
+local records = tonumber(ARGV[11])
+for _ = 1, records do
+  redis.call('LPUSH', KEYS[4], ARGV[i])
+  i = i + 1
+end
+if records > 0 then redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[7]) - 1) end
+if tonumber(ARGV[8]) > 0 then
+  redis.call('HINCRBY', KEYS[2], 'runs', ARGV[8])
+  redis.call('HSET', KEYS[2], 'last', ARGV[9])
+end
+local pushes = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, pushes do
+  redis.call('LPUSH', ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+local adds = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, adds do
+  redis.call('ZADD', KEYS[5], ARGV[i + 1], ARGV[i])
+  i = i + 2
+end
+for j = i, #ARGV do redis.call('ZREM', KEYS[5], ARGV[j]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. ARGV[10])
 return 1
 """
 

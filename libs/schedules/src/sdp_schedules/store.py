@@ -24,7 +24,7 @@ from sdp_schedules.model import OnceTrigger, ScheduleSpec, parse_spec
 from sdp_schedules.records import Run, Schedule, ScheduleState, decode_schedule, spec_json
 from sdp_schedules.timing import timetable
 
-__all__ = ["Claim", "Counts", "Page", "ScheduleStore", "now_ms"]
+__all__ = ["Claim", "Counts", "Firing", "Page", "ScheduleStore", "now_ms"]
 
 _RETRIES = 8
 _ID_BYTES = 8
@@ -58,6 +58,18 @@ class Claim:
     next_due_ms: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """One schedule's claim with what goes with it: runs, queue messages, task ids."""
+
+    claim: Claim
+    runs: Sequence[Run]
+    # (queue list key, message) as the broker's transport would LPUSH them.
+    messages: Sequence[tuple[str, bytes | str]]
+    started: Sequence[tuple[str, int]]
+    finished: Sequence[str]
+
+
 def _text(raw: Any) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
 
@@ -82,6 +94,7 @@ class ScheduleStore:
         self._advance = client.register_script(scripts.ADVANCE)
         self._peek = client.register_script(scripts.PEEK)
         self._create_many = client.register_script(scripts.CREATE_MANY)
+        self._fire = client.register_script(scripts.FIRE)
         self._record = client.register_script(scripts.RECORD)
 
     # -- definitions -------------------------------------------------------------------------
@@ -462,6 +475,49 @@ class ScheduleStore:
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
+
+    def fire(self, firings: Sequence[Firing], token: str, inflight_floor_ms: int) -> list[int]:
+        """Claim, enqueue and record each firing atomically; one round trip for all.
+
+        Each result is 1 fired, 0 lost the race (nothing written) or -1 not the leader.
+        """
+        pipe = self.client.pipeline(transaction=False)
+        for firing in firings:
+            claim = firing.claim
+            sent = [run for run in firing.runs if run.task_id]
+            args: list[Any] = [
+                claim.schedule_id,
+                claim.due_ms,
+                token,
+                claim.version,
+                "" if claim.next_slot_ms is None else claim.next_slot_ms,
+                "" if claim.next_due_ms is None else claim.next_due_ms,
+                self.runs_kept,
+                len(sent),
+                max((run.fired_ms for run in sent), default=0),
+                inflight_floor_ms,
+                len(firing.runs),
+                *(run.to_json() for run in firing.runs),
+                len(firing.messages),
+            ]
+            for key, payload in firing.messages:
+                args += [key, payload]
+            args.append(len(firing.started))
+            for task_id, sent_ms in firing.started:
+                args += [task_id, sent_ms]
+            args += list(firing.finished)
+            self._fire(
+                keys=[
+                    keys.SCHEDULE_DUE,
+                    keys.schedule(claim.schedule_id),
+                    keys.SCHEDULE_LEADER,
+                    keys.schedule_runs(claim.schedule_id),
+                    keys.schedule_inflight(claim.schedule_id),
+                ],
+                args=args,
+                client=pipe,
+            )
+        return [int(result) for result in pipe.execute()]
 
     def unclaim(self, claim: Claim, slot_ms: int) -> bool:
         """Put an entry back to ``slot_ms`` after its send failed; False if it moved on."""

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.plan import Plan, plan_firing
 from sdp_schedules.records import Run, RunState, Schedule, ScheduleState
-from sdp_schedules.store import Claim, ScheduleStore
+from sdp_schedules.store import Claim, Firing, ScheduleStore
 from sdp_schedules.timing import Timetable, timetable
 
-__all__ = ["Batch", "FiringEngine", "Sender", "TickReport", "Unfinished"]
+__all__ = ["Batch", "Encoder", "FiringEngine", "Sender", "TickReport", "Unfinished"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,11 @@ Sender = Callable[[Schedule, str, int], None]
 # Groups the sends of one tick into one broker round trip; they are delivered when the
 # context exits, which raises if the broker refused them.
 Batch = Callable[[], AbstractContextManager[object]]
+# The queue messages (list key, payload) each send would push, without pushing them; None
+# when the broker is not the schedule store's Redis.
+Encoder = Callable[
+    [Sequence[tuple[Schedule, str, int]]], list[list[tuple[str, bytes | str]]] | None
+]
 # Of these task ids, the ones that have not finished yet.
 Unfinished = Callable[[Sequence[str]], set[str]]
 
@@ -59,11 +64,13 @@ class FiringEngine:
         catchup_limit: int = 100,
         inflight_max_age_ms: int = 86_400_000,
         batch: Batch = contextlib.nullcontext,
+        encode: Encoder | None = None,
     ) -> None:
         self.store = store
         self.lock = lock
         self.send = send
         self.batch = batch
+        self.encode = encode
         self.unfinished = unfinished
         self.batch_size = batch_size
         self.catchup_limit = catchup_limit
@@ -151,22 +158,57 @@ class FiringEngine:
 
     def _fire(self, due: Sequence[tuple[str, int]], now: int) -> int:
         work = self._plan(due, now)
-        if not work:
-            return 0
         token = self.lock.token
-        if token is None:
+        if not work or token is None:
             return 0
+        running, finished = self._overlaps([w for w in work if w.plan.sends])
+        for item in work:
+            self._choose(item, running.get(item.schedule.id, 0), now)
+        sends = [(w.schedule, task_id, slot) for w in work for slot, task_id in w.sent]
+        messages = self.encode(sends) if self.encode is not None and sends else None
+        if messages is None and sends:
+            return self._claim_then_send(work, finished, token, now)
+        return self._fire_atomically(work, messages or [], finished, token, now)
+
+    def _fire_atomically(
+        self,
+        work: Sequence[_Work],
+        messages: Sequence[Sequence[tuple[str, bytes | str]]],
+        finished: dict[str, list[str]],
+        token: str,
+        now: int,
+    ) -> int:
+        fired = self.store.clock()
+        firings: list[Firing] = []
+        position = 0
+        for item in work:
+            count = len(item.sent)
+            item_messages = [m for ms in messages[position : position + count] for m in ms]
+            position += count
+            firings.append(
+                Firing(
+                    claim=item.claim,
+                    runs=self._runs(item, fired),
+                    messages=item_messages,
+                    started=[(task_id, fired) for _, task_id in item.sent],
+                    finished=finished.get(item.schedule.id, []),
+                )
+            )
+        results = self.store.fire(firings, token, now - self.inflight_max_age_ms)
+        self._check_lock(results)
+        return sum(len(w.sent) for w, result in zip(work, results, strict=True) if result == 1)
+
+    def _claim_then_send(
+        self, work: Sequence[_Work], finished: dict[str, list[str]], token: str, now: int
+    ) -> int:
+        """For a broker elsewhere: claim, send in one batch, then record."""
         results = self.store.claim([w.claim for w in work], token)
-        if -1 in results:
-            # Claims that came before the loss are ours and still go out below.
-            log.warning("beat: lost the leader lock; stepping down")
-            self.lock.step_down()
+        self._check_lock(results)
         claimed = [w for w, result in zip(work, results, strict=True) if result == 1]
-        running, finished = self._overlaps([w for w in claimed if w.plan.sends])
         try:
             with self.batch():
                 for item in claimed:
-                    self._send(item, running.get(item.schedule.id, 0), now)
+                    self._send(item)
         except Exception:
             # Nothing of the batch is known to have arrived: put every entry back at its
             # first unsent slot, so a later tick retries it under its misfire policy.
@@ -176,25 +218,29 @@ class FiringEngine:
                     self.store.unclaim(item.claim, item.sent[0][0])
             return 0
         fired = self.store.clock()
-        sent = 0
         pipe = self.store.client.pipeline(transaction=False)
         for item in claimed:
-            sent_runs = [
-                Run(slot, fired, RunState.sent.value, task_id=task_id)
-                for slot, task_id in item.sent
-            ]
-            runs = sorted(item.runs + sent_runs, key=lambda run: run.slot_ms)
             self.store.record(
                 item.schedule.id,
-                runs,
+                self._runs(item, fired),
                 started=[(task_id, fired) for _, task_id in item.sent],
                 finished=finished.get(item.schedule.id, []),
                 inflight_floor_ms=now - self.inflight_max_age_ms,
                 client=pipe,
             )
-            sent += len(item.sent)
         pipe.execute()
-        return sent
+        return sum(len(item.sent) for item in claimed)
+
+    def _check_lock(self, results: Sequence[int]) -> None:
+        if -1 in results:
+            # Claims that came before the loss are ours and stand.
+            log.warning("beat: lost the leader lock; stepping down")
+            self.lock.step_down()
+
+    @staticmethod
+    def _runs(item: _Work, fired: int) -> list[Run]:
+        sent = [Run(slot, fired, RunState.sent.value, task_id=t) for slot, t in item.sent]
+        return sorted(item.runs + sent, key=lambda run: run.slot_ms)
 
     def _overlaps(self, sending: Sequence[_Work]) -> tuple[dict[str, int], dict[str, list[str]]]:
         """How many earlier runs of each schedule are unfinished, and which ones finished.
@@ -225,7 +271,8 @@ class FiringEngine:
             finished[schedule_id] = [t for t in ids if t not in unfinished]
         return running, finished
 
-    def _send(self, item: _Work, running: int, now: int) -> None:
+    def _choose(self, item: _Work, running: int, now: int) -> None:
+        """Which slots go out (with their task ids) and which are recorded as not sent."""
         schedule, plan = item.schedule, item.plan
         if plan.missed:
             item.runs.append(
@@ -237,14 +284,17 @@ class FiringEngine:
                 item.runs.append(
                     Run(slot, now, RunState.skipped.value, detail=f"{limit} run(s) unfinished")
                 )
-                continue
-            task_id = str(uuid.uuid4())
+            else:
+                item.sent.append((slot, str(uuid.uuid4())))
+
+    def _send(self, item: _Work) -> None:
+        for position, (slot, task_id) in enumerate(item.sent):
             try:
-                self.send(schedule, task_id, slot)
+                self.send(item.schedule, task_id, slot)
             except Exception:
                 # Put the entry back at this slot, so a later tick retries it under the
                 # schedule's misfire policy instead of the slot being lost.
-                log.exception("beat: sending %s (%s) failed", schedule.spec.name, schedule.id)
+                log.exception("beat: sending %s failed", item.schedule.spec.name)
                 self.store.unclaim(item.claim, slot)
+                del item.sent[position:]
                 return
-            item.sent.append((slot, task_id))
