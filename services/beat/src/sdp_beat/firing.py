@@ -29,9 +29,7 @@ Sender = Callable[[Schedule, str, int], None]
 Batch = Callable[[], AbstractContextManager[object]]
 # The queue messages (list key, payload) each send would push, without pushing them; None
 # when the broker is not the schedule store's Redis.
-Encoder = Callable[
-    [Sequence[tuple[Schedule, str, int]]], list[list[tuple[str, bytes | str]]] | None
-]
+Encoder = Callable[[Sequence[tuple[Schedule, str, int]]], list[list[tuple[str, str]]] | None]
 # Of these task ids, the ones that have not finished yet.
 Unfinished = Callable[[Sequence[str]], set[str]]
 
@@ -173,7 +171,7 @@ class FiringEngine:
     def _fire_atomically(
         self,
         work: Sequence[_Work],
-        messages: Sequence[Sequence[tuple[str, bytes | str]]],
+        messages: Sequence[Sequence[tuple[str, str]]],
         finished: dict[str, list[str]],
         token: str,
         now: int,

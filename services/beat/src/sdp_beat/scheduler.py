@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, cast
 
@@ -20,6 +19,7 @@ from celery.beat import Scheduler
 
 from sdp_beat.firing import FiringEngine, TickReport
 from sdp_beat.heartbeat import write_heartbeat
+from sdp_beat.messages import MessageEncoder
 from sdp_beat.settings import BeatSettings
 from sdp_beat.static import seed_static
 from sdp_core import keys
@@ -38,19 +38,6 @@ _BACKOFF_MAX_S = 5.0
 
 def _same_redis(settings: BeatSettings) -> bool:
     return settings.broker == str(settings.redis_url)
-
-
-class _CaptureState:
-    """Stands in for a producer's publish batch: collects the transport's Redis commands."""
-
-    def __init__(self) -> None:
-        self.commands: list[tuple[str, tuple[Any, ...]]] = []
-
-    def publish(self, channel: Any, message: Any, **kwargs: Any) -> Any:
-        return channel.basic_publish(message, _publish_batch=self, **kwargs)
-
-    def add(self, name: str, *args: Any) -> None:
-        self.commands.append((name, args))
 
 
 class RedisBeatScheduler(Scheduler):
@@ -77,6 +64,7 @@ class RedisBeatScheduler(Scheduler):
         )
         self.store = ScheduleStore(self._client, runs_kept=settings.schedule_runs_kept)
         self.lock = LeaderLock(self._client, settings.node_name, int(settings.lock_ttl_s * 1000))
+        self.messages = MessageEncoder(lambda: self.producer, self._send)
         self.engine = FiringEngine(
             self.store,
             self.lock,
@@ -86,7 +74,7 @@ class RedisBeatScheduler(Scheduler):
             catchup_limit=settings.catchup_limit,
             inflight_max_age_ms=settings.result_expires_s * 1000,
             batch=self._batch,
-            encode=self._encode if _same_redis(settings) else None,
+            encode=self.messages.encode if _same_redis(settings) else None,
         )
         try:
             seed_static(self.store, self.app.conf.beat_schedule, self._timezone)
@@ -162,30 +150,6 @@ class RedisBeatScheduler(Scheduler):
             **options,
         )
 
-    def _encode(
-        self, sends: Sequence[tuple[Schedule, str, int]]
-    ) -> list[list[tuple[str, bytes | str]]] | None:
-        """The LPUSH each send would run, taken from kombu instead of run by it.
-
-        Celery builds and routes each message exactly as for a real send; only the final
-        Redis command is kept, so the claim script can run it atomically with the claim.
-        """
-        # kombu 5.7 routes a producer's publishes through ``_batch_local.current`` when set.
-        local = cast(Any, self.producer)._batch_local
-        state = _CaptureState()
-        local.current = state
-        encoded: list[list[tuple[str, bytes | str]]] = []
-        try:
-            for schedule, task_id, slot_ms in sends:
-                state.commands = []
-                self._send(schedule, task_id, slot_ms)
-                if not state.commands or any(name != "lpush" for name, _ in state.commands):
-                    return None
-                encoded.append([(str(args[0]), args[1]) for _, args in state.commands])
-        finally:
-            del local.current
-        return encoded
-
     def _batch(self) -> AbstractContextManager[object]:
         # kombu 5.7's publish batch: a tick's sends leave in one Redis pipeline.  The producer
         # is looked up on each tick because Celery recreates it after a connection reset.
@@ -241,6 +205,7 @@ class RedisBeatScheduler(Scheduler):
         # Nothing cached can outlive this: timetables are rebuilt and notifications
         # re-subscribed, in case a message was lost while a connection was down.
         self.engine.forget()
+        self.messages.forget()
         self._reset_pubsub()
         seed_static(self.store, self.app.conf.beat_schedule, self._timezone)
 
