@@ -72,6 +72,14 @@ def test_a_stamped_message_equals_a_built_one(
     built.clear()
     messages.encode([(schedule, f"id-{n}", n) for n in range(5)])
     assert built == []
+    # A re-sync keeps templates in use and drops the rest.
+    messages.forget()
+    messages.encode([(schedule, "after-resync", 1)])
+    assert built == []
+    messages.forget()
+    messages.forget()
+    messages.encode([(schedule, "rebuilt", 1)])
+    assert len(built) == 1  # the template was built again
     tags = {json.loads(m)["properties"]["delivery_tag"] for m in [stamped, direct]}
     assert len(tags) == 2
 

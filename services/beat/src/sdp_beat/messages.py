@@ -60,6 +60,7 @@ class MessageEncoder:
         self._producer = producer
         self._send = send
         self._templates: dict[tuple[str, int], _Template | None] = {}
+        self._used: set[tuple[str, int]] = set()
 
     def encode(self, sends: Sequence[tuple[Schedule, str, int]]) -> list[list[Message]] | None:
         """Each send's messages, or None if the transport did something other than LPUSH."""
@@ -76,10 +77,17 @@ class MessageEncoder:
         return encoded
 
     def forget(self) -> None:
-        self._templates.clear()
+        """Drop the templates no send has used since the last call (deleted or edited ones).
+
+        Templates stay valid while their version does, so live ones are kept: rebuilding them
+        all at once would stall the tick that follows.
+        """
+        self._templates = {k: v for k, v in self._templates.items() if k in self._used}
+        self._used = set()
 
     def _template(self, schedule: Schedule) -> _Template | None:
         key = (schedule.id, schedule.version)
+        self._used.add(key)
         if key not in self._templates:
             self._templates[key] = self._build(schedule)
         return self._templates[key]
