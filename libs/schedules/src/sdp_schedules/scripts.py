@@ -118,47 +118,57 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'WITHSCORES', 
 return {1, due, redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')}
 """
 
+# Moves an entry (KEYS[1] due set, KEYS[2] its hash, ARGV[1] its id) on to its next slot and
+# due time, or finishes it when there is no next slot.
+_MOVE_ON = """
+local function move_on(slot, due_at)
+  if slot == '' then
+    redis.call('ZREM', KEYS[1], ARGV[1])
+    redis.call('HDEL', KEYS[2], 'slot')
+    redis.call('HSET', KEYS[2], 'state', 'finished')
+  else
+    redis.call('ZADD', KEYS[1], due_at, ARGV[1])
+    redis.call('HSET', KEYS[2], 'slot', slot)
+  end
+end
+"""
+
+# The claim checks shared by CLAIM and FIRE: the token holds the lock, the entry is due at the
+# time read and its definition is unchanged; then the entry moves on.
+_CLAIM = (
+    _MOVE_ON
+    + """
+if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -1 end
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not due or tonumber(due) ~= tonumber(ARGV[2]) then return 0 end
+if redis.call('HGET', KEYS[2], 'version') ~= ARGV[4] then return 0 end
+move_on(ARGV[5], ARGV[6])
+"""
+)
+
 # Advances one due entry past the slots a scheduler is about to send.  The fencing token must
 # still hold the leader lock, the entry must still be due at the time the scheduler read, and
 # its definition must not have changed since; so a slot is claimed once, by the current leader.
 # KEYS: due, entry, leader
 # ARGV: id, expected due, token, version, next slot ("" = no more slots), next due.
 # Returns 1 claimed, 0 lost the race (entry moved on), -1 not the leader.
-CLAIM = """
-if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -1 end
-local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not due or tonumber(due) ~= tonumber(ARGV[2]) then return 0 end
-if redis.call('HGET', KEYS[2], 'version') ~= ARGV[4] then return 0 end
-if ARGV[5] == '' then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  redis.call('HDEL', KEYS[2], 'slot')
-  redis.call('HSET', KEYS[2], 'state', 'finished')
-else
-  redis.call('ZADD', KEYS[1], ARGV[6], ARGV[1])
-  redis.call('HSET', KEYS[2], 'slot', ARGV[5])
-end
-return 1
-"""
+CLAIM = _CLAIM + "return 1\n"
 
 # The in-process engine's claim: it knows the slot it is running rather than the due time, so
 # it compares the stored slot instead.
 # KEYS: due, entry, leader
 # ARGV: id, expected slot, token, next slot ("" = no more slots), next due.
 # Returns 1 advanced, 0 the slot moved on (another run took it), -1 not the leader.
-ADVANCE = """
+ADVANCE = (
+    _MOVE_ON
+    + """
 if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -1 end
 if redis.call('HGET', KEYS[2], 'slot') ~= ARGV[2] then return 0 end
 if redis.call('HGET', KEYS[2], 'state') ~= 'active' then return 0 end
-if ARGV[4] == '' then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  redis.call('HDEL', KEYS[2], 'slot')
-  redis.call('HSET', KEYS[2], 'state', 'finished')
-else
-  redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
-  redis.call('HSET', KEYS[2], 'slot', ARGV[4])
-end
+move_on(ARGV[4], ARGV[5])
 return 1
 """
+)
 
 # Claim, enqueue and record in one atomic step, for a broker that is this same Redis: either
 # the slot moves on, its task messages are on their queues and the runs are in the history,
@@ -170,19 +180,9 @@ return 1
 #       record count n, n records, push count p, p pairs (list key, payload),
 #       in-flight count m, m pairs (task id, sent ms), then finished task ids.
 # Returns 1 fired, 0 lost the race (nothing written), -1 not the leader.
-FIRE = """
-if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -1 end
-local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not due or tonumber(due) ~= tonumber(ARGV[2]) then return 0 end
-if redis.call('HGET', KEYS[2], 'version') ~= ARGV[4] then return 0 end
-if ARGV[5] == '' then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  redis.call('HDEL', KEYS[2], 'slot')
-  redis.call('HSET', KEYS[2], 'state', 'finished')
-else
-  redis.call('ZADD', KEYS[1], ARGV[6], ARGV[1])
-  redis.call('HSET', KEYS[2], 'slot', ARGV[5])
-end
+FIRE = (
+    _CLAIM
+    + """
 local i = 12
 local records = tonumber(ARGV[11])
 for _ = 1, records do
@@ -210,6 +210,7 @@ for j = i, #ARGV do redis.call('ZREM', KEYS[5], ARGV[j]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. ARGV[10])
 return 1
 """
+)
 
 # Puts a claimed entry back when its send failed, unless something else has moved it since.
 # KEYS: due, entry
