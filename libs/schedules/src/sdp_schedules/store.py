@@ -320,48 +320,6 @@ class ScheduleStore:
         due: str,
         fields: dict[str, str],
     ) -> int:
-        result = int(
-            self._put(
-                keys=self._put_keys(schedule_id),
-                args=self._put_args(
-                    schedule_id,
-                    expected_version=expected_version,
-                    old_name=old_name,
-                    new_name=new_name,
-                    state=state,
-                    due=due,
-                    fields=fields,
-                ),
-            )
-        )
-        if result == -2:
-            raise ScheduleConflict(new_name)
-        if result == -4:
-            raise ScheduleNotFound(schedule_id)
-        return result
-
-    @staticmethod
-    def _put_keys(schedule_id: str) -> list[str]:
-        return [
-            keys.schedule(schedule_id),
-            keys.SCHEDULE_NAMES,
-            keys.SCHEDULE_DUE,
-            keys.SCHEDULE_PAUSED,
-            keys.SCHEDULE_CHANGES,
-            keys.SCHEDULE_STATIC,
-        ]
-
-    @staticmethod
-    def _put_args(
-        schedule_id: str,
-        *,
-        expected_version: str,
-        old_name: str,
-        new_name: str,
-        state: ScheduleState,
-        due: str,
-        fields: dict[str, str],
-    ) -> list[str]:
         args = [
             schedule_id,
             expected_version,
@@ -373,7 +331,24 @@ class ScheduleStore:
         ]
         for name, value in fields.items():
             args += [name, value]
-        return args
+        result = int(
+            self._put(
+                keys=[
+                    keys.schedule(schedule_id),
+                    keys.SCHEDULE_NAMES,
+                    keys.SCHEDULE_DUE,
+                    keys.SCHEDULE_PAUSED,
+                    keys.SCHEDULE_CHANGES,
+                    keys.SCHEDULE_STATIC,
+                ],
+                args=args,
+            )
+        )
+        if result == -2:
+            raise ScheduleConflict(new_name)
+        if result == -4:
+            raise ScheduleNotFound(schedule_id)
+        return result
 
     def due_of(self, slot_ms: int, jitter_s: float) -> int:
         """When a slot is sent: the slot itself, or a random moment up to jitter_s after it."""
