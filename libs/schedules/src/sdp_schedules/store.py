@@ -18,11 +18,12 @@ from typing import Any
 import redis
 
 from sdp_core import keys
+from sdp_core.queues import queue_for
 from sdp_schedules import scripts
 from sdp_schedules.errors import ScheduleConflict, ScheduleInvalid, ScheduleNotFound
 from sdp_schedules.model import OnceTrigger, ScheduleSpec, parse_spec
 from sdp_schedules.records import Run, Schedule, ScheduleState, decode_schedule, spec_json
-from sdp_schedules.timing import timetable
+from sdp_schedules.timing import timetable, to_ms
 
 __all__ = ["Claim", "Counts", "Firing", "Page", "ScheduleStore", "now_ms"]
 
@@ -104,7 +105,7 @@ class ScheduleStore:
     ) -> Schedule:
         spec = parse_spec(document)
         now = self.clock()
-        if isinstance(spec.trigger, OnceTrigger) and _ms(spec.trigger.at) <= now:
+        if isinstance(spec.trigger, OnceTrigger) and to_ms(spec.trigger.at) <= now:
             raise ScheduleInvalid(
                 "invalid schedule: trigger.once.at is in the past",
                 [("trigger.once.at", "is in the past")],
@@ -566,10 +567,6 @@ class ScheduleStore:
         return [[_text(t) for t in ids] for ids in pipe.execute()]
 
 
-def _ms(moment: Any) -> int:
-    return int(moment.timestamp() * 1000)
-
-
 def _new_fields(
     spec: ScheduleSpec, state: ScheduleState, slot: int | None, now: int, *, static: bool
 ) -> dict[str, str]:
@@ -600,4 +597,4 @@ def _matches(
         return False
     if task is not None and schedule.spec.task != task:
         return False
-    return queue is None or (schedule.spec.queue or schedule.spec.task.split(".")[0]) == queue
+    return queue is None or (schedule.spec.queue or queue_for(schedule.spec.task)) == queue

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sdp_schedules.model import CrontabTrigger, IntervalTrigger, ScheduleSpec
 
-__all__ = ["Timetable", "crontab_ever_fires", "slots_until", "timetable"]
+__all__ = ["Timetable", "crontab_ever_fires", "from_ms", "slots_until", "timetable", "to_ms"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -34,8 +34,14 @@ class Timetable(Protocol):
         ...
 
 
-def _ms(moment: datetime) -> int:
+def to_ms(moment: datetime) -> int:
+    """Epoch milliseconds of an aware datetime, exactly (no float rounding)."""
     return (moment - _EPOCH) // _MS
+
+
+def from_ms(t_ms: int) -> datetime:
+    """The UTC datetime of epoch milliseconds."""
+    return _EPOCH + t_ms * _MS
 
 
 def _offset(moment: datetime) -> timedelta:
@@ -90,7 +96,7 @@ class _Crontab:
         self._real_hours = trigger.hour == "*"
 
     def next_after(self, t_ms: int) -> int | None:
-        now = (_EPOCH + t_ms * _MS).astimezone(self._zone)
+        now = from_ms(t_ms).astimezone(self._zone)
         start = now.replace(tzinfo=None, second=0, microsecond=0)
         if self._real_hours:
             # In the first pass of a repeated hour, its second pass (slots after t) also
@@ -115,10 +121,10 @@ class _Crontab:
             # Skipped by a gap: fold=0 reads it with the offset from before the gap.
             if self._real_hours:
                 return None, None
-            return self._gap_end(_ms(late), _ms(early), early_offset), None
+            return self._gap_end(to_ms(late), to_ms(early), early_offset), None
         if early_offset > late_offset and self._real_hours:
-            return _ms(early), _ms(late)
-        return _ms(early), None
+            return to_ms(early), to_ms(late)
+        return to_ms(early), None
 
     def _gap_end(self, before_ms: int, after_ms: int, old_offset: timedelta) -> int:
         """The instant between two bounds where a gap ends, bisected to the second."""
@@ -191,8 +197,8 @@ class _Window:
 
 def timetable(spec: ScheduleSpec, created_ms: int) -> Timetable:
     """The slots of a schedule, honouring start_at and end_at."""
-    start_ms = None if spec.start_at is None else _ms(spec.start_at)
-    end_ms = None if spec.end_at is None else _ms(spec.end_at)
+    start_ms = None if spec.start_at is None else to_ms(spec.start_at)
+    end_ms = None if spec.end_at is None else to_ms(spec.end_at)
     trigger = spec.trigger
     inner: Timetable
     if isinstance(trigger, IntervalTrigger):
@@ -202,7 +208,7 @@ def timetable(spec: ScheduleSpec, created_ms: int) -> Timetable:
     elif isinstance(trigger, CrontabTrigger):
         inner = _Crontab(trigger)
     else:
-        inner = _Once(_ms(trigger.at))
+        inner = _Once(to_ms(trigger.at))
     return _Window(inner, start_ms, end_ms)
 
 

@@ -44,21 +44,13 @@ from sdp_jobs.context import JobContext
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.records import Run, RunState, Schedule, ScheduleState
 from sdp_schedules.store import ScheduleStore
-from sdp_schedules.timing import Timetable, timetable
+from sdp_schedules.timing import Timetable, from_ms, timetable, to_ms
 
 __all__ = ["InProcessEngine", "StoreTrigger"]
 
 log = logging.getLogger(__name__)
 
 _BACKOFF_MAX_S = 5.0
-
-
-def _moment(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 class StoreTrigger(BaseTrigger):  # type: ignore[misc]
@@ -75,10 +67,10 @@ class StoreTrigger(BaseTrigger):  # type: ignore[misc]
         if previous_fire_time is None:
             slot: int | None = self.first_ms
         else:
-            slot = self.table.next_after(_ms(previous_fire_time))
+            slot = self.table.next_after(to_ms(previous_fire_time))
         if slot is None:
             return None
-        moment = _moment(slot)
+        moment = from_ms(slot)
         return self._apply_jitter(moment, self.jitter, now) if self.jitter else moment
 
 
@@ -264,10 +256,10 @@ class InProcessEngine:
         detail = None if state is RunState.missed else "max_instances runs unfinished"
         now = self.store.clock()
         try:
-            self._skip_past(event.job_id, max(_ms(t) for t in times))
+            self._skip_past(event.job_id, max(to_ms(t) for t in times))
             self.store.record(
                 event.job_id,
-                [Run(_ms(min(times)), now, state.value, count=len(times), detail=detail)],
+                [Run(to_ms(min(times)), now, state.value, count=len(times), detail=detail)],
             )
         except redis.RedisError as exc:
             log.warning("engine: could not record a %s run: %s", state.value, exc)

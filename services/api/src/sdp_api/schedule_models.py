@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sdp_core.queues import Queue
 from sdp_schedules.model import Misfire, ScheduleSpec, Trigger
 from sdp_schedules.records import Run, Schedule, ScheduleState
+from sdp_schedules.timing import from_ms
 
 __all__ = ["RunOut", "RunPage", "ScheduleOut", "SchedulePage", "SchedulePatch", "ScheduleRunNow"]
 
@@ -36,7 +37,7 @@ EXAMPLES: list[dict[str, Any]] = [
 
 
 def _moment(ms: int | None) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+    return None if ms is None else from_ms(ms)
 
 
 class ScheduleOut(ScheduleSpec):
