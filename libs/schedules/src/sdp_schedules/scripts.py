@@ -170,44 +170,50 @@ return 1
 """
 )
 
+# Appends run records, counts sends and tracks task ids in flight; its arguments start at
+# ARGV[at]: runs kept, sent count, last run ms, drop in-flight ids sent before this ms,
+# record count n, n records, in-flight count m, m pairs (task id, sent ms), then task ids
+# known to have finished (to the end of ARGV).
+_RECORD = """
+local function record(entry, runs, inflight, at)
+  local i = at + 5
+  local records = tonumber(ARGV[at + 4])
+  for _ = 1, records do
+    redis.call('LPUSH', runs, ARGV[i])
+    i = i + 1
+  end
+  if records > 0 then redis.call('LTRIM', runs, 0, tonumber(ARGV[at]) - 1) end
+  if tonumber(ARGV[at + 1]) > 0 then
+    redis.call('HINCRBY', entry, 'runs', ARGV[at + 1])
+    redis.call('HSET', entry, 'last', ARGV[at + 2])
+  end
+  local adds = tonumber(ARGV[i])
+  i = i + 1
+  for _ = 1, adds do
+    redis.call('ZADD', inflight, ARGV[i + 1], ARGV[i])
+    i = i + 2
+  end
+  for j = i, #ARGV do redis.call('ZREM', inflight, ARGV[j]) end
+  redis.call('ZREMRANGEBYSCORE', inflight, '-inf', '(' .. ARGV[at + 3])
+end
+"""
+
 # Claim, enqueue and record in one atomic step, for a broker that is this same Redis: either
 # the slot moves on, its task messages are on their queues and the runs are in the history,
 # or none of it happened.  A leader killed at any moment therefore neither loses nor doubles
 # a slot.  The messages are exactly the LPUSHes kombu would have run.
 # KEYS: due, entry, leader, runs, inflight
-# ARGV: id, expected due, token, version, next slot ("" = none), next due, runs kept,
-#       sent count, last run ms, drop in-flight ids sent before this ms,
-#       record count n, n records, push count p, p pairs (list key, payload),
-#       in-flight count m, m pairs (task id, sent ms), then finished task ids.
+# ARGV: the six of CLAIM, push count p, p pairs (list key, payload), then RECORD's ARGV.
 # Returns 1 fired, 0 lost the race (nothing written), -1 not the leader.
 FIRE = (
-    _CLAIM
+    _RECORD
+    + _CLAIM
     + """
-local i = 12
-local records = tonumber(ARGV[11])
-for _ = 1, records do
-  redis.call('LPUSH', KEYS[4], ARGV[i])
-  i = i + 1
+local pushes = tonumber(ARGV[7])
+for k = 0, pushes - 1 do
+  redis.call('LPUSH', ARGV[8 + 2 * k], ARGV[9 + 2 * k])
 end
-if records > 0 then redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[7]) - 1) end
-if tonumber(ARGV[8]) > 0 then
-  redis.call('HINCRBY', KEYS[2], 'runs', ARGV[8])
-  redis.call('HSET', KEYS[2], 'last', ARGV[9])
-end
-local pushes = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, pushes do
-  redis.call('LPUSH', ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
-local adds = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, adds do
-  redis.call('ZADD', KEYS[5], ARGV[i + 1], ARGV[i])
-  i = i + 2
-end
-for j = i, #ARGV do redis.call('ZREM', KEYS[5], ARGV[j]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. ARGV[10])
+record(KEYS[2], KEYS[4], KEYS[5], 8 + 2 * pushes)
 return 1
 """
 )
@@ -234,26 +240,11 @@ return 1
 #       record count n, n records, in-flight count m, m pairs (task id, sent ms),
 #       then task ids known to have finished.
 # Returns 0 when the schedule was deleted meanwhile (nothing is written).
-RECORD = """
+RECORD = (
+    _RECORD
+    + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local i = 6
-local records = tonumber(ARGV[5])
-for _ = 1, records do
-  redis.call('LPUSH', KEYS[2], ARGV[i])
-  i = i + 1
-end
-if records > 0 then redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[1]) - 1) end
-if tonumber(ARGV[2]) > 0 then
-  redis.call('HINCRBY', KEYS[1], 'runs', ARGV[2])
-  redis.call('HSET', KEYS[1], 'last', ARGV[3])
-end
-local adds = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, adds do
-  redis.call('ZADD', KEYS[3], ARGV[i + 1], ARGV[i])
-  i = i + 2
-end
-for j = i, #ARGV do redis.call('ZREM', KEYS[3], ARGV[j]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[4])
+record(KEYS[1], KEYS[2], KEYS[3], 1)
 return 1
 """
+)

@@ -407,14 +407,7 @@ class ScheduleStore:
         for claim in claims:
             self._claim(
                 keys=[keys.SCHEDULE_DUE, keys.schedule(claim.schedule_id), keys.SCHEDULE_LEADER],
-                args=[
-                    claim.schedule_id,
-                    claim.due_ms,
-                    token,
-                    claim.version,
-                    "" if claim.next_slot_ms is None else claim.next_slot_ms,
-                    "" if claim.next_due_ms is None else claim.next_due_ms,
-                ],
+                args=_claim_args(claim, token),
                 client=pipe,
             )
         return [int(result) for result in pipe.execute()]
@@ -460,28 +453,12 @@ class ScheduleStore:
         pipe = self.client.pipeline(transaction=False)
         for firing in firings:
             claim = firing.claim
-            sent = [run for run in firing.runs if run.task_id]
-            args: list[Any] = [
-                claim.schedule_id,
-                claim.due_ms,
-                token,
-                claim.version,
-                "" if claim.next_slot_ms is None else claim.next_slot_ms,
-                "" if claim.next_due_ms is None else claim.next_due_ms,
-                self.runs_kept,
-                len(sent),
-                max((run.fired_ms for run in sent), default=0),
-                inflight_floor_ms,
-                len(firing.runs),
-                *(run.to_json() for run in firing.runs),
-                len(firing.messages),
-            ]
+            args = [*_claim_args(claim, token), len(firing.messages)]
             for key, payload in firing.messages:
                 args += [key, payload]
-            args.append(len(firing.started))
-            for task_id, sent_ms in firing.started:
-                args += [task_id, sent_ms]
-            args += list(firing.finished)
+            args += self._record_args(
+                firing.runs, firing.started, firing.finished, inflight_floor_ms
+            )
             self._fire(
                 keys=[
                     keys.SCHEDULE_DUE,
@@ -521,6 +498,25 @@ class ScheduleStore:
         client: redis.client.Pipeline | None = None,
     ) -> Any:
         """Append run records (oldest first), count sends and track task ids in flight."""
+        args = self._record_args(runs, started, finished, inflight_floor_ms)
+        return self._record(
+            keys=[
+                keys.schedule(schedule_id),
+                keys.schedule_runs(schedule_id),
+                keys.schedule_inflight(schedule_id),
+            ],
+            args=args,
+            client=client,
+        )
+
+    def _record_args(
+        self,
+        runs: Sequence[Run],
+        started: Iterable[tuple[str, int]],
+        finished: Iterable[str],
+        inflight_floor_ms: int,
+    ) -> list[Any]:
+        """RECORD's arguments, which FIRE takes too (see scripts._RECORD)."""
         sent = [run for run in runs if run.task_id]
         added = list(started)
         args: list[Any] = [
@@ -534,16 +530,7 @@ class ScheduleStore:
         ]
         for task_id, sent_ms in added:
             args += [task_id, sent_ms]
-        args += list(finished)
-        return self._record(
-            keys=[
-                keys.schedule(schedule_id),
-                keys.schedule_runs(schedule_id),
-                keys.schedule_inflight(schedule_id),
-            ],
-            args=args,
-            client=client,
-        )
+        return args + list(finished)
 
     def runs(self, schedule_id: str, *, offset: int = 0, limit: int = 50) -> list[Run]:
         """Run records, newest first."""
@@ -565,6 +552,17 @@ class ScheduleStore:
         for schedule_id in schedule_ids:
             pipe.zrange(keys.schedule_inflight(schedule_id), 0, -1)
         return [[_text(t) for t in ids] for ids in pipe.execute()]
+
+
+def _claim_args(claim: Claim, token: str) -> list[Any]:
+    return [
+        claim.schedule_id,
+        claim.due_ms,
+        token,
+        claim.version,
+        "" if claim.next_slot_ms is None else claim.next_slot_ms,
+        "" if claim.next_due_ms is None else claim.next_due_ms,
+    ]
 
 
 def _new_fields(
