@@ -211,6 +211,20 @@ class ScheduleStore:
             for schedule_id, raw in zip(schedule_ids, pipe.execute(), strict=True)
         ]
 
+    def load_due(self, schedule_ids: Sequence[str]) -> list[tuple[Schedule | None, int]]:
+        """Schedules with how many task ids each has in flight, in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        for schedule_id in schedule_ids:
+            pipe.hgetall(keys.schedule(schedule_id))
+            pipe.zcard(keys.schedule_inflight(schedule_id))
+        replies = pipe.execute()
+        return [
+            (decode_schedule(schedule_id, raw) if raw else None, int(count))
+            for schedule_id, raw, count in zip(
+                schedule_ids, replies[::2], replies[1::2], strict=True
+            )
+        ]
+
     def page(
         self,
         *,
@@ -538,13 +552,6 @@ class ScheduleStore:
         if not raw and not self.client.exists(keys.schedule(schedule_id)):
             raise ScheduleNotFound(schedule_id)
         return [Run.from_json(item) for item in raw]
-
-    def inflight_counts(self, schedule_ids: Sequence[str]) -> list[int]:
-        """How many task ids each schedule has in flight (finished ones not yet pruned)."""
-        pipe = self.client.pipeline(transaction=False)
-        for schedule_id in schedule_ids:
-            pipe.zcard(keys.schedule_inflight(schedule_id))
-        return [int(n) for n in pipe.execute()]
 
     def inflight(self, schedule_ids: Sequence[str]) -> list[list[str]]:
         """Task ids each schedule has sent and not yet seen finish."""

@@ -46,6 +46,7 @@ class _Work:
     schedule: Schedule
     claim: Claim
     plan: Plan
+    inflight: int  # task ids in flight, finished ones not yet pruned
     runs: list[Run] = field(default_factory=list)
     sent: list[tuple[int, str]] = field(default_factory=list)  # (slot, task id)
 
@@ -127,8 +128,8 @@ class FiringEngine:
     def _plan(self, due: Sequence[tuple[str, int]], now: int) -> list[_Work]:
         work: list[_Work] = []
         stray: list[str] = []
-        for (schedule_id, due_ms), schedule in zip(
-            due, self.store.load([i for i, _ in due]), strict=True
+        for (schedule_id, due_ms), (schedule, inflight) in zip(
+            due, self.store.load_due([i for i, _ in due]), strict=True
         ):
             if schedule is None:
                 stray.append(schedule_id)
@@ -150,7 +151,7 @@ class FiringEngine:
                 else self.store.due_of(plan.next_slot, schedule.spec.jitter_s)
             )
             claim = Claim(schedule_id, schedule.version, due_ms, plan.next_slot, next_due)
-            work.append(_Work(schedule, claim, plan))
+            work.append(_Work(schedule, claim, plan, inflight))
         self.store.drop_due(stray)
         return work
 
@@ -246,13 +247,10 @@ class FiringEngine:
         The result backend is asked only about schedules whose sends could exceed
         ``max_instances``; below that, earlier runs need not be told apart.
         """
-        counts = self.store.inflight_counts([w.schedule.id for w in sending])
         full = [
-            w
-            for w, count in zip(sending, counts, strict=True)
-            if count + len(w.plan.sends) > w.schedule.spec.max_instances
+            w for w in sending if w.inflight + len(w.plan.sends) > w.schedule.spec.max_instances
         ]
-        running = {w.schedule.id: count for w, count in zip(sending, counts, strict=True)}
+        running = {w.schedule.id: w.inflight for w in sending}
         finished: dict[str, list[str]] = {}
         if not full:
             return running, finished
