@@ -22,13 +22,12 @@ import logging
 import threading
 import uuid
 from concurrent import futures
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import redis
 from apscheduler.events import (
-    EVENT_JOB_ERROR,
-    EVENT_JOB_EXECUTED,
     EVENT_JOB_MAX_INSTANCES,
     EVENT_JOB_MISSED,
     JobEvent,
@@ -89,10 +88,7 @@ class InProcessEngine:
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(threads)}, timezone=UTC
         )
-        self.scheduler.add_listener(
-            self._on_event,
-            EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES,
-        )
+        self.scheduler.add_listener(self._on_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         self.leading = False
         # Run-now requests go here, so they run whether or not this replica leads.
         self._adhoc = futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sdp-now")
@@ -114,10 +110,6 @@ class InProcessEngine:
                 self.lock.release()
             except redis.RedisError as exc:
                 log.warning("engine: lock not released: %s", exc)
-
-    @property
-    def jobs(self) -> int:
-        return len(self.scheduler.get_jobs()) if self.leading else 0
 
     # -- leadership and following the store ------------------------------------------------
 
@@ -203,22 +195,21 @@ class InProcessEngine:
 
     # -- running ---------------------------------------------------------------------------
 
-    def _run(self, schedule_id: str) -> dict[str, Any] | None:
+    def _run(self, schedule_id: str) -> None:
         """One run, on APScheduler's pool: claim the stored slot, then run the job."""
         schedule = self.store.load([schedule_id])[0]
         token = self.lock.token
         now = self.store.clock()
         if schedule is None or schedule.next_slot_ms is None or token is None:
-            return None
+            return
         slot = schedule.next_slot_ms
         if slot > now + 1_000:
-            return None  # this slot already ran
+            return  # this slot already ran
         table = timetable(schedule.spec, schedule.created_ms)
         # A coalesced backlog moves on past now; run_all takes one slot per call.
         after = slot if schedule.spec.misfire.policy == "run_all" else max(slot, now)
-        if self.store.advance(schedule, slot, table.next_after(after), token) != 1:
-            return None
-        return self._execute(schedule, slot, f"inproc-{uuid.uuid4()}")
+        if self.store.advance(schedule, slot, table.next_after(after), token) == 1:
+            self._execute(schedule, slot, f"inproc-{uuid.uuid4()}")
 
     def run_now(self, schedule_id: str) -> str:
         """Run a schedule's job now on this replica, outside its timetable; the run's id."""
@@ -227,30 +218,19 @@ class InProcessEngine:
         self._adhoc.submit(self._execute, schedule, self.store.clock(), run_id, "run now")
         return run_id
 
-    def _execute(
-        self, schedule: Schedule, slot: int, run_id: str, note: str | None = None
-    ) -> dict[str, Any]:
+    def _execute(self, schedule: Schedule, slot: int, run_id: str, note: str | None = None) -> None:
         started = self.store.clock()
-        context = JobContext(
-            redis=self.context.redis,
-            payload_ttl_s=self.context.payload_ttl_s,
-            result_retention_s=self.context.result_retention_s,
-            task_id=run_id,
-        )
         spec = schedule.spec
         try:
-            result = run_job(context, spec.task, spec.args, spec.kwargs)
+            run_job(replace(self.context, task_id=run_id), spec.task, spec.args, spec.kwargs)
             state, detail = "SUCCESS", note
         except Exception as exc:
             # The job's failure is the run's outcome, recorded like a worker's FAILURE.
-            result, state, detail = None, "FAILURE", f"{type(exc).__name__}: {exc}"
-        run = Run(slot, started, state, task_id=run_id, detail=detail)
-        self.store.record(schedule.id, [run])
-        return {"result": result}
+            state, detail = "FAILURE", f"{type(exc).__name__}: {exc}"
+        self.store.record(schedule.id, [Run(slot, started, state, task_id=run_id, detail=detail)])
 
     def _on_event(self, event: JobEvent) -> None:
-        if event.code not in (EVENT_JOB_MISSED, EVENT_JOB_MAX_INSTANCES):
-            return
+        """Record a slot APScheduler did not run (missed or over max_instances)."""
         times = getattr(event, "scheduled_run_times", None) or [event.scheduled_run_time]
         state = RunState.missed if event.code == EVENT_JOB_MISSED else RunState.skipped
         detail = None if state is RunState.missed else "max_instances runs unfinished"

@@ -76,11 +76,7 @@ class RedisBeatScheduler(Scheduler):
             batch=self._batch,
             encode=self.messages.encode if _same_redis(settings) else None,
         )
-        try:
-            seed_static(self.store, self.app.conf.beat_schedule, self._timezone)
-        except redis.RedisError as exc:
-            log.error("beat: static entries not seeded yet (%s); retrying at the next resync", exc)
-            self._next_resync = 0.0
+        # The first tick's re-sync seeds the static entries.
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         try:
@@ -201,13 +197,14 @@ class RedisBeatScheduler(Scheduler):
         now = time.monotonic()
         if now < self._next_resync:
             return
-        self._next_resync = now + self.settings.resync_s
         # Nothing cached can outlive this: timetables are rebuilt and notifications
         # re-subscribed, in case a message was lost while a connection was down.
         self.engine.forget()
         self.messages.forget()
         self._reset_pubsub()
         seed_static(self.store, self.app.conf.beat_schedule, self._timezone)
+        # Only once seeded: after a Redis error the next tick tries again.
+        self._next_resync = now + self.settings.resync_s
 
     def _beat(self) -> None:
         now = time.monotonic()

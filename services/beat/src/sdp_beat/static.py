@@ -15,7 +15,6 @@ from celery.schedules import crontab, schedule
 
 from sdp_schedules.errors import ScheduleConflict, ScheduleError
 from sdp_schedules.model import ScheduleSpec, parse_spec
-from sdp_schedules.records import spec_json
 from sdp_schedules.store import ScheduleStore
 
 __all__ = ["seed_static", "static_spec"]
@@ -72,11 +71,11 @@ def seed_static(store: ScheduleStore, beat_schedule: Mapping[str, Any], timezone
                 store.create(spec, static=True)
             elif not current.static:
                 log.warning("beat: static entry %r ignored: a schedule has that name", name)
-            elif spec_json(current.spec) != spec_json(
-                spec.model_copy(update={"enabled": current.spec.enabled})
-            ):
+            else:
                 # Pausing a static schedule through the API survives a restart.
-                store.replace(current.id, spec.model_copy(update={"enabled": current.spec.enabled}))
+                desired = spec.model_copy(update={"enabled": current.spec.enabled})
+                if current.spec != desired:
+                    store.replace(current.id, desired)
         except ScheduleConflict:
             pass  # another replica seeded it first
     for stored in store.load(store.static_ids()):
