@@ -237,3 +237,13 @@ def test_create_many_validates_first_then_writes_in_pipelines(
     with pytest.raises(ScheduleConflict):
         store.create_many([doc("bulk-1"), doc("bulk-new")])
     assert store.find("bulk-new") is not None
+
+
+def test_create_many_refuses_a_one_off_in_the_past(
+    store: ScheduleStore, redis_client: redis.Redis
+) -> None:
+    past = doc("late", trigger={"type": "once", "at": "2020-01-01T00:00:00Z"})
+    with pytest.raises(ScheduleInvalid) as caught:
+        store.create_many([doc("fine"), past])
+    assert caught.value.fields[0][0] == "[1].trigger.once.at"
+    assert redis_client.dbsize() == 0

@@ -105,17 +105,10 @@ class ScheduleStore:
     ) -> Schedule:
         spec = parse_spec(document)
         now = self.clock()
-        if isinstance(spec.trigger, OnceTrigger) and to_ms(spec.trigger.at) <= now:
-            raise ScheduleInvalid(
-                "invalid schedule: trigger.once.at is in the past",
-                [("trigger.once.at", "is in the past")],
-            )
+        _refuse_past(spec, now)
+        slot, state, due = self._first(spec, now)
         for _ in range(_RETRIES):
             schedule_id = secrets.token_hex(_ID_BYTES)
-            slot = timetable(spec, now).next_after(now) if spec.enabled else None
-            state = _state(spec, slot)
-            fields = _new_fields(spec, state, slot, now, static=static)
-            due = "" if slot is None else str(self.due_of(slot, spec.jitter_s))
             result = self._write(
                 schedule_id,
                 expected_version="",
@@ -123,7 +116,7 @@ class ScheduleStore:
                 new_name=spec.name,
                 state=state,
                 due=due,
-                fields=fields,
+                fields=_new_fields(spec, state, slot, now, static=static),
             )
             if result != -3:
                 return self.get(schedule_id)
@@ -137,14 +130,15 @@ class ScheduleStore:
         Every definition is validated before anything is written.  A name already in use
         is not written; ScheduleConflict names the first such after the rest are stored.
         """
+        now = self.clock()
         specs = []
         for index, document in enumerate(documents):
             try:
                 specs.append(parse_spec(document))
+                _refuse_past(specs[-1], now)
             except ScheduleInvalid as exc:
                 fields = [(f"[{index}].{name}", reason) for name, reason in exc.fields]
                 raise ScheduleInvalid(str(exc), fields) from None
-        now = self.clock()
         ids: list[str] = []
         taken: list[str] = []
 
@@ -171,9 +165,7 @@ class ScheduleStore:
                 batch = [(secrets.token_hex(_ID_BYTES), s) for s in specs[start : start + chunk]]
                 args: list[Any] = [now, keys.schedule("")]
                 for schedule_id, spec in batch:
-                    slot = timetable(spec, now).next_after(now) if spec.enabled else None
-                    due = "" if slot is None else self.due_of(slot, spec.jitter_s)
-                    state = _state(spec, slot)
+                    slot, state, due = self._first(spec, now)
                     args += [schedule_id, spec.name, due, state.value, slot or "", spec_json(spec)]
                 if pending is not None:
                     pending.result()
@@ -364,6 +356,12 @@ class ScheduleStore:
         if result == -4:
             raise ScheduleNotFound(schedule_id)
         return result
+
+    def _first(self, spec: ScheduleSpec, now: int) -> tuple[int | None, ScheduleState, str]:
+        """A new schedule's first slot, state and due time ("" when not due)."""
+        slot = timetable(spec, now).next_after(now) if spec.enabled else None
+        due = "" if slot is None else str(self.due_of(slot, spec.jitter_s))
+        return slot, _state(spec, slot), due
 
     def due_of(self, slot_ms: int, jitter_s: float) -> int:
         """When a slot is sent: the slot itself, or a random moment up to jitter_s after it."""
@@ -583,6 +581,14 @@ def _new_fields(
         "updated": str(now),
         "static": "1" if static else "",
     }
+
+
+def _refuse_past(spec: ScheduleSpec, now: int) -> None:
+    if isinstance(spec.trigger, OnceTrigger) and to_ms(spec.trigger.at) <= now:
+        raise ScheduleInvalid(
+            "invalid schedule: trigger.once.at is in the past",
+            [("trigger.once.at", "is in the past")],
+        )
 
 
 def _state(spec: ScheduleSpec, slot: int | None) -> ScheduleState:
