@@ -62,7 +62,7 @@ def test_create_and_read_back(store: ScheduleStore, redis_client: redis.Redis) -
         ({"trigger": {"type": "crontab", "timezone": "Mars/Olympus"}}, "trigger.crontab.timezone"),
         (
             {"start_at": "2026-12-02T00:00:00Z", "end_at": "2026-12-01T00:00:00Z"},
-            "schedule",
+            "end_at",
         ),
         ({"task": "nope.nothing"}, "task"),
         ({"task": "collect.http", "kwargs": {}}, "kwargs.url"),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
-from typing import Annotated, Any, Literal, Self
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -13,8 +13,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from sdp_core.queues import Queue, TaskName
@@ -114,11 +114,15 @@ class ScheduleSpec(_Model):
     max_instances: int = Field(1, ge=1, le=100)
     jitter_s: float = Field(0, ge=0, le=3_600)
 
-    @model_validator(mode="after")
-    def _window(self) -> Self:
-        if self.start_at and self.end_at and self.end_at <= self.start_at:
+    @field_validator("end_at")
+    @classmethod
+    def _after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        # A field validator (not a model one) so the error names end_at; start_at is declared
+        # first, so it has been validated by now.
+        start = info.data.get("start_at")
+        if value is not None and start is not None and value <= start:
             raise ValueError("end_at must be after start_at")
-        return self
+        return value
 
 
 def _located(loc: tuple[int | str, ...]) -> str:
