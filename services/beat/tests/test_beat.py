@@ -18,9 +18,9 @@ import redis
 from pydantic import ValidationError
 
 from sdp_beat.app import create_app
-from sdp_beat.heartbeat import read_heartbeat
 from sdp_beat.settings import BeatSettings
 from sdp_core import keys
+from sdp_core.heartbeat import read_heartbeat
 from sdp_schedules.records import Run
 from sdp_schedules.store import ScheduleStore
 from sdp_testing.processes import ServiceProcess, spawn, wait_until

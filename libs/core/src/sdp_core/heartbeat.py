@@ -11,8 +11,13 @@ import os
 import socket
 import time
 from dataclasses import asdict, dataclass
+from typing import Any
 
-__all__ = ["BeatHeartbeat"]
+import redis
+
+from sdp_core import keys
+
+__all__ = ["BeatHeartbeat", "read_heartbeat", "write_heartbeat"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +49,15 @@ class BeatHeartbeat:
 
     def age_s(self, now: float | None = None) -> float:
         return max(0.0, (time.time() if now is None else now) - self.last_tick)
+
+
+def write_heartbeat(
+    client: redis.Redis, beat: BeatHeartbeat, ttl_s: int, *, key: str = keys.BEAT_HEARTBEAT
+) -> None:
+    """Store a heartbeat with a TTL, so a dead beat's key vanishes on its own."""
+    client.set(key, beat.to_json(), ex=ttl_s)
+
+
+def read_heartbeat(client: redis.Redis, *, key: str = keys.BEAT_HEARTBEAT) -> BeatHeartbeat | None:
+    raw: Any = client.get(key)
+    return None if raw is None else BeatHeartbeat.from_json(raw)

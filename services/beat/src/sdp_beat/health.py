@@ -10,9 +10,9 @@ import sys
 
 import redis
 
-from sdp_beat.heartbeat import read_heartbeat
 from sdp_beat.settings import BeatSettings
 from sdp_core import keys
+from sdp_core.heartbeat import read_heartbeat
 from sdp_core.settings import load_settings
 
 

@@ -18,12 +18,11 @@ import redis
 from celery.beat import Scheduler
 
 from sdp_beat.firing import FiringEngine, TickReport
-from sdp_beat.heartbeat import write_heartbeat
 from sdp_beat.messages import MessageEncoder
 from sdp_beat.settings import BeatSettings
 from sdp_beat.static import seed_static
 from sdp_core import keys
-from sdp_core.heartbeat import BeatHeartbeat
+from sdp_core.heartbeat import BeatHeartbeat, write_heartbeat
 from sdp_core.results import unfinished
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.records import Schedule

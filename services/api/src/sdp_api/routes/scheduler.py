@@ -6,8 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from sdp_api.deps import EngineDep, StoreDep
-from sdp_core import keys
-from sdp_core.heartbeat import BeatHeartbeat
+from sdp_core.heartbeat import read_heartbeat
 from sdp_http.auth import ViewerDep
 from sdp_http.schemas import error_responses
 
@@ -29,8 +28,7 @@ class SchedulerStatus(BaseModel):
 def scheduler_status(_: ViewerDep, store: StoreDep, engine: EngineDep) -> SchedulerStatus:
     counts = store.counts()
     if engine is None:
-        raw = store.client.get(keys.BEAT_HEARTBEAT)
-        beat = None if raw is None else BeatHeartbeat.from_json(raw)
+        beat = read_heartbeat(store.client)
         return SchedulerStatus(
             engine="celery",
             healthy=beat is not None,
