@@ -11,7 +11,7 @@ from sdp_core import keys
 from sdp_schedules.errors import ScheduleConflict, ScheduleInvalid, ScheduleNotFound
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.records import Run, ScheduleState
-from sdp_schedules.store import Claim, ScheduleStore
+from sdp_schedules.store import SCAN_BUDGET, Claim, Page, ScheduleStore
 
 T0 = 1_790_000_000_000  # a fixed "now", epoch ms
 
@@ -161,6 +161,56 @@ def test_pages_follow_name_order_with_filters(store: ScheduleStore) -> None:
     assert [s.spec.name for s in store.page(state=ScheduleState.paused).items] == ["job-paused"]
     assert [s.spec.name for s in store.page(task="system.sleep").items] == ["other"]
     assert len(store.page(queue="system", limit=100).items) == 9
+
+
+def test_filtered_pages_cost_a_bounded_scan_however_rare_the_matches(
+    store: ScheduleStore,
+) -> None:
+    total = 3 * SCAN_BUDGET
+    rare = [f"n-{n:06}" for n in range(0, total, total // 7)]
+    store.create_many(
+        doc(f"n-{n:06}", **({"task": "system.sleep", "args": [1]} if f"n-{n:06}" in rare else {}))
+        for n in range(total)
+    )
+    pages, seen, cursor = 0, [], None
+    while True:
+        page = store.page(task="system.sleep", cursor=cursor, limit=3)
+        pages += 1
+        assert len(page.items) <= 3
+        seen += [s.spec.name for s in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == rare
+    # Each call stops at the budget or at a full page, so a rare filter takes a few calls.
+    assert 3 <= pages <= 3 + len(rare) // 3 + 1
+    # No match at all: an empty page that says where to go on, and the end after the last.
+    empty = store.page(queue="collect", limit=50)
+    assert empty.items == []
+    assert empty.next_cursor is not None
+    assert empty.next_cursor.startswith(f"n-{SCAN_BUDGET - 1:06}/")
+    last = store.page(queue="collect", cursor=f"n-{2 * SCAN_BUDGET:06}0", limit=50)
+    assert last == Page([], None)
+
+
+def test_paused_schedules_page_from_their_own_index(store: ScheduleStore) -> None:
+    ids = store.create_many(doc(f"p-{n:03}") for n in range(300))
+    for schedule_id in ids[::30]:
+        store.pause(schedule_id)
+    renamed = store.replace(ids[0], doc("a-first", enabled=False))
+    first = store.page(state=ScheduleState.paused, limit=4)
+    assert [s.spec.name for s in first.items] == ["a-first", "p-030", "p-060", "p-090"]
+    rest = store.page(state=ScheduleState.paused, cursor=first.next_cursor, limit=50)
+    assert [s.spec.name for s in rest.items] == [f"p-{n:03}" for n in range(120, 300, 30)]
+    assert rest.next_cursor is None
+    assert store.counts().paused == 10
+    store.resume(renamed.id)
+    store.delete(ids[30])
+    assert [s.spec.name for s in store.page(state=ScheduleState.paused).items][:2] == [
+        "p-060",
+        "p-090",
+    ]
+    assert store.counts().paused == 8
 
 
 def test_run_history_is_capped_newest_first(store: ScheduleStore) -> None:

@@ -52,8 +52,9 @@ SCHEDULE_PREFIX = f"{PREFIX}:sched:"
 SCHEDULE_DUE = f"{SCHEDULE_PREFIX}due"
 # ZSET of "name/id" members at score 0: unique names, lexical order and prefix search.
 SCHEDULE_NAMES = f"{SCHEDULE_PREFIX}names"
-# SET of paused ids, so counting them costs nothing per tick.
-SCHEDULE_PAUSED = f"{SCHEDULE_PREFIX}paused"
+# ZSET of paused schedules' "name/id" at score 0, like SCHEDULE_NAMES: they cost nothing per
+# tick, and listing them pages in name order without reading the others.
+SCHEDULE_PAUSED = f"{SCHEDULE_PREFIX}paused:names"
 # SET of ids seeded from beat's configuration, pruned when an entry leaves it.
 SCHEDULE_STATIC = f"{SCHEDULE_PREFIX}static"
 # Pub/sub channel: every write publishes the schedule id.

@@ -45,11 +45,8 @@ if ARGV[5] == '' then
 elseif ARGV[5] ~= 'keep' then
   redis.call('ZADD', KEYS[3], ARGV[5], id)
 end
-if ARGV[6] == '1' then
-  redis.call('SADD', KEYS[4], id)
-else
-  redis.call('SREM', KEYS[4], id)
-end
+if old ~= '' then redis.call('ZREM', KEYS[4], old .. '/' .. id) end
+if ARGV[6] == '1' then redis.call('ZADD', KEYS[4], 0, new .. '/' .. id) end
 if ARGV[7] == '1' then redis.call('SADD', KEYS[6], id) end
 for i = 8, #ARGV, 2 do
   if ARGV[i + 1] == '' then
@@ -82,7 +79,7 @@ for i = 3, #ARGV, 6 do
   else
     redis.call('ZADD', KEYS[1], 0, name .. '/' .. id)
     if due ~= '' then redis.call('ZADD', KEYS[2], due, id) end
-    if state == 'paused' then redis.call('SADD', KEYS[3], id) end
+    if state == 'paused' then redis.call('ZADD', KEYS[3], 0, name .. '/' .. id) end
     redis.call('HSET', entry, 'spec', ARGV[i + 5], 'state', state, 'created', ARGV[1],
                'updated', ARGV[1], 'version', 1)
     if slot ~= '' then redis.call('HSET', entry, 'slot', slot) end
@@ -101,7 +98,7 @@ if not current then return -4 end
 if current ~= ARGV[2] then return -1 end
 redis.call('ZREM', KEYS[2], ARGV[3] .. '/' .. ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('SREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[3] .. '/' .. ARGV[1])
 redis.call('DEL', KEYS[1], KEYS[5], KEYS[6])
 redis.call('SREM', KEYS[8], ARGV[1])
 redis.call('PUBLISH', KEYS[7], ARGV[1])

@@ -7,6 +7,7 @@ the version they saw; a write that finds a newer version is retried on fresh dat
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 import time
@@ -29,6 +30,9 @@ __all__ = ["Claim", "Counts", "Firing", "Page", "ScheduleStore", "now_ms"]
 
 _RETRIES = 8
 _ID_BYTES = 8
+# A filtered page reads the names index this many at a time, and at most the budget per call.
+SCAN_CHUNK = 500
+SCAN_BUDGET = 2_000
 
 
 def now_ms() -> int:
@@ -227,26 +231,49 @@ class ScheduleStore:
         cursor: str | None = None,
         limit: int = 50,
     ) -> Page:
-        """Schedules in name order, ``limit`` at a time; pass ``next_cursor`` back for more."""
+        """Schedules in name order, ``limit`` at a time; pass ``next_cursor`` back for more.
+
+        With a filter, one call examines at most ``SCAN_BUDGET`` names, so it costs the same
+        however rare the matches are: such a page may hold fewer than ``limit`` items, even
+        none, and still have a ``next_cursor``.
+        """
         low = f"({cursor}".encode() if cursor else f"[{name_prefix}".encode()
         high = f"[{name_prefix}".encode() + b"\xff" if name_prefix else b"+"
-        items: list[Schedule] = []
-        while len(items) < limit:
-            members = [
-                _text(m)
-                for m in self.client.zrangebylex(keys.SCHEDULE_NAMES, low, high, 0, limit * 2)
-            ]
+        index = keys.SCHEDULE_NAMES
+        if state is ScheduleState.paused:
+            # Paused schedules have a name index of their own: it is the filter.
+            index, state = keys.SCHEDULE_PAUSED, None
+        if state is None and task is None and queue is None:
+            members = self._names(index, low, high, limit + 1)
+            shown = members[:limit]
+            loaded = self.load([_id_of(m) for m in shown])
+            return Page(
+                [s for s in loaded if s is not None],
+                shown[-1] if len(members) > limit else None,
+            )
+        matched: list[str] = []
+        examined = 0
+        while examined < SCAN_BUDGET:
+            members = self._names(index, low, high, min(SCAN_CHUNK, SCAN_BUDGET - examined))
             if not members:
-                return Page(items, None)
-            for member, schedule in zip(
-                members, self.load([m.rsplit("/", 1)[1] for m in members]), strict=True
-            ):
+                return Page(self._existing(matched), None)
+            pipe = self.client.pipeline(transaction=False)
+            for member in members:
+                pipe.hmget(keys.schedule(_id_of(member)), "state", "spec")
+            for member, (raw_state, raw_spec) in zip(members, pipe.execute(), strict=True):
+                examined += 1
                 low = f"({member}".encode()
-                if schedule is not None and _matches(schedule, state, task, queue):
-                    items.append(schedule)
-                    if len(items) == limit:
-                        return Page(items, member)
-        return Page(items, None)  # pragma: no cover - the loop returns
+                if raw_state is not None and _cheap_match(raw_state, raw_spec, state, task, queue):
+                    matched.append(_id_of(member))
+                    if len(matched) == limit:
+                        return Page(self._existing(matched), member)
+        return Page(self._existing(matched), low[1:].decode())
+
+    def _names(self, index: str, low: bytes, high: bytes, count: int) -> list[str]:
+        return [_text(m) for m in self.client.zrangebylex(index, low, high, 0, count)]
+
+    def _existing(self, schedule_ids: Sequence[str]) -> list[Schedule]:
+        return [s for s in self.load(schedule_ids) if s is not None]
 
     def replace(self, schedule_id: str, document: Mapping[str, Any] | ScheduleSpec) -> Schedule:
         """Put a new definition in place; the next slot is recomputed if the timing changed."""
@@ -372,7 +399,7 @@ class ScheduleStore:
     def counts(self) -> Counts:
         pipe = self.client.pipeline(transaction=False)
         pipe.zcard(keys.SCHEDULE_DUE)
-        pipe.scard(keys.SCHEDULE_PAUSED)
+        pipe.zcard(keys.SCHEDULE_PAUSED)
         pipe.zcard(keys.SCHEDULE_NAMES)
         active, paused, total = pipe.execute()
         return Counts(active, paused, max(0, total - active - paused))
@@ -601,11 +628,24 @@ def _timing(spec: ScheduleSpec) -> tuple[Any, ...]:
     return (spec.trigger, spec.start_at, spec.end_at, spec.jitter_s)
 
 
-def _matches(
-    schedule: Schedule, state: ScheduleState | None, task: str | None, queue: str | None
+def _id_of(member: str) -> str:
+    """The id in a names-index member ``name/id``."""
+    return member.rsplit("/", 1)[1]
+
+
+def _cheap_match(
+    raw_state: bytes,
+    raw_spec: bytes,
+    state: ScheduleState | None,
+    task: str | None,
+    queue: str | None,
 ) -> bool:
-    if state is not None and schedule.state is not state:
+    """A filter checked on the raw hash fields: plain JSON, no model validation."""
+    if state is not None and raw_state.decode() != state.value:
         return False
-    if task is not None and schedule.spec.task != task:
+    if task is None and queue is None:
+        return True
+    spec = json.loads(raw_spec)
+    if task is not None and spec["task"] != task:
         return False
-    return queue is None or (schedule.spec.queue or queue_for(schedule.spec.task)) == queue
+    return queue is None or (spec.get("queue") or queue_for(spec["task"])) == queue

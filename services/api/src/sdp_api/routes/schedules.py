@@ -47,7 +47,7 @@ def create(
     return ScheduleOut.of(store.create(body))
 
 
-@router.get("", response_model=SchedulePage, responses=error_responses(401, 403, 503))
+@router.get("", response_model=SchedulePage, responses=error_responses(401, 403, 422, 503))
 def list_schedules(
     *,
     _: ViewerDep,
@@ -59,6 +59,8 @@ def list_schedules(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> SchedulePage:
+    """Schedules in name order. A filtered page examines a bounded number of schedules, so
+    it may hold fewer than `limit` items while `next_cursor` is set: follow it to the end."""
     page = store.page(
         state=state, task=task, queue=queue, name_prefix=name, cursor=cursor, limit=limit
     )
