@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 import redis
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry, Gauge
 from pydantic import BaseModel, Field
 
 from sdp_core.auth import Role, generate_secret, issue_token
@@ -145,3 +146,65 @@ def test_cors_only_for_the_configured_origin(redis_url: str, jwt_secret: str) ->
             "/view", headers={"Origin": "http://evil.test", "Access-Control-Request-Method": "GET"}
         )
         assert "access-control-allow-origin" not in other.headers
+
+
+def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    value = registry.get_sample_value(name, labels)
+    return 0.0 if value is None else value
+
+
+def test_http_metrics_count_by_route_template_and_status(
+    redis_url: str, jwt_secret: str, token: Callable[[str], str]
+) -> None:
+    registry = CollectorRegistry()
+    app = FastAPI()
+    configure(
+        app,
+        HttpSettings(environment="test", jwt_secret=jwt_secret, redis_url=redis_url),
+        registry=registry,
+    )
+
+    @app.get("/things/{thing_id}")
+    def thing(thing_id: str, _: ViewerDep) -> dict[str, str]:
+        return {"id": thing_id}
+
+    with TestClient(app) as client:
+        auth = {"Authorization": f"Bearer {token('viewer')}"}
+        for thing_id in ("a", "b", "c"):
+            assert client.get(f"/things/{thing_id}", headers=auth).status_code == 200
+        assert client.get("/things/d").status_code == 401
+        assert client.get("/nowhere/at/all").status_code == 404
+        scrape = client.get("/metrics")
+    assert scrape.status_code == 200
+    assert scrape.headers["content-type"].startswith("text/plain")
+    route = "/things/{thing_id}"
+    assert sample(registry, "http_requests_total", method="GET", route=route, status="200") == 3
+    assert sample(registry, "http_requests_total", method="GET", route=route, status="401") == 1
+    assert (
+        sample(registry, "http_requests_total", method="GET", route="unmatched", status="404") == 1
+    )
+    assert sample(registry, "http_request_duration_seconds_count", method="GET", route=route) == 4
+    assert sample(registry, "http_requests_in_progress") == 0
+    # The scrape's text is the registry's, ids never appear as label values.
+    assert 'route="/things/{thing_id}"' in scrape.text
+    assert 'route="/things/a"' not in scrape.text
+
+
+def test_metrics_refresh_runs_before_each_scrape(redis_url: str, jwt_secret: str) -> None:
+    registry = CollectorRegistry()
+    scrapes = Gauge("scrapes_seen", "Scrapes refreshed.", registry=registry)
+
+    async def refresh(_: Request) -> None:
+        scrapes.inc()
+
+    app = FastAPI()
+    configure(
+        app,
+        HttpSettings(environment="test", jwt_secret=jwt_secret, redis_url=redis_url),
+        registry=registry,
+        refresh=refresh,
+    )
+    with TestClient(app) as client:
+        client.get("/metrics")
+        body = client.get("/metrics").text
+    assert "scrapes_seen 2.0" in body

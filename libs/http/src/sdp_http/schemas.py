@@ -27,6 +27,50 @@ class Health(BaseModel):
     checks: dict[str, str] = {}
 
 
+_EXAMPLES: dict[int, tuple[str, str, ErrorBody]] = {
+    401: ("No valid token.", "unauthorized", ErrorBody(code="unauthorized", message="token expired")),
+    403: (
+        "The token's role is too low.",
+        "forbidden",
+        ErrorBody(code="forbidden", message="needs role operator, token has viewer"),
+    ),
+    404: ("Unknown id.", "not_found", ErrorBody(code="not_found", message="no schedule abc123")),
+    409: (
+        "Conflicts with the current state.",
+        "conflict",
+        ErrorBody(code="conflict", message="a schedule named nightly-cleanup exists"),
+    ),
+    422: (
+        "Invalid input; each field is named.",
+        "validation_error",
+        ErrorBody(
+            code="validation_error",
+            message="invalid request",
+            fields=[ErrorField(field="trigger.minute", message="bad crontab field: 61")],
+        ),
+    ),
+    503: (
+        "Redis or the broker is not answering.",
+        "unavailable",
+        ErrorBody(code="unavailable", message="redis is not answering"),
+    ),
+    504: (
+        "Workers did not answer in time; the message names them.",
+        "timeout",
+        ErrorBody(code="timeout", message="no reply from worker celery@host-2 within 1.0 s"),
+    ),
+}
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI `responses=` entries documenting the error envelope for these statuses."""
-    return {status: {"model": ErrorResponse} for status in statuses}
+    """OpenAPI `responses=` entries documenting the error envelope, with an example, per status."""
+    responses: dict[int | str, dict[str, object]] = {}
+    for status in statuses:
+        description, name, body = _EXAMPLES[status]
+        example = ErrorResponse(error=body).model_dump()
+        responses[status] = {
+            "model": ErrorResponse,
+            "description": description,
+            "content": {"application/json": {"examples": {name: {"value": example}}}},
+        }
+    return responses

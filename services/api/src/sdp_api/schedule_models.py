@@ -36,11 +36,52 @@ EXAMPLES: list[dict[str, Any]] = [
 ]
 
 
+SCHEDULE_OUT_EXAMPLE: dict[str, Any] = {
+    **EXAMPLES[0],
+    "args": [],
+    "queue": None,
+    "priority": None,
+    "start_at": None,
+    "end_at": None,
+    "enabled": True,
+    "expires_s": None,
+    "jitter_s": 0.0,
+    "id": "6f1c2a9d0b7e4d21",
+    "state": "active",
+    "next_run_at": "2026-11-24T09:00:30Z",
+    "last_run_at": "2026-11-24T09:00:00Z",
+    "run_count": 1440,
+    "created_at": "2026-11-23T21:00:00Z",
+    "updated_at": "2026-11-23T21:00:00Z",
+    "static": False,
+}
+RUN_EXAMPLES: list[dict[str, Any]] = [
+    {
+        "slot": "2026-11-24T09:00:00Z",
+        "fired_at": "2026-11-24T09:00:00.004Z",
+        "task_id": "0b5c6f0e-2d53-4c34-9d0c-8f7d1c1f2a10",
+        "state": "SUCCESS",
+        "count": 1,
+        "detail": None,
+    },
+    {
+        "slot": "2026-11-24T08:00:00Z",
+        "fired_at": "2026-11-24T08:41:02Z",
+        "task_id": None,
+        "state": "MISSED",
+        "count": 41,
+        "detail": "run_once: 41 slots collapsed after downtime",
+    },
+]
+
+
 def _moment(ms: int | None) -> datetime | None:
     return None if ms is None else from_ms(ms)
 
 
 class ScheduleOut(ScheduleSpec):
+    model_config = ConfigDict(json_schema_extra={"examples": [SCHEDULE_OUT_EXAMPLE]})
+
     id: str
     state: ScheduleState = Field(description="active, paused or finished.")
     next_run_at: datetime | None = Field(description="The next slot; none when not active.")
@@ -66,6 +107,12 @@ class ScheduleOut(ScheduleSpec):
 
 
 class SchedulePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"items": [SCHEDULE_OUT_EXAMPLE], "next_cursor": "collect-orders/6f1c"}]
+        }
+    )
+
     items: list[ScheduleOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
 
@@ -95,9 +142,11 @@ class SchedulePatch(BaseModel):
 
 
 class RunOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": RUN_EXAMPLES[:1]})
+
     slot: datetime = Field(description="The slot this run was for.")
     fired_at: datetime
-    task_id: str | None
+    task_id: str | None = Field(None, description="None for MISSED and SKIPPED runs.")
     state: str = Field(
         description="The task's Celery state (PENDING … SUCCESS/FAILURE), or MISSED (slots "
         "the misfire policy did not send; see count) or SKIPPED (max_instances)."
@@ -121,9 +170,17 @@ class RunOut(BaseModel):
 
 
 class RunPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": RUN_EXAMPLES, "next_cursor": "20"}]}
+    )
+
     items: list[RunOut]
     next_cursor: str | None
 
 
 class ScheduleRunNow(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"task_id": "0b5c6f0e-2d53-4c34-9d0c-8f7d1c1f2a10"}]}
+    )
+
     task_id: str

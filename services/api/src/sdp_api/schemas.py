@@ -32,11 +32,37 @@ class TaskSubmission(BaseModel):
 
 
 class TaskAccepted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": "0b5c6f0e-2d53-4c34-9d0c-8f7d1c1f2a10", "state": "PENDING"}]
+        }
+    )
+
     id: str
     state: str = "PENDING"
 
 
 class TaskStatus(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0b5c6f0e-2d53-4c34-9d0c-8f7d1c1f2a10",
+                    "task": "collect.http",
+                    "queue": "collect",
+                    "state": "SUCCESS",
+                    "submitted_at": "2026-11-24T09:00:00Z",
+                    "finished_at": "2026-11-24T09:00:00.412Z",
+                    "worker": "celery@worker-1",
+                    "retries": 0,
+                    "result": {"payload_id": "5d2f", "status": 200, "bytes": 5120},
+                    "error": None,
+                    "traceback": None,
+                }
+            ]
+        }
+    )
+
     id: str
     task: str | None
     queue: str | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from sdp_api.deps import EngineDep, StoreDep
 from sdp_core.heartbeat import read_heartbeat
@@ -14,6 +14,23 @@ router = APIRouter(prefix="/scheduler", tags=["schedules"])
 
 
 class SchedulerStatus(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "engine": "celery",
+                    "healthy": True,
+                    "leader": "beat-1:4242",
+                    "this_replica_leads": False,
+                    "last_tick_age_s": 0.4,
+                    "schedules_active": 1200,
+                    "schedules_paused": 35,
+                    "schedules_finished": 4,
+                }
+            ]
+        }
+    )
+
     engine: str = Field(description="`celery` (beat fires onto the queues) or `apscheduler`.")
     healthy: bool = Field(description="Some replica leads and is firing.")
     leader: str | None = Field(description="The replica that fires schedules now.")
