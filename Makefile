@@ -49,3 +49,4 @@ test-fast: lint
 bench: $(UV)
 	$(UV) sync --frozen --all-packages --group bench
 	$(RUN) python bench/beat.py
+	$(RUN) python bench/api.py

