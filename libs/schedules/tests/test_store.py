@@ -297,3 +297,16 @@ def test_create_many_refuses_a_one_off_in_the_past(
         store.create_many([doc("fine"), past])
     assert caught.value.fields[0][0] == "[1].trigger.once.at"
     assert redis_client.dbsize() == 0
+
+
+def test_schedules_share_compact_bucket_hashes(
+    store: ScheduleStore, redis_client: redis.Redis
+) -> None:
+    ids = store.create_many(doc(f"compact-{n:04}") for n in range(2_000))
+    buckets = {keys.schedule_bucket(i) for i in ids}
+    # No key per schedule: the buckets and the name and due indexes hold everything.
+    assert redis_client.dbsize() == len(buckets) + 2  # + names and due
+    assert all(
+        redis_client.object("encoding", bucket) in (b"listpack", b"ziplist") for bucket in buckets
+    )
+    assert store.get(ids[7]).spec.name == "compact-0007"

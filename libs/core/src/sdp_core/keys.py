@@ -32,7 +32,7 @@ __all__ = [
     "etl_output",
     "payload",
     "queue_keys",
-    "schedule",
+    "schedule_bucket",
     "schedule_inflight",
     "schedule_runs",
     "task_record",
@@ -92,9 +92,13 @@ def task_record(task_id: str) -> str:
     return f"{TASK_PREFIX}{task_id}"
 
 
-def schedule(schedule_id: str) -> str:
-    """One schedule (hash: spec, state, slot, version, run bookkeeping)."""
-    return f"{SCHEDULE_PREFIX}s:{schedule_id}"
+def schedule_bucket(schedule_id: str) -> str:
+    """The hash holding this schedule's entry (field: its id), one of 4,096 by id prefix.
+
+    Small hashes are stored compactly by Redis, and one entry per field rather than one key
+    per schedule saves the per-key overhead: together about 120 B per schedule.
+    """
+    return f"{SCHEDULE_PREFIX}b:{schedule_id[:3]}"
 
 
 def schedule_runs(schedule_id: str) -> str:

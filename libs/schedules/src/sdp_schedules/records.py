@@ -9,7 +9,20 @@ from typing import Any
 
 from sdp_schedules.model import ScheduleSpec
 
-__all__ = ["Run", "RunState", "Schedule", "ScheduleState", "decode_schedule", "spec_json"]
+__all__ = [
+    "ENTRY_FIELDS",
+    "Run",
+    "RunState",
+    "Schedule",
+    "ScheduleState",
+    "decode_entry",
+    "decode_schedule",
+    "spec_json",
+]
+
+# A stored entry is these bookkeeping fields, comma-separated in this order, then "|" and the
+# definition's JSON; the Lua scripts write it (scripts._ENTRY) and decode_entry reads it.
+ENTRY_FIELDS = ("version", "state", "slot", "created", "updated", "last", "runs", "static")
 
 
 class ScheduleState(StrEnum):
@@ -83,20 +96,27 @@ def _int(raw: Any) -> int | None:
     return None if raw is None or raw in {b"", ""} else int(raw)
 
 
-def decode_schedule(schedule_id: str, raw: dict[Any, Any]) -> Schedule:
-    """A schedule from its hash as HGETALL returns it (bytes or str keys)."""
-    data = {(k.decode() if isinstance(k, bytes) else k): v for k, v in raw.items()}
+def decode_entry(raw: str | bytes) -> dict[str, str]:
+    """A stored entry's fields by name ("" for one not set), ``spec`` the definition's JSON."""
+    text = _text(raw)
+    head, _, spec = text.partition("|")
+    return dict(zip(ENTRY_FIELDS, head.split(","), strict=True)) | {"spec": spec}
+
+
+def decode_schedule(schedule_id: str, raw: str | bytes) -> Schedule:
+    """A schedule from its stored entry."""
+    data = decode_entry(raw)
     return Schedule(
         id=schedule_id,
         spec=ScheduleSpec.model_validate_json(data["spec"]),
-        state=ScheduleState(_text(data["state"])),
+        state=ScheduleState(data["state"]),
         version=int(data["version"]),
         created_ms=int(data["created"]),
         updated_ms=int(data["updated"]),
-        next_slot_ms=_int(data.get("slot")),
-        last_run_ms=_int(data.get("last")),
-        run_count=_int(data.get("runs")) or 0,
-        static=_text(data.get("static", "")) == "1",
+        next_slot_ms=_int(data["slot"]),
+        last_run_ms=_int(data["last"]),
+        run_count=_int(data["runs"]) or 0,
+        static=data["static"] == "1",
     )
 
 

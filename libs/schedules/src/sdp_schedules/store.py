@@ -23,7 +23,14 @@ from sdp_core.queues import queue_for
 from sdp_schedules import scripts
 from sdp_schedules.errors import ScheduleConflict, ScheduleInvalid, ScheduleNotFound
 from sdp_schedules.model import OnceTrigger, ScheduleSpec, parse_spec
-from sdp_schedules.records import Run, Schedule, ScheduleState, decode_schedule, spec_json
+from sdp_schedules.records import (
+    Run,
+    Schedule,
+    ScheduleState,
+    decode_entry,
+    decode_schedule,
+    spec_json,
+)
 from sdp_schedules.timing import timetable, to_ms
 
 __all__ = ["Claim", "Counts", "Firing", "Page", "ScheduleStore", "now_ms"]
@@ -167,10 +174,18 @@ class ScheduleStore:
             pending: Future[None] | None = None
             for start in range(0, len(specs), chunk):
                 batch = [(secrets.token_hex(_ID_BYTES), s) for s in specs[start : start + chunk]]
-                args: list[Any] = [now, keys.schedule("")]
+                args: list[Any] = [now]
                 for schedule_id, spec in batch:
                     slot, state, due = self._first(spec, now)
-                    args += [schedule_id, spec.name, due, state.value, slot or "", spec_json(spec)]
+                    args += [
+                        schedule_id,
+                        keys.schedule_bucket(schedule_id),
+                        spec.name,
+                        due,
+                        state.value,
+                        slot or "",
+                        spec_json(spec),
+                    ]
                 if pending is not None:
                     pending.result()
                 pending = writer.submit(write, batch, args)
@@ -181,8 +196,8 @@ class ScheduleStore:
         return ids
 
     def get(self, schedule_id: str) -> Schedule:
-        raw = self.client.hgetall(keys.schedule(schedule_id))
-        if not raw:
+        raw = self.client.hget(keys.schedule_bucket(schedule_id), schedule_id)
+        if raw is None:
             raise ScheduleNotFound(schedule_id)
         return decode_schedule(schedule_id, raw)
 
@@ -201,9 +216,9 @@ class ScheduleStore:
         """Many schedules in one round trip; None for any deleted meanwhile."""
         pipe = self.client.pipeline(transaction=False)
         for schedule_id in schedule_ids:
-            pipe.hgetall(keys.schedule(schedule_id))
+            pipe.hget(keys.schedule_bucket(schedule_id), schedule_id)
         return [
-            decode_schedule(schedule_id, raw) if raw else None
+            None if raw is None else decode_schedule(schedule_id, raw)
             for schedule_id, raw in zip(schedule_ids, pipe.execute(), strict=True)
         ]
 
@@ -211,11 +226,11 @@ class ScheduleStore:
         """Schedules with how many task ids each has in flight, in one round trip."""
         pipe = self.client.pipeline(transaction=False)
         for schedule_id in schedule_ids:
-            pipe.hgetall(keys.schedule(schedule_id))
+            pipe.hget(keys.schedule_bucket(schedule_id), schedule_id)
             pipe.zcard(keys.schedule_inflight(schedule_id))
         replies = pipe.execute()
         return [
-            (decode_schedule(schedule_id, raw) if raw else None, int(count))
+            (None if raw is None else decode_schedule(schedule_id, raw), int(count))
             for schedule_id, raw, count in zip(
                 schedule_ids, replies[::2], replies[1::2], strict=True
             )
@@ -259,11 +274,11 @@ class ScheduleStore:
                 return Page(self._existing(matched), None)
             pipe = self.client.pipeline(transaction=False)
             for member in members:
-                pipe.hmget(keys.schedule(_id_of(member)), "state", "spec")
-            for member, (raw_state, raw_spec) in zip(members, pipe.execute(), strict=True):
+                pipe.hget(keys.schedule_bucket(_id_of(member)), _id_of(member))
+            for member, raw in zip(members, pipe.execute(), strict=True):
                 examined += 1
                 low = f"({member}".encode()
-                if raw_state is not None and _cheap_match(raw_state, raw_spec, state, task, queue):
+                if raw is not None and _cheap_match(decode_entry(raw), state, task, queue):
                     matched.append(_id_of(member))
                     if len(matched) == limit:
                         return Page(self._existing(matched), member)
@@ -327,7 +342,7 @@ class ScheduleStore:
             current = self.get(schedule_id)
             result = self._delete(
                 keys=[
-                    keys.schedule(schedule_id),
+                    keys.schedule_bucket(schedule_id),
                     keys.SCHEDULE_NAMES,
                     keys.SCHEDULE_DUE,
                     keys.SCHEDULE_PAUSED,
@@ -368,7 +383,7 @@ class ScheduleStore:
         result = int(
             self._put(
                 keys=[
-                    keys.schedule(schedule_id),
+                    keys.schedule_bucket(schedule_id),
                     keys.SCHEDULE_NAMES,
                     keys.SCHEDULE_DUE,
                     keys.SCHEDULE_PAUSED,
@@ -445,7 +460,11 @@ class ScheduleStore:
         pipe = self.client.pipeline(transaction=False)
         for claim in claims:
             self._claim(
-                keys=[keys.SCHEDULE_DUE, keys.schedule(claim.schedule_id), keys.SCHEDULE_LEADER],
+                keys=[
+                    keys.SCHEDULE_DUE,
+                    keys.schedule_bucket(claim.schedule_id),
+                    keys.SCHEDULE_LEADER,
+                ],
                 args=_claim_args(claim, token),
                 client=pipe,
             )
@@ -463,7 +482,7 @@ class ScheduleStore:
         )
         return int(
             self._advance(
-                keys=[keys.SCHEDULE_DUE, keys.schedule(schedule.id), keys.SCHEDULE_LEADER],
+                keys=[keys.SCHEDULE_DUE, keys.schedule_bucket(schedule.id), keys.SCHEDULE_LEADER],
                 args=[
                     schedule.id,
                     slot_ms,
@@ -501,7 +520,7 @@ class ScheduleStore:
             self._fire(
                 keys=[
                     keys.SCHEDULE_DUE,
-                    keys.schedule(claim.schedule_id),
+                    keys.schedule_bucket(claim.schedule_id),
                     keys.SCHEDULE_LEADER,
                     keys.schedule_runs(claim.schedule_id),
                     keys.schedule_inflight(claim.schedule_id),
@@ -515,7 +534,7 @@ class ScheduleStore:
         """Put an entry back to ``slot_ms`` after its send failed; False if it moved on."""
         return bool(
             self._unclaim(
-                keys=[keys.SCHEDULE_DUE, keys.schedule(claim.schedule_id)],
+                keys=[keys.SCHEDULE_DUE, keys.schedule_bucket(claim.schedule_id)],
                 args=[
                     claim.schedule_id,
                     "" if claim.next_due_ms is None else claim.next_due_ms,
@@ -537,10 +556,10 @@ class ScheduleStore:
         client: redis.client.Pipeline | None = None,
     ) -> Any:
         """Append run records (oldest first), count sends and track task ids in flight."""
-        args = self._record_args(runs, started, finished, inflight_floor_ms)
+        args = [schedule_id, *self._record_args(runs, started, finished, inflight_floor_ms)]
         return self._record(
             keys=[
-                keys.schedule(schedule_id),
+                keys.schedule_bucket(schedule_id),
                 keys.schedule_runs(schedule_id),
                 keys.schedule_inflight(schedule_id),
             ],
@@ -574,7 +593,7 @@ class ScheduleStore:
     def runs(self, schedule_id: str, *, offset: int = 0, limit: int = 50) -> list[Run]:
         """Run records, newest first."""
         raw = self.client.lrange(keys.schedule_runs(schedule_id), offset, offset + limit - 1)
-        if not raw and not self.client.exists(keys.schedule(schedule_id)):
+        if not raw and not self.client.hexists(keys.schedule_bucket(schedule_id), schedule_id):
             raise ScheduleNotFound(schedule_id)
         return [Run.from_json(item) for item in raw]
 
@@ -634,18 +653,14 @@ def _id_of(member: str) -> str:
 
 
 def _cheap_match(
-    raw_state: bytes,
-    raw_spec: bytes,
-    state: ScheduleState | None,
-    task: str | None,
-    queue: str | None,
+    entry: Mapping[str, str], state: ScheduleState | None, task: str | None, queue: str | None
 ) -> bool:
-    """A filter checked on the raw hash fields: plain JSON, no model validation."""
-    if state is not None and raw_state.decode() != state.value:
+    """A filter checked on the stored entry: plain JSON, no model validation."""
+    if state is not None and entry["state"] != state.value:
         return False
     if task is None and queue is None:
         return True
-    spec = json.loads(raw_spec)
+    spec = json.loads(entry["spec"])
     if task is not None and spec["task"] != task:
         return False
     return queue is None or (spec.get("queue") or queue_for(spec["task"])) == queue
