@@ -28,7 +28,11 @@ class Health(BaseModel):
 
 
 _EXAMPLES: dict[int, tuple[str, str, ErrorBody]] = {
-    401: ("No valid token.", "unauthorized", ErrorBody(code="unauthorized", message="token expired")),
+    401: (
+        "No valid token.",
+        "unauthorized",
+        ErrorBody(code="unauthorized", message="token expired"),
+    ),
     403: (
         "The token's role is too low.",
         "forbidden",

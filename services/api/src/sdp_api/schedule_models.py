@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict, JsonValue
 
 from sdp_core.queues import Queue
 from sdp_schedules.model import Misfire, ScheduleSpec, Trigger
@@ -36,7 +37,7 @@ EXAMPLES: list[dict[str, Any]] = [
 ]
 
 
-SCHEDULE_OUT_EXAMPLE: dict[str, Any] = {
+SCHEDULE_OUT_EXAMPLE: JsonDict = {
     **EXAMPLES[0],
     "args": [],
     "queue": None,
@@ -55,7 +56,7 @@ SCHEDULE_OUT_EXAMPLE: dict[str, Any] = {
     "updated_at": "2026-11-23T21:00:00Z",
     "static": False,
 }
-RUN_EXAMPLES: list[dict[str, Any]] = [
+RUN_EXAMPLES: list[JsonValue] = [
     {
         "slot": "2026-11-24T09:00:00Z",
         "fired_at": "2026-11-24T09:00:00.004Z",
