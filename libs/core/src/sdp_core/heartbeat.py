@@ -28,6 +28,8 @@ class BeatHeartbeat:
     # Schedules waiting to fire and paused ones, as the leader last counted them.
     active: int = 0
     paused: int = 0
+    # How late the leader's latest send was after its slot was due, seconds; None if unknown.
+    lag_s: float | None = None
 
     @classmethod
     def now(cls) -> BeatHeartbeat:
@@ -45,6 +47,7 @@ class BeatHeartbeat:
             leading=bool(data.get("leading", True)),
             active=int(data.get("active", 0)),
             paused=int(data.get("paused", 0)),
+            lag_s=None if data.get("lag_s") is None else float(data["lag_s"]),
         )
 
     def age_s(self, now: float | None = None) -> float:

@@ -13,6 +13,13 @@ __all__ = [
     "CELERY_RESULT_PREFIX",
     "ETL_OUTPUT_MATCH",
     "ETL_OUTPUT_PREFIX",
+    "KOMBU_BINDING_MATCH",
+    "KOMBU_BINDING_PREFIX",
+    "MONITOR_AUDIT",
+    "MONITOR_INDEX_PREFIX",
+    "MONITOR_PREFIX",
+    "MONITOR_TASKS",
+    "MONITOR_TASK_PREFIX",
     "PAYLOAD_MATCH",
     "PAYLOAD_PREFIX",
     "PREFIX",
@@ -30,6 +37,8 @@ __all__ = [
     "beat_node",
     "celery_result",
     "etl_output",
+    "monitor_index",
+    "monitor_task",
     "payload",
     "queue_keys",
     "schedule_bucket",
@@ -63,6 +72,17 @@ SCHEDULE_CHANGES = f"{SCHEDULE_PREFIX}changes"
 SCHEDULE_LEADER = f"{SCHEDULE_PREFIX}leader"
 SCHEDULE_FENCE = f"{SCHEDULE_PREFIX}fence"
 
+# The monitor (sdp_monitor): task history kept from the event stream, and the audit log.
+MONITOR_PREFIX = f"{PREFIX}:mon:"
+# One hash per task: name, state, worker, queue, times, capped args/result/traceback.
+MONITOR_TASK_PREFIX = f"{MONITOR_PREFIX}task:"
+# ZSET id -> first seen (epoch ms): every task in the history, trimmed by count and age.
+MONITOR_TASKS = f"{MONITOR_PREFIX}tasks"
+# ZSETs id -> first seen, one per value of a filterable field: "<prefix><field>:<value>".
+MONITOR_INDEX_PREFIX = f"{MONITOR_TASKS}:"
+# Stream of operator and admin actions, capped by length.
+MONITOR_AUDIT = f"{MONITOR_PREFIX}audit"
+
 # SCAN patterns for the cleanup task; the prefixes hold no glob characters.
 PAYLOAD_MATCH = f"{PAYLOAD_PREFIX}*"
 ETL_OUTPUT_MATCH = f"{ETL_OUTPUT_PREFIX}*"
@@ -75,6 +95,11 @@ CELERY_RESULT_MATCH = f"{CELERY_RESULT_PREFIX}*"
 # "<queue><sep><step>" for the others.
 PRIORITY_STEPS: tuple[int, ...] = tuple(range(10))
 PRIORITY_SEP = ":"
+# kombu's Redis transport keeps one SET per exchange whose members name the bound queues,
+# "<routing key><sep><pattern><sep><queue>", with the same separator as the priority steps;
+# the monitor finds the queues nobody consumes there.
+KOMBU_BINDING_PREFIX = "_kombu.binding."
+KOMBU_BINDING_MATCH = f"{KOMBU_BINDING_PREFIX}*"
 
 
 def payload(payload_id: str) -> str:
@@ -111,6 +136,16 @@ def schedule_inflight(schedule_id: str) -> str:
     return f"{SCHEDULE_PREFIX}inflight:{schedule_id}"
 
 
+def monitor_task(task_id: str) -> str:
+    """One task as the monitor saw it in the event stream (hash)."""
+    return f"{MONITOR_TASK_PREFIX}{task_id}"
+
+
+def monitor_index(field: str, value: str) -> str:
+    """The history's tasks with this state, name, worker or queue (ZSET id -> first seen)."""
+    return f"{MONITOR_INDEX_PREFIX}{field}:{value}"
+
+
 def beat_node(node: str) -> str:
     """One beat replica's own heartbeat, leader or not."""
     return f"{BEAT_NODE_PREFIX}{node}"
@@ -120,6 +155,12 @@ def celery_result(task_id: str) -> str:
     return f"{CELERY_RESULT_PREFIX}{task_id}"
 
 
-def queue_keys(queue: str) -> list[str]:
-    """The Redis lists that together hold a queue's pending messages."""
-    return [queue if step == 0 else f"{queue}{PRIORITY_SEP}{step}" for step in PRIORITY_STEPS]
+def queue_keys(queue: str, prefix: str = "") -> list[str]:
+    """The Redis lists that together hold a queue's pending messages.
+
+    `prefix` is kombu's `global_keyprefix`, when the broker is configured with one.
+    """
+    return [
+        f"{prefix}{queue}" if step == 0 else f"{prefix}{queue}{PRIORITY_SEP}{step}"
+        for step in PRIORITY_STEPS
+    ]

@@ -1,34 +1,91 @@
-"""The monitor service: `create_app(settings)` with Redis pools and a Celery app in `lifespan`."""
+"""The monitor service: `create_app(settings)`; Redis pools, the Celery app and the event
+consumer opened and closed in `lifespan`."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import redis
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from sdp_core.celery_config import make_celery
 from sdp_http.service import configure
+from sdp_monitor.audit import AuditLog
+from sdp_monitor.consumer import EventConsumer
+from sdp_monitor.control import Control
+from sdp_monitor.events import EventRouter, TextCaps
+from sdp_monitor.feed import ChangeFeed
+from sdp_monitor.history.store import HistoryStore
+from sdp_monitor.history.writer import HistoryWriter
+from sdp_monitor.inspector import Inspector
+from sdp_monitor.live import LiveState
+from sdp_monitor.metrics import MonitorMetrics
+from sdp_monitor.queues import QueueBook
 from sdp_monitor.routes import api_router
 from sdp_monitor.settings import MonitorSettings
 
 __all__ = ["create_app"]
 
+# The event thread's own Redis client must not hang on a Redis that stopped answering.
+HISTORY_SOCKET_TIMEOUT_S = 5
+
 
 def create_app(settings: MonitorSettings) -> FastAPI:
+    metrics = MonitorMetrics()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.redis = aioredis.Redis.from_url(str(settings.redis_url))
+        state = app.state
+        state.redis = aioredis.Redis.from_url(str(settings.redis_url))
         # Queues live on the broker, which may be another Redis than the platform's.
-        app.state.broker_redis = aioredis.Redis.from_url(settings.broker)
-        app.state.celery = make_celery("sdp_monitor", settings)
+        state.broker_redis = aioredis.Redis.from_url(settings.broker)
+        state.celery = celery = make_celery("sdp_monitor", settings)
+        state.live = live = LiveState(
+            settings.offline_after_heartbeats,
+            settings.worker_purge_after_s,
+            settings.live_tasks_max,
+        )
+        state.feed = feed = ChangeFeed(asyncio.get_running_loop())
+        state.history = HistoryStore(state.redis)
+        state.control = Control(celery, live, settings.inspect_timeout_s)
+        state.inspector = inspector = Inspector(celery, live, settings.inspect_timeout_s)
+        state.audit = AuditLog(state.redis, settings.audit_max_entries)
+        state.queues = QueueBook.for_app(state.broker_redis, celery, settings.queue_discovery_s)
+        history_client = redis.Redis.from_url(
+            str(settings.redis_url),
+            socket_timeout=HISTORY_SOCKET_TIMEOUT_S,
+            socket_connect_timeout=HISTORY_SOCKET_TIMEOUT_S,
+        )
+        router = EventRouter(
+            live,
+            HistoryWriter(history_client, settings.history_max_tasks, settings.history_max_age_s),
+            feed=feed,
+            metrics=metrics,
+            caps=TextCaps(settings.history_text_max_chars, settings.history_traceback_max_chars),
+            describe=lambda name: inspector.request([name]),
+        )
+        consumer = EventConsumer(
+            celery,
+            router,
+            flush_s=settings.history_flush_s,
+            backoff_max_s=settings.events_backoff_max_s,
+            # Events sent while the stream was down are lost: ask the workers what they hold.
+            on_connect=live.forget_facts,
+        )
+        state.consumer = consumer
+        consumer.start()
         try:
             yield
         finally:
-            app.state.celery.close()
-            await app.state.broker_redis.aclose()
-            await app.state.redis.aclose()
+            consumer.stop()
+            inspector.close()
+            history_client.close()
+            celery.close()
+            await state.broker_redis.aclose()
+            await state.redis.aclose()
 
     app = FastAPI(
         title="SDP task services: monitor",
@@ -36,6 +93,7 @@ def create_app(settings: MonitorSettings) -> FastAPI:
         description="The Celery cluster: workers, queues, tasks and their controls.",
         lifespan=lifespan,
     )
-    configure(app, settings)
+    app.state.metrics = metrics
+    configure(app, settings, registry=metrics.registry, refresh=metrics.refresh)
     app.include_router(api_router)
     return app

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import redis.asyncio as aioredis
 from fastapi import Depends, Request
 
 from sdp_http.deps import CeleryDep, RedisDep
+from sdp_monitor.audit import AuditLog
+from sdp_monitor.control import Control
+from sdp_monitor.feed import ChangeFeed
+from sdp_monitor.history.store import HistoryStore
+from sdp_monitor.inspector import Inspector
+from sdp_monitor.live import LiveState
+from sdp_monitor.queues import QueueBook
 from sdp_monitor.settings import MonitorSettings
 
-__all__ = ["BrokerRedisDep", "CeleryDep", "RedisDep", "SettingsDep"]
-
-
-def get_broker_redis(request: Request) -> aioredis.Redis:
-    client: aioredis.Redis = request.app.state.broker_redis
-    return client
+__all__ = [
+    "AuditDep",
+    "CeleryDep",
+    "ControlDep",
+    "FeedDep",
+    "HistoryDep",
+    "InspectorDep",
+    "LiveDep",
+    "QueuesDep",
+    "RedisDep",
+    "SettingsDep",
+]
 
 
 def get_settings(request: Request) -> MonitorSettings:
@@ -23,5 +35,46 @@ def get_settings(request: Request) -> MonitorSettings:
     return settings
 
 
-BrokerRedisDep = Annotated[aioredis.Redis, Depends(get_broker_redis)]
+def get_live(request: Request) -> LiveState:
+    live: LiveState = request.app.state.live
+    return live
+
+
+def get_history(request: Request) -> HistoryStore:
+    history: HistoryStore = request.app.state.history
+    return history
+
+
+def get_control(request: Request) -> Control:
+    control: Control = request.app.state.control
+    return control
+
+
+def get_inspector(request: Request) -> Inspector:
+    inspector: Inspector = request.app.state.inspector
+    return inspector
+
+
+def get_audit(request: Request) -> AuditLog:
+    audit: AuditLog = request.app.state.audit
+    return audit
+
+
+def get_queues(request: Request) -> QueueBook:
+    queues: QueueBook = request.app.state.queues
+    return queues
+
+
+def get_feed(request: Request) -> ChangeFeed:
+    feed: ChangeFeed = request.app.state.feed
+    return feed
+
+
 SettingsDep = Annotated[MonitorSettings, Depends(get_settings)]
+LiveDep = Annotated[LiveState, Depends(get_live)]
+HistoryDep = Annotated[HistoryStore, Depends(get_history)]
+ControlDep = Annotated[Control, Depends(get_control)]
+InspectorDep = Annotated[Inspector, Depends(get_inspector)]
+AuditDep = Annotated[AuditLog, Depends(get_audit)]
+QueuesDep = Annotated[QueueBook, Depends(get_queues)]
+FeedDep = Annotated[ChangeFeed, Depends(get_feed)]

@@ -1,15 +1,76 @@
-"""Response models of the monitor service."""
+"""Request and response models of the monitor service."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import signal
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
 
-__all__ = ["BeatStatus", "CeleryStatus", "QueueLoad"]
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+__all__ = [
+    "AuditEntryOut",
+    "AuditPage",
+    "AutoscaleRequest",
+    "BeatStatus",
+    "CancelRequest",
+    "CancelResult",
+    "CeleryStatus",
+    "ConsumerRequest",
+    "ControlResponse",
+    "ControlResult",
+    "FlowerUrl",
+    "PoolResizeRequest",
+    "PurgeResult",
+    "QueueList",
+    "QueueLoad",
+    "QueueOut",
+    "RetryAccepted",
+    "TaskDetail",
+    "TaskPage",
+    "TaskState",
+    "TaskSummary",
+    "WorkerList",
+    "WorkerOut",
+    "WorkersRequest",
+]
+
+
+class TaskState(StrEnum):
+    """Celery's task states as the event stream reports them (PENDING: sent, not received)."""
+
+    PENDING = "PENDING"
+    RECEIVED = "RECEIVED"
+    STARTED = "STARTED"
+    RETRY = "RETRY"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    REVOKED = "REVOKED"
+    REJECTED = "REJECTED"
+
+
+def epoch(value: str | float | None) -> datetime | None:
+    return None if value in (None, "") else datetime.fromtimestamp(float(value), UTC)
 
 
 class QueueLoad(BaseModel):
     pending: int = Field(description="Messages waiting, all priority sub-queues summed.")
     processing: int = Field(description="Tasks from this queue running on a worker now.")
+
+
+class QueueOut(QueueLoad):
+    name: str
+    consumers: list[str] = Field(description="Online workers consuming the queue.")
+
+
+class QueueList(BaseModel):
+    items: list[QueueOut]
+
+
+class PurgeResult(BaseModel):
+    queue: str
+    purged: int = Field(description="Messages deleted.")
 
 
 class BeatStatus(BaseModel):
@@ -22,10 +83,163 @@ class BeatStatus(BaseModel):
 class CeleryStatus(BaseModel):
     enabled: bool = True
     workers_online: int
-    workers: list[str]
-    tasks_active: int
-    tasks_scheduled: int
-    tasks_reserved: int
+    workers: list[str] = Field(description="Names of the online workers.")
+    tasks_active: int = Field(description="Tasks running on online workers.")
+    tasks_scheduled: int = Field(description="Tasks a worker holds until their ETA.")
+    tasks_reserved: int = Field(description="Tasks a worker took and has not started yet.")
     queues: dict[str, QueueLoad]
     beat_running: bool
     beat: BeatStatus | None
+
+
+class WorkerOut(BaseModel):
+    name: str
+    online: bool
+    last_heartbeat: datetime
+    pool: str | None = Field(description="prefork, threads, solo, …; null until inspected.")
+    concurrency: int | None
+    active: int = Field(description="Tasks running now.")
+    processed: int = Field(description="Tasks run since the worker started.")
+    utilisation: float | None = Field(description="active / concurrency, 0 to 1.")
+    loadavg: list[float]
+    queues: list[str] = Field(description="Queues the worker consumes.")
+    software: str | None
+    system: str | None
+    pid: int | None
+
+
+class WorkerList(BaseModel):
+    items: list[WorkerOut]
+
+
+class TaskSummary(BaseModel):
+    id: str
+    name: str | None = None
+    state: str
+    worker: str | None = None
+    queue: str | None = None
+    retries: int | None = None
+    sent_at: datetime | None = None
+    received_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    runtime: float | None = Field(None, description="Seconds the task ran.")
+
+
+class TaskDetail(TaskSummary):
+    # Closed, so pydantic's mypy plugin leaves `kwargs` to the field.
+    model_config = ConfigDict(extra="forbid")
+
+    args: str | None = Field(None, description="As the worker printed them, size-capped.")
+    kwargs: str | None = None
+    result: str | None = Field(None, description="As the worker printed it, size-capped.")
+    exception: str | None = None
+    traceback: str | None = None
+    eta: str | None = None
+    expires: str | None = None
+    root_id: str | None = None
+    parent_id: str | None = None
+    retry_of: str | None = Field(None, description="The task this one retried, if any.")
+    source: Literal["events", "result_backend"] = Field(
+        description="The history kept from events, or the result backend when it has aged out."
+    )
+
+
+class TaskPage(BaseModel):
+    items: list[TaskSummary]
+    next_cursor: str | None
+
+
+_SIGNALS = {s.name for s in signal.Signals}
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    terminate: bool = Field(False, description="Also kill the task if it is running.")
+    signal: str = Field("SIGTERM", description="Signal for `terminate`, e.g. SIGTERM or SIGKILL.")
+
+    @field_validator("signal")
+    @classmethod
+    def _known_signal(cls, value: str) -> str:
+        name = value.upper() if value.upper().startswith("SIG") else f"SIG{value.upper()}"
+        if name not in _SIGNALS:
+            raise ValueError(f"unknown signal {value!r}")
+        return name
+
+
+class CancelResult(BaseModel):
+    id: str
+    state: str = Field(description="The task's state after the revoke.")
+    terminated: bool
+    workers: list[str] = Field(description="Workers that acknowledged the revoke.")
+
+
+class RetryAccepted(BaseModel):
+    id: str = Field(description="The new task's id.")
+    state: str = "PENDING"
+    retry_of: str
+
+
+class WorkersRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    workers: list[str] | None = Field(
+        None, description="Worker names; every online worker when absent or empty."
+    )
+
+
+class AutoscaleRequest(WorkersRequest):
+    max: int = Field(ge=1, le=1_000)
+    min: int = Field(0, ge=0, le=1_000)
+
+    @field_validator("min")
+    @classmethod
+    def _min_not_above_max(cls, value: int, info: ValidationInfo) -> int:
+        # A field validator, so the error names `min`; `max` is declared first.
+        if "max" in info.data and value > info.data["max"]:
+            raise ValueError("must not exceed max")
+        return value
+
+
+class PoolResizeRequest(WorkersRequest):
+    n: int = Field(1, ge=1, le=100, description="Processes to add or remove.")
+
+
+class ConsumerRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["add", "cancel"]
+    queue: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:@-]+$")
+
+
+class ControlResult(BaseModel):
+    worker: str
+    ok: bool
+    message: str
+
+
+class ControlResponse(BaseModel):
+    action: str
+    results: list[ControlResult]
+
+
+class FlowerUrl(BaseModel):
+    enabled: bool
+    url: str | None
+
+
+class AuditEntryOut(BaseModel):
+    id: str
+    at: datetime
+    subject: str
+    role: str
+    action: str
+    target: str
+    result: str = Field(description="`ok`, or the error code the action failed with.")
+    detail: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next_cursor: str | None

@@ -17,6 +17,57 @@ class MonitorSettings(HttpSettings):
     port: int = Field(5502, ge=1, le=65535)
     log_level: str = "info"
     inspect_timeout_s: float = Field(
-        1.0, gt=0, le=30, description="How long a control broadcast waits for worker replies."
+        1.0,
+        gt=0,
+        le=30,
+        description="Longest wait for workers to answer a control call; the silent ones are 504.",
     )
     flower_url: str | None = Field(None, description="Flower's public URL, if it runs.")
+    offline_after_heartbeats: int = Field(
+        3, ge=1, le=100, description="Missed heartbeats after which a worker counts as offline."
+    )
+    worker_purge_after_s: float = Field(
+        900,
+        ge=0,
+        description="How long an offline worker stays in lists and metrics before it is dropped.",
+    )
+    history_max_tasks: int = Field(
+        100_000, ge=100, description="Most tasks kept in the Redis history (oldest dropped first)."
+    )
+    history_max_age_s: int = Field(
+        7 * 86_400, ge=60, description="Tasks first seen longer ago are dropped from the history."
+    )
+    history_flush_s: float = Field(
+        0.1,
+        gt=0,
+        le=5,
+        description="Longest time task events wait to be written to the history in one batch.",
+    )
+    history_text_max_chars: int = Field(
+        2_048, ge=64, description="Cap on the args, kwargs, result and exception kept per task."
+    )
+    history_traceback_max_chars: int = Field(
+        16_384, ge=256, description="Cap on the traceback kept per failed task."
+    )
+    live_tasks_max: int = Field(
+        10_000,
+        ge=100,
+        description="Most unfinished tasks tracked in memory (reserved, running, just sent).",
+    )
+    events_backoff_max_s: float = Field(
+        10,
+        gt=0,
+        le=300,
+        description="Cap on the wait between reconnects of the event consumer.",
+    )
+    queue_discovery_s: float = Field(
+        30,
+        gt=0,
+        description="How often the broker is scanned for queues that no worker consumes.",
+    )
+    audit_max_entries: int = Field(
+        10_000, ge=100, description="Operator and admin actions kept in the audit stream."
+    )
+    sse_keepalive_s: float = Field(
+        15, gt=0, le=300, description="Comment line sent on an idle event stream to keep it open."
+    )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sdp_monitor.routes import status
+from sdp_monitor.routes import audit, events, flower, queues, status, tasks, workers
 
 __all__ = ["api_router"]
 
 api_router = APIRouter(prefix="/api/v1/celery")
-api_router.include_router(status.router)
+for module in (status, workers, tasks, queues, flower, audit, events):
+    api_router.include_router(module.router)

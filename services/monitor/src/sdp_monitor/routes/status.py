@@ -6,36 +6,29 @@ from fastapi import APIRouter
 
 from sdp_http.auth import ViewerDep
 from sdp_http.schemas import error_responses
-from sdp_monitor.cluster import inspect_workers, queue_lengths, read_beat
-from sdp_monitor.deps import BrokerRedisDep, CeleryDep, RedisDep, SettingsDep
+from sdp_monitor.beat import read_beat
+from sdp_monitor.deps import LiveDep, QueuesDep, RedisDep
 from sdp_monitor.schemas import BeatStatus, CeleryStatus, QueueLoad
 
 router = APIRouter(tags=["cluster"])
 
 
-def _count(replies: dict[str, list[dict[str, object]]]) -> int:
-    return sum(len(tasks) for tasks in replies.values())
-
-
 @router.get("/status", response_model=CeleryStatus, responses=error_responses(401, 403, 503))
-async def status(
-    _: ViewerDep,
-    celery: CeleryDep,
-    redis: RedisDep,
-    broker: BrokerRedisDep,
-    settings: SettingsDep,
-) -> CeleryStatus:
-    replies = await inspect_workers(celery, settings.inspect_timeout_s)
-    pending = await queue_lengths(broker)
-    processing = replies.processing_by_queue()
+async def status(_: ViewerDep, live: LiveDep, queues: QueuesDep, redis: RedisDep) -> CeleryStatus:
+    """From the event stream's live state and one pipeline to the broker; no broadcast."""
+    online = live.online()
+    counts = live.counts()
+    pending = await queues.pending(await queues.names(live.queues_seen()))
     beat = await read_beat(redis)
     return CeleryStatus(
-        workers_online=len(replies.workers),
-        workers=replies.workers,
-        tasks_active=_count(replies.active),
-        tasks_scheduled=_count(replies.scheduled),
-        tasks_reserved=_count(replies.reserved),
-        queues={q: QueueLoad(pending=n, processing=processing[q]) for q, n in pending.items()},
+        workers_online=len(online),
+        workers=online,
+        tasks_active=counts.active,
+        tasks_scheduled=counts.scheduled,
+        tasks_reserved=counts.reserved,
+        queues={
+            q: QueueLoad(pending=n, processing=counts.processing[q]) for q, n in pending.items()
+        },
         beat_running=beat is not None,
         beat=BeatStatus(
             node=beat.node,

@@ -1,0 +1,181 @@
+"""The Celery event stream, consumed on a thread of its own, reconnecting with capped backoff.
+
+Events reach Redis subscribers as kombu fanout messages on `/<db>.<event exchange>/<routing
+key>` channels. They are read here with one redis-py subscription rather than a kombu consumer:
+kombu's receive path costs several times the CPU per message that the monitor spends on
+everything else. Each message is still turned into events and dispatched by Celery's
+`EventReceiver` (clock, timestamps, batched event lists), so handlers see what Celery's own
+receiver would hand them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+import redis
+from celery import Celery
+from celery.events.receiver import EventReceiver
+from kombu.exceptions import OperationalError
+from redis.client import PubSub
+from redis.connection import Connection
+
+from sdp_monitor.events import EventRouter
+
+__all__ = ["EventConsumer", "event_channels"]
+
+log = logging.getLogger(__name__)
+
+BACKOFF_START_S = 0.5
+MAINTAIN_EVERY_S = 1.0
+# As the broker's transport options: an idle subscription is pinged, so a dead peer is noticed.
+HEALTH_CHECK_S = 25
+CONNECT_TIMEOUT_S = 5
+
+
+class _Receiver(EventReceiver):
+    """Dispatches by type to the router's handlers; a bad event never stops the stream."""
+
+    def process(self, type: str, event: dict[str, Any]) -> None:
+        handler = self.handlers.get(type)
+        if handler is None:
+            return
+        try:
+            handler(event)
+        except Exception:
+            log.exception("could not handle a %s event", type)
+
+
+def event_channels(app: Celery, broker: redis.Redis) -> str:
+    """The channel pattern kombu publishes the app's events on (its default fanout prefix)."""
+    options: dict[str, Any] = app.conf.broker_transport_options or {}
+    prefix = str(options.get("global_keyprefix") or "")
+    db = broker.connection_pool.connection_kwargs.get("db", 0)
+    return f"{prefix}/{db}.{app.conf.event_exchange}/*"
+
+
+class EventConsumer:
+    """Feeds every event to the router; flushes it every `flush_s`, maintains it every second.
+
+    `on_connect` runs after each (re)connection: events sent while disconnected are lost, so
+    what the workers hold must be asked again.
+    """
+
+    def __init__(
+        self,
+        app: Celery,
+        router: EventRouter,
+        flush_s: float,
+        backoff_max_s: float,
+        on_connect: Callable[[], None],
+    ) -> None:
+        self.app = app
+        self.router = router
+        self.flush_s = flush_s
+        self.backoff_max_s = backoff_max_s
+        self.on_connect = on_connect
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+        self._receiver = _Receiver(None, handlers=router.handlers, app=app)
+        self._thread = threading.Thread(target=self._run, name="sdp-monitor-events", daemon=True)
+        self._flushed = self._maintained = time.monotonic()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10) -> None:
+        self._stop.set()
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self._consume()
+            except (redis.ConnectionError, redis.TimeoutError, OperationalError, OSError) as exc:
+                # A stream that was up starts the backoff again from the shortest wait.
+                failures = 1 if self.connected.is_set() else failures + 1
+                self.connected.clear()
+                delay = min(self.backoff_max_s, BACKOFF_START_S * 2 ** min(failures - 1, 10))
+                log.warning("event stream lost (%s); reconnecting in %.1f s", exc, delay)
+                self._stop.wait(delay)
+        self._safely(self.router.flush)
+
+    def _consume(self) -> None:
+        client = redis.Redis.from_url(
+            self.app.conf.broker_url,
+            socket_connect_timeout=CONNECT_TIMEOUT_S,
+            # Reads wake up at least this often, to flush and to notice a stop.
+            socket_timeout=self.flush_s,
+        )
+        pubsub = client.pubsub()  # type: ignore[no-untyped-call]
+        try:
+            pattern = event_channels(self.app, client)
+            pubsub.psubscribe(pattern)
+            self.connected.set()
+            log.info("consuming events on %s", pattern)
+            self.on_connect()
+            # Every worker sends a heartbeat at once, so the picture is whole in one round trip.
+            self.app.control.broadcast("heartbeat")
+            self._listen(pubsub)
+        finally:
+            pubsub.close()
+            client.close()
+
+    def _listen(self, pubsub: PubSub) -> None:
+        # Replies are read off the connection directly, a blocking read bounded by the socket
+        # timeout: PubSub.get_message polls the socket twice before every message, while this
+        # takes messages already received from the parser's buffer without a system call.
+        # redis-py types the attribute by its initial None; psubscribe has connected it.
+        conn = cast("Connection", pubsub.connection)
+        heard = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                reply = conn.read_response(disconnect_on_error=False, push_request=True)
+            except redis.TimeoutError:
+                if time.monotonic() - heard >= HEALTH_CHECK_S:
+                    # A broker gone without closing the socket fails the ping or its reply.
+                    pubsub.ping()
+                    heard = time.monotonic()
+            else:
+                if reply[0] == b"pmessage":
+                    self._deliver(reply[3])
+                heard = time.monotonic()
+            self._tick()
+
+    def _deliver(self, data: bytes) -> None:
+        receiver = self._receiver
+        try:
+            envelope = json.loads(data)
+            body = envelope["body"]
+            if envelope.get("properties", {}).get("body_encoding") == "base64":
+                body = base64.b64decode(body)
+            payload = json.loads(body)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("skipped an event message that is not Celery's JSON: %s", exc)
+            return
+        # A worker batches task events into one list per message.
+        for event in payload if isinstance(payload, list) else (payload,):
+            receiver.process(*receiver.event_from_message(event))
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if now - self._flushed >= self.flush_s:
+            self._flushed = now
+            self._safely(self.router.flush)
+        if now - self._maintained >= MAINTAIN_EVERY_S:
+            self._maintained = now
+            self._safely(self.router.maintain)
+
+    @staticmethod
+    def _safely(duty: Callable[[], None]) -> None:
+        # Redis for the history may be away while the broker is not; the events still count.
+        try:
+            duty()
+        except redis.RedisError as exc:
+            log.warning("history unavailable: %s", exc)

@@ -1,0 +1,85 @@
+"""Control calls to named workers: a reply limit, a bounded wait, and 504 naming the silent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+import anyio.to_thread
+from celery import Celery
+
+from sdp_http.errors import GatewayTimeout, NotFound, ServiceUnavailable
+from sdp_monitor.live import LiveState
+
+__all__ = ["Control", "Replies", "broadcast"]
+
+Replies = dict[str, Any]
+
+
+def broadcast(
+    app: Celery, command: str, workers: Sequence[str], timeout_s: float, **arguments: Any
+) -> Replies:
+    """Send a control command to these workers; their replies by name.
+
+    With the reply limit set to the number addressed, the call returns as soon as every one
+    has answered, and waits out `timeout_s` only for a worker that does not.
+    """
+    replies = app.control.broadcast(
+        command,
+        arguments=arguments,
+        destination=list(workers),
+        reply=True,
+        limit=len(workers),
+        timeout=timeout_s,
+    )
+    return {name: reply for answer in replies or [] for name, reply in answer.items()}
+
+
+class Control:
+    def __init__(self, app: Celery, live: LiveState, timeout_s: float) -> None:
+        self.app = app
+        self.live = live
+        self.timeout_s = timeout_s
+
+    def targets(self, names: Sequence[str] | None) -> list[str]:
+        """The named workers, which must be known, or every online one."""
+        if names:
+            unknown = sorted({n for n in names if self.live.worker(n) is None})
+            if unknown:
+                raise NotFound(
+                    f"no such worker: {', '.join(unknown)}",
+                    [("workers", f"unknown worker {n}") for n in unknown],
+                )
+            return sorted(set(names))
+        online = self.live.online()
+        if not online:
+            raise ServiceUnavailable("no worker is online")
+        return online
+
+    async def call(self, command: str, workers: Sequence[str], **arguments: Any) -> Replies:
+        """Every addressed worker's reply, off the event loop; 504 naming any that is silent."""
+        replies = await anyio.to_thread.run_sync(
+            partial(broadcast, self.app, command, workers, self.timeout_s, **arguments)
+        )
+        silent = [name for name in workers if name not in replies]
+        if silent:
+            answered = sorted(replies)
+            raise GatewayTimeout(
+                f"no reply to {command} within {self.timeout_s:g} s from: {', '.join(silent)}"
+                + (f" (answered: {', '.join(answered)})" if answered else ""),
+                [("workers", f"{name} did not answer") for name in silent],
+            )
+        return replies
+
+    async def cast(self, command: str, workers: Sequence[str], **arguments: Any) -> None:
+        """Send a command that no worker answers (shutdown), after checking each one answers."""
+        await self.call("ping", workers)
+        await anyio.to_thread.run_sync(
+            partial(
+                self.app.control.broadcast,
+                command,
+                arguments=arguments,
+                destination=list(workers),
+            )
+        )

@@ -1,0 +1,1 @@
+"""Task history in Redis: one hash per task, indexed by first-seen time for each filter."""

@@ -1,0 +1,106 @@
+"""Lua for the history, so an event's index moves and a page's filtering are atomic and cheap.
+
+Each task is a hash (`keys.monitor_task`) and a member, scored by the time it was first seen
+(epoch ms), of the all-tasks index (`keys.MONITOR_TASKS`) and of one index per value of each
+filterable field (`keys.monitor_index`): state, name, worker and queue.
+"""
+
+from __future__ import annotations
+
+__all__ = ["QUERY", "RECORD", "TRIM"]
+
+# Merge one task's fields; move it between indexes when its state, name, worker or queue changes.
+# A state only replaces one of lower or equal rank (sent < held by a worker < finished), so an
+# event that arrives late never turns a finished task back into a running one.
+# KEYS: task hash, all-tasks index. ARGV: index prefix, id, first seen (ms), state or '',
+# then field/value pairs.
+RECORD = """
+local RANK = {PENDING = 0, SUCCESS = 2, FAILURE = 2, REVOKED = 2}
+local key, prefix, id, state = KEYS[1], ARGV[1], ARGV[2], ARGV[4]
+local old = redis.call('HMGET', key, 'score', 'state', 'name', 'worker', 'queue')
+local score = old[1]
+local set = {}
+if not score then
+  score = ARGV[3]
+  redis.call('ZADD', KEYS[2], score, id)
+  set = {'score', score}
+end
+local function reindex(field, before, after)
+  if after == before then return end
+  if before then redis.call('ZREM', prefix .. field .. ':' .. before, id) end
+  redis.call('ZADD', prefix .. field .. ':' .. after, score, id)
+end
+if state ~= '' and (not old[2] or (RANK[state] or 1) >= (RANK[old[2]] or 1)) then
+  reindex('state', old[2], state)
+  set[#set + 1] = 'state'
+  set[#set + 1] = state
+end
+local at = {name = 3, worker = 4, queue = 5}
+for i = 5, #ARGV, 2 do
+  local field, value = ARGV[i], ARGV[i + 1]
+  if at[field] then reindex(field, old[at[field]], value) end
+  set[#set + 1] = field
+  set[#set + 1] = value
+end
+if #set > 0 then redis.call('HSET', key, unpack(set)) end
+return 0
+"""
+
+# Drop up to a batch of the oldest tasks: those first seen before the cutoff, or beyond the
+# count. Returns how many went; the caller repeats while a whole batch went.
+# KEYS: all-tasks index. ARGV: index prefix, task hash prefix, cutoff (ms), max count, batch.
+TRIM = """
+local all, prefix, tprefix = KEYS[1], ARGV[1], ARGV[2]
+local batch = tonumber(ARGV[5])
+local ids = redis.call('ZRANGEBYSCORE', all, '-inf', '(' .. ARGV[3], 'LIMIT', 0, batch)
+local over = redis.call('ZCARD', all) - tonumber(ARGV[4])
+if over > #ids then ids = redis.call('ZRANGE', all, 0, math.min(over, batch) - 1) end
+local fields = {'state', 'name', 'worker', 'queue'}
+for _, id in ipairs(ids) do
+  local key = tprefix .. id
+  local values = redis.call('HMGET', key, unpack(fields))
+  for i, field in ipairs(fields) do
+    if values[i] then redis.call('ZREM', prefix .. field .. ':' .. values[i], id) end
+  end
+  redis.call('DEL', key)
+end
+if #ids > 0 then redis.call('ZREM', all, unpack(ids)) end
+return #ids
+"""
+
+# One page, newest first: walk the first index from the cursor and keep the ids that every
+# other index also holds. The cursor is "<score>:<n>", n being how many members at exactly
+# that score were already examined; '' when the index is exhausted. At most `budget` members
+# are examined, so a rare combination of filters answers a short page and a cursor, not a stall.
+# KEYS: the indexes, the smallest first. ARGV: max score or cursor score, members to skip at it,
+# min score, limit, budget.
+QUERY = """
+local top, skip, bottom = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local limit, budget = tonumber(ARGV[4]), tonumber(ARGV[5])
+local found, examined = {}, 0
+local at_score, at_count = nil, 0
+if skip > 0 then at_score, at_count = top, skip end
+while #found < limit and examined < budget do
+  local want = math.min(math.max(limit - #found, 16) * 2, budget - examined)
+  local chunk = redis.call(
+    'ZREVRANGEBYSCORE', KEYS[1], top, bottom, 'WITHSCORES', 'LIMIT', skip, want)
+  for i = 1, #chunk, 2 do
+    local id, score = chunk[i], chunk[i + 1]
+    examined = examined + 1
+    if score == at_score then at_count = at_count + 1 else at_score, at_count = score, 1 end
+    local keep = true
+    for k = 2, #KEYS do
+      if not redis.call('ZSCORE', KEYS[k], id) then keep = false break end
+    end
+    if keep then
+      found[#found + 1] = id
+      if #found == limit then break end
+    end
+  end
+  if #chunk < want * 2 and #found < limit then return {found, ''} end
+  if at_score == nil then return {found, ''} end
+  top, skip = at_score, at_count
+end
+if at_score == nil then return {found, ''} end
+return {found, at_score .. ':' .. at_count}
+"""

@@ -1,0 +1,135 @@
+"""The history as requests use it: one task, a filtered page newest first, an operator's mark."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from sdp_core import keys
+from sdp_http.errors import ValidationFailed
+from sdp_monitor.history import scripts
+
+__all__ = ["SUMMARY_FIELDS", "HistoryStore", "Page", "TaskFilter"]
+
+# Most index members one page examines when several filters must all match.
+SCAN_BUDGET = 5_000
+
+SUMMARY_FIELDS = (
+    "name",
+    "state",
+    "worker",
+    "queue",
+    "retries",
+    "sent_at",
+    "received_at",
+    "started_at",
+    "finished_at",
+    "runtime",
+)
+
+_CURSOR = re.compile(r"^(\d+):(\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilter:
+    state: str | None = None
+    name: str | None = None
+    worker: str | None = None
+    queue: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+
+    def indexes(self) -> list[str]:
+        wanted = (
+            ("state", self.state),
+            ("name", self.name),
+            ("worker", self.worker),
+            ("queue", self.queue),
+        )
+        return [keys.monitor_index(f, v) for f, v in wanted if v is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[tuple[str, dict[str, str]]]
+    next_cursor: str | None
+
+
+def _text(raw: Mapping[Any, Any]) -> dict[str, str]:
+    return {
+        (k.decode() if isinstance(k, bytes) else str(k)): (
+            v.decode(errors="replace") if isinstance(v, bytes) else str(v)
+        )
+        for k, v in raw.items()
+    }
+
+
+def _summary(row: list[bytes | None]) -> dict[str, str]:
+    return {f: v.decode(errors="replace") for f, v in zip(SUMMARY_FIELDS, row, strict=True) if v}
+
+
+class HistoryStore:
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+        self._query = client.register_script(scripts.QUERY)
+        self._record = client.register_script(scripts.RECORD)
+
+    async def mark(self, task_id: str, state: str | None, fields: Mapping[str, str]) -> None:
+        """Record what an operator did to a task, through the same script as the events."""
+        args: list[str | int] = [
+            keys.MONITOR_INDEX_PREFIX,
+            task_id,
+            int(time.time() * 1000),
+            state or "",
+        ]
+        for name, value in fields.items():
+            args += (name, value)
+        await self._record(keys=[keys.monitor_task(task_id), keys.MONITOR_TASKS], args=args)
+
+    async def get(self, task_id: str) -> dict[str, str] | None:
+        raw: Mapping[Any, Any] = await self.client.hgetall(keys.monitor_task(task_id))
+        return _text(raw) if raw else None
+
+    async def page(self, where: TaskFilter, cursor: str | None, limit: int) -> Page:
+        indexes = where.indexes() or [keys.MONITOR_TASKS]
+        if len(indexes) > 1:
+            # Walk the smallest index; the others only confirm membership.
+            async with self.client.pipeline(transaction=False) as pipe:
+                for key in indexes:
+                    pipe.zcard(key)
+                sizes: list[int] = await pipe.execute()
+            indexes = [k for _, k in sorted(zip(sizes, indexes, strict=True))]
+        top, skip = self._start(where, cursor)
+        bottom = "-inf" if where.since_ms is None else str(where.since_ms)
+        ids, next_cursor = await self._query(
+            keys=indexes, args=[top, skip, bottom, limit, SCAN_BUDGET]
+        )
+        task_ids = [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+        async with self.client.pipeline(transaction=False) as pipe:
+            for task_id in task_ids:
+                pipe.hmget(keys.monitor_task(task_id), SUMMARY_FIELDS)
+            rows: list[list[bytes | None]] = await pipe.execute()
+        items = [
+            (task_id, _summary(row))
+            for task_id, row in zip(task_ids, rows, strict=True)
+            # Trimmed between the query and the read.
+            if any(row)
+        ]
+        text = next_cursor.decode() if isinstance(next_cursor, bytes) else str(next_cursor)
+        return Page(items, text or None)
+
+    @staticmethod
+    def _start(where: TaskFilter, cursor: str | None) -> tuple[str, int]:
+        if cursor is None:
+            return ("+inf" if where.until_ms is None else str(where.until_ms)), 0
+        match = _CURSOR.match(cursor)
+        if match is None:
+            raise ValidationFailed(
+                "cursor: not a cursor this endpoint returned", [("cursor", "malformed cursor")]
+            )
+        return match.group(1), int(match.group(2))

@@ -1,0 +1,106 @@
+"""What heartbeats do not carry (pool, concurrency, queues, tasks held), asked once per worker.
+
+A worker is inspected when it first appears or comes back online and after a control call that
+changes its pool or queues, on a thread of its own, so neither the event consumer nor a request
+ever waits for a reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from celery import Celery
+from kombu.exceptions import OperationalError
+
+from sdp_monitor.control import broadcast
+from sdp_monitor.live import LiveState, LiveTask, WorkerFacts
+
+__all__ = ["Inspector", "describe"]
+
+log = logging.getLogger(__name__)
+
+
+def _pool_name(implementation: object) -> str | None:
+    # "celery.concurrency.prefork:TaskPool" -> "prefork"
+    text = str(implementation or "")
+    return text.split(":", 1)[0].rsplit(".", 1)[-1] or None
+
+
+def _task(name: str, request: dict[str, Any], state: str, eta: str | None = None) -> LiveTask:
+    delivery = request.get("delivery_info") or {}
+    return LiveTask(
+        id=str(request["id"]),
+        name=request.get("name"),
+        worker=name,
+        queue=delivery.get("routing_key"),
+        state=state,
+        eta=datetime.fromisoformat(eta).timestamp() if eta else None,
+    )
+
+
+def describe(app: Celery, name: str, timeout_s: float) -> WorkerFacts | None:
+    """One worker's pool, queues and held tasks; None when it does not answer."""
+    ask = {
+        command: broadcast(app, command, [name], timeout_s).get(name)
+        for command in ("stats", "active_queues", "active", "reserved", "scheduled")
+    }
+    stats = ask["stats"]
+    if not isinstance(stats, dict):
+        return None
+    pool = stats.get("pool") or {}
+    concurrency = pool.get("max-concurrency")
+    tasks = [_task(name, r, "STARTED") for r in ask["active"] or []]
+    tasks += [_task(name, r, "RECEIVED") for r in ask["reserved"] or []]
+    tasks += [_task(name, s["request"], "RECEIVED", s.get("eta")) for s in ask["scheduled"] or []]
+    return WorkerFacts(
+        pool=_pool_name(pool.get("implementation")),
+        concurrency=int(concurrency) if concurrency is not None else None,
+        pid=stats.get("pid"),
+        queues=tuple(str(q["name"]) for q in ask["active_queues"] or []),
+        tasks=tuple(tasks),
+    )
+
+
+class Inspector:
+    def __init__(self, app: Celery, live: LiveState, timeout_s: float) -> None:
+        self.app = app
+        self.live = live
+        self.timeout_s = timeout_s
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sdp-monitor-inspect")
+        self._lock = threading.Lock()
+        self._queued: set[str] = set()
+
+    def request(self, names: Iterable[str]) -> None:
+        """Inspect these workers soon; a worker already waiting is not asked twice."""
+        with self._lock:
+            fresh = [n for n in names if n not in self._queued]
+            self._queued.update(fresh)
+        for name in fresh:
+            self._pool.submit(self._describe, name)
+
+    def _describe(self, name: str) -> None:
+        with self._lock:
+            self._queued.discard(name)
+        asked_at = time.monotonic()
+        try:
+            facts = describe(self.app, name, self.timeout_s)
+        except (OSError, OperationalError) as exc:
+            log.warning("could not inspect worker %s: %s", name, exc)
+            return
+        except Exception:
+            # A future would swallow it silently.
+            log.exception("inspecting worker %s failed", name)
+            return
+        if facts is None:
+            log.info("worker %s did not answer an inspect within %s s", name, self.timeout_s)
+            return
+        self.live.describe(name, facts, asked_at)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,183 @@
+"""The monitor's Prometheus metrics, on one object with its own registry.
+
+Task counters and histograms are fed by the event consumer as events arrive. Cluster gauges
+(workers, queues, beat) are read just before each scrape (`refresh`) and exported by a
+collector, so a purged worker or a vanished queue simply stops appearing. Label values are
+bounded: workers by the purge, queues by the queue book, task names and queues in task
+metrics by `MAX_LABEL_VALUES` (the rest count as `other`); task ids never become labels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from sdp_core.heartbeat import BeatHeartbeat
+from sdp_monitor.beat import read_beat
+from sdp_monitor.live import LiveState
+from sdp_monitor.queues import QueueBook
+
+__all__ = ["MAX_LABEL_VALUES", "MonitorMetrics"]
+
+MAX_LABEL_VALUES = 200
+OTHER = "other"
+# Task runtimes: 10 ms to an hour.
+RUNTIME_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
+# Time from sent to started: 1 ms to an hour.
+WAIT_BUCKETS = (0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 3600)
+
+
+class _Bounded:
+    """Admits the first `limit` distinct values of a label; later ones are `other`.
+
+    Only the event consumer's thread uses it.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+
+    def __call__(self, value: str | None) -> str:
+        if value is None:
+            return "unknown"
+        if value not in self._seen:
+            if len(self._seen) >= self.limit:
+                return OTHER
+            self._seen.add(value)
+        return value
+
+
+@dataclass(slots=True)
+class _Cluster:
+    """What the last refresh read; the collector exports it."""
+
+    workers: list[tuple[str, bool, int]] = field(default_factory=list)
+    queues: dict[str, tuple[int, int]] = field(default_factory=dict)
+    beat: BeatHeartbeat | None = None
+
+
+class _ClusterCollector(Collector):
+    def __init__(self, metrics: MonitorMetrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        cluster = self.metrics.cluster
+        online = GaugeMetricFamily("celery_workers_online", "Workers sending heartbeats.")
+        online.add_metric([], sum(1 for _, up, _ in cluster.workers if up))
+        up = GaugeMetricFamily(
+            "celery_worker_up",
+            "1 while a worker sends heartbeats, 0 once it missed them, until it is purged.",
+            labels=["worker"],
+        )
+        active = GaugeMetricFamily(
+            "celery_worker_tasks_active", "Tasks running on a worker.", labels=["worker"]
+        )
+        for name, is_up, running in cluster.workers:
+            up.add_metric([name], 1 if is_up else 0)
+            active.add_metric([name], running)
+        length = GaugeMetricFamily(
+            "celery_queue_length",
+            "Messages waiting in a queue, every priority step summed.",
+            labels=["queue"],
+        )
+        processing = GaugeMetricFamily(
+            "celery_queue_processing", "Tasks from a queue running now.", labels=["queue"]
+        )
+        for queue, (pending, running) in cluster.queues.items():
+            length.add_metric([queue], pending)
+            processing.add_metric([queue], running)
+        yield from (online, up, active, length, processing, *self._beat(cluster.beat))
+
+    def _beat(self, beat: BeatHeartbeat | None) -> Iterator[Metric]:
+        running = GaugeMetricFamily("celery_beat_up", "1 while a beat leader's heartbeat lives.")
+        running.add_metric([], 0 if beat is None else 1)
+        age = GaugeMetricFamily(
+            "celery_beat_heartbeat_age_seconds",
+            "Seconds since the beat leader's last tick; +Inf without a heartbeat.",
+        )
+        age.add_metric([], math.inf if beat is None else beat.age_s())
+        yield from (running, age)
+        if beat is None:
+            return
+        schedules = GaugeMetricFamily(
+            "celery_schedules",
+            "Schedules by state, as the beat leader counts them.",
+            labels=["state"],
+        )
+        schedules.add_metric(["active"], beat.active)
+        schedules.add_metric(["paused"], beat.paused)
+        yield schedules
+        if beat.lag_s is not None:
+            lag = GaugeMetricFamily(
+                "celery_schedule_lag_seconds",
+                "How late the beat leader's latest send was after its slot was due.",
+            )
+            lag.add_metric([], beat.lag_s)
+            yield lag
+
+
+class MonitorMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.cluster = _Cluster()
+        self.tasks = Counter(
+            "celery_tasks",
+            "Task events by task name and the state they report.",
+            ["name", "state"],
+            registry=self.registry,
+        )
+        self.runtime = Histogram(
+            "celery_task_runtime_seconds",
+            "How long successful tasks ran, by task name.",
+            ["name"],
+            buckets=RUNTIME_BUCKETS,
+            registry=self.registry,
+        )
+        self.queue_wait = Histogram(
+            "celery_task_queue_wait_seconds",
+            "Time from a task being sent to it starting, by queue.",
+            ["queue"],
+            buckets=WAIT_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_ClusterCollector(self))
+        self._names = _Bounded(MAX_LABEL_VALUES)
+        self._queues = _Bounded(MAX_LABEL_VALUES)
+        self._counters: dict[tuple[str, str], Counter] = {}
+
+    def task(self, name: str | None, state: str, runtime: float | None) -> None:
+        """One task event (consumer thread)."""
+        label = self._names(name)
+        counter = self._counters.get((label, state))
+        if counter is None:
+            # labels() costs a lock and a tuple per call; the children are kept instead.
+            counter = self._counters[label, state] = self.tasks.labels(label, state)
+        counter.inc()
+        if runtime is not None:
+            self.runtime.labels(label).observe(runtime)
+
+    def waited(self, queue: str | None, seconds: float) -> None:
+        """A task started this long after it was sent (consumer thread)."""
+        self.queue_wait.labels(self._queues(queue)).observe(max(seconds, 0.0))
+
+    async def refresh(self, request: Request) -> None:
+        """Read workers, queues and beat for the scrape that follows."""
+        state = request.app.state
+        live: LiveState = state.live
+        book: QueueBook = state.queues
+        counts = live.counts()
+        pending = await book.pending(await book.names(live.queues_seen()))
+        self.cluster = _Cluster(
+            workers=[
+                (w.name, up, counts.active_by_worker[w.name] if up else 0)
+                for w, up in live.workers()
+            ],
+            queues={q: (n, counts.processing[q]) for q, n in pending.items()},
+            beat=await read_beat(state.redis),
+        )

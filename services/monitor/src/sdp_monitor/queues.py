@@ -1,0 +1,135 @@
+"""Queues in the broker: which exist, and how many messages wait in each.
+
+Configured queues are always shown. Queues nobody configured are found in kombu's binding sets
+(every queue a producer or consumer declared), scanned at most every `discovery_s` in the
+background, so a request never pays for a scan after the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Collection, Iterable
+from typing import Any
+
+import redis.asyncio as aioredis
+from celery import Celery
+
+from sdp_core import keys
+
+__all__ = ["QueueBook"]
+
+log = logging.getLogger(__name__)
+
+# A bound on what one request reads and one scrape exports.
+MAX_QUEUES = 500
+SCAN_COUNT = 1_000
+# kombu's separator in binding members when the transport options set no `sep`.
+KOMBU_DEFAULT_SEP = "\x06\x16"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+class QueueBook:
+    def __init__(
+        self,
+        broker: aioredis.Redis,
+        *,
+        configured: Collection[str],
+        discovery_s: float,
+        prefix: str = "",
+        sep: str = KOMBU_DEFAULT_SEP,
+        internal_exchanges: Collection[str] = (),
+    ) -> None:
+        self.broker = broker
+        self.configured = frozenset(configured)
+        self.discovery_s = discovery_s
+        self.prefix = prefix
+        self.sep = sep
+        self.internal_exchanges = frozenset(internal_exchanges)
+        self._discovered: frozenset[str] = frozenset()
+        self._discovered_at: float | None = None
+        self._refresh: asyncio.Task[None] | None = None
+
+    @classmethod
+    def for_app(cls, broker: aioredis.Redis, app: Celery, discovery_s: float) -> QueueBook:
+        """Configured queues, key prefix and internal exchanges as the Celery app has them."""
+        options: dict[str, Any] = app.conf.broker_transport_options or {}
+        control = app.conf.control_exchange
+        return cls(
+            broker,
+            configured=[q.name for q in app.conf.task_queues or ()],
+            discovery_s=discovery_s,
+            prefix=str(options.get("global_keyprefix") or ""),
+            sep=str(options.get("sep") or KOMBU_DEFAULT_SEP),
+            # Control replies and events travel through exchanges of their own.
+            internal_exchanges={
+                app.conf.event_exchange,
+                f"{control}.pidbox",
+                f"reply.{control}.pidbox",
+            },
+        )
+
+    async def names(self, seen: Iterable[str] = ()) -> list[str]:
+        """Configured, discovered and `seen` queues, by name."""
+        if self._discovered_at is None:
+            await self._discover()
+        elif time.monotonic() - self._discovered_at >= self.discovery_s and (
+            self._refresh is None or self._refresh.done()
+        ):
+            self._refresh = asyncio.create_task(self._discover_quietly())
+        names = sorted(self.configured | self._discovered | set(seen))
+        if len(names) > MAX_QUEUES:
+            log.warning("%d queues; showing the first %d by name", len(names), MAX_QUEUES)
+        return names[:MAX_QUEUES]
+
+    async def pending(self, names: Iterable[str]) -> dict[str, int]:
+        """Messages waiting per queue, every priority step summed, in one round trip."""
+        names = list(names)
+        steps = len(keys.PRIORITY_STEPS)
+        async with self.broker.pipeline(transaction=False) as pipe:
+            for name in names:
+                for key in keys.queue_keys(name, self.prefix):
+                    pipe.llen(key)
+            counts: list[int] = await pipe.execute()
+        return {name: sum(counts[i * steps : (i + 1) * steps]) for i, name in enumerate(names)}
+
+    async def known(self, name: str, seen: Iterable[str] = ()) -> bool:
+        return name in await self.names(seen)
+
+    async def purge(self, name: str) -> int:
+        """Delete every waiting message of a queue at once; how many there were."""
+        queue_keys = keys.queue_keys(name, self.prefix)
+        async with self.broker.pipeline(transaction=True) as pipe:
+            for key in queue_keys:
+                pipe.llen(key)
+            pipe.delete(*queue_keys)
+            replies: list[int] = await pipe.execute()
+        return sum(replies[: len(queue_keys)])
+
+    async def _discover_quietly(self) -> None:
+        try:
+            await self._discover()
+        except aioredis.RedisError as exc:
+            log.warning("queue discovery failed: %s", exc)
+
+    async def _discover(self) -> None:
+        start = len(self.prefix) + len(keys.KOMBU_BINDING_PREFIX)
+        tables = [
+            key
+            async for key in self.broker.scan_iter(
+                match=f"{self.prefix}{keys.KOMBU_BINDING_MATCH}", count=SCAN_COUNT
+            )
+            if _text(key)[start:] not in self.internal_exchanges
+        ]
+        async with self.broker.pipeline(transaction=False) as pipe:
+            for key in tables:
+                pipe.smembers(key)
+            members: list[set[bytes | str]] = await pipe.execute()
+        self._discovered = frozenset(
+            _text(member).rsplit(self.sep, 1)[-1] for table in members for member in table
+        )
+        self._discovered_at = time.monotonic()

@@ -1,0 +1,150 @@
+"""`/api/v1/celery/workers` and `/worker/*`: every worker from live state, and their controls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends
+
+from sdp_core.auth import Principal
+from sdp_http.auth import AdminDep, ViewerDep
+from sdp_http.schemas import error_responses
+from sdp_monitor.audit import AuditLog
+from sdp_monitor.control import Control, Replies
+from sdp_monitor.deps import AuditDep, ControlDep, InspectorDep, LiveDep
+from sdp_monitor.inspector import Inspector
+from sdp_monitor.schemas import (
+    AutoscaleRequest,
+    ConsumerRequest,
+    ControlResponse,
+    ControlResult,
+    PoolResizeRequest,
+    WorkerList,
+    WorkerOut,
+    WorkersRequest,
+)
+
+router = APIRouter(tags=["workers"])
+
+_CONTROL_ERRORS = error_responses(401, 403, 404, 422, 503, 504)
+
+
+@router.get("/workers", response_model=WorkerList, responses=error_responses(401, 403))
+async def list_workers(_: ViewerDep, live: LiveDep) -> WorkerList:
+    """Fresh to the last heartbeat; offline workers stay listed until purged."""
+    active = live.counts().active_by_worker
+    items = []
+    for worker, online in live.workers():
+        running = active[worker.name] if online else 0
+        items.append(
+            WorkerOut(
+                name=worker.name,
+                online=online,
+                last_heartbeat=datetime.fromtimestamp(worker.last_heartbeat, UTC),
+                pool=worker.pool,
+                concurrency=worker.concurrency,
+                active=running,
+                processed=worker.processed,
+                utilisation=running / worker.concurrency if worker.concurrency else None,
+                loadavg=list(worker.loadavg),
+                queues=list(worker.queues),
+                software=worker.software,
+                system=worker.system,
+                pid=worker.pid,
+            )
+        )
+    return WorkerList(items=items)
+
+
+def _result(name: str, reply: Any) -> ControlResult:
+    if isinstance(reply, dict) and "error" in reply:
+        return ControlResult(worker=name, ok=False, message=str(reply["error"]))
+    message = reply.get("ok", reply) if isinstance(reply, dict) else reply
+    return ControlResult(worker=name, ok=True, message=str(message))
+
+
+@dataclass(frozen=True, slots=True)
+class _Controller:
+    """An admin's control call: audited, and followed by a fresh inspect of the workers."""
+
+    principal: Principal
+    audit: AuditLog
+    control: Control
+    inspector: Inspector
+
+    async def run(
+        self, action: str, command: str, names: list[str] | None, **arguments: Any
+    ) -> ControlResponse:
+        target = ",".join(names or ["all"])
+        async with self.audit.action(self.principal, action, target) as outcome:
+            workers = self.control.targets(names)
+            replies: Replies = await self.control.call(command, workers, **arguments)
+            results = [_result(name, replies[name]) for name in workers]
+            outcome.detail = "; ".join(f"{r.worker}: {r.message}" for r in results)
+        # Their pool or queues changed.
+        self.inspector.request(workers)
+        return ControlResponse(action=action, results=results)
+
+
+def _controller(
+    principal: AdminDep, audit: AuditDep, control: ControlDep, inspector: InspectorDep
+) -> _Controller:
+    return _Controller(principal, audit, control, inspector)
+
+
+ControllerDep = Annotated[_Controller, Depends(_controller)]
+
+
+@router.post("/worker/shutdown", response_model=ControlResponse, responses=_CONTROL_ERRORS)
+async def shutdown(
+    principal: AdminDep,
+    audit: AuditDep,
+    control: ControlDep,
+    body: Annotated[WorkersRequest | None, Body()] = None,
+) -> ControlResponse:
+    """Warm shutdown: running tasks finish first. Each worker must answer a ping beforehand."""
+    names = body.workers if body else None
+    async with audit.action(principal, "worker.shutdown", ",".join(names or ["all"])) as outcome:
+        workers = control.targets(names)
+        await control.cast("shutdown", workers)
+        outcome.detail = f"shutdown sent to {', '.join(workers)}"
+    return ControlResponse(
+        action="worker.shutdown",
+        results=[ControlResult(worker=w, ok=True, message="shutdown sent") for w in workers],
+    )
+
+
+@router.post("/worker/pool/restart", response_model=ControlResponse, responses=_CONTROL_ERRORS)
+async def pool_restart(
+    controller: ControllerDep, body: Annotated[WorkersRequest | None, Body()] = None
+) -> ControlResponse:
+    """Replace each pool's processes; each worker answers for itself."""
+    names = body.workers if body else None
+    return await controller.run("worker.pool_restart", "pool_restart", names)
+
+
+@router.post("/worker/autoscale", response_model=ControlResponse, responses=_CONTROL_ERRORS)
+async def autoscale(body: AutoscaleRequest, controller: ControllerDep) -> ControlResponse:
+    """Set the autoscaler's bounds; a worker started without one answers an error."""
+    return await controller.run(
+        "worker.autoscale", "autoscale", body.workers, max=body.max, min=body.min
+    )
+
+
+@router.post("/worker/pool/grow", response_model=ControlResponse, responses=_CONTROL_ERRORS)
+async def pool_grow(body: PoolResizeRequest, controller: ControllerDep) -> ControlResponse:
+    return await controller.run("worker.pool_grow", "pool_grow", body.workers, n=body.n)
+
+
+@router.post("/worker/pool/shrink", response_model=ControlResponse, responses=_CONTROL_ERRORS)
+async def pool_shrink(body: PoolResizeRequest, controller: ControllerDep) -> ControlResponse:
+    return await controller.run("worker.pool_shrink", "pool_shrink", body.workers, n=body.n)
+
+
+@router.post("/worker/{name}/queues", response_model=ControlResponse, responses=_CONTROL_ERRORS)
+async def consumer(name: str, body: ConsumerRequest, controller: ControllerDep) -> ControlResponse:
+    """Start (`add`) or stop (`cancel`) consuming a queue on one worker."""
+    command = f"{body.action}_consumer"
+    return await controller.run(f"worker.{command}", command, [name], queue=body.queue)

@@ -1,0 +1,326 @@
+"""The monitor against two real worker processes on real Redis, behind a real server.
+
+The workers and the monitor are shared by the module; each test leaves them as it found them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from celery import Celery
+from fastapi.testclient import TestClient
+
+from sdp_core.celery_config import make_celery
+from sdp_core.settings import CommonSettings
+from sdp_monitor.app import create_app
+from sdp_testing.processes import ServiceProcess, running_worker, wait_until
+
+from .support import Token, auth, monitor_settings, serve
+
+Call = Callable[..., httpx.Response]
+
+
+@pytest.fixture(scope="module")
+def cluster_url(redis_server_url: str) -> str:
+    client = redis.Redis.from_url(redis_server_url)
+    client.flushall()
+    client.close()
+    return redis_server_url
+
+
+@pytest.fixture(scope="module")
+def workers(cluster_url: str) -> Iterator[list[ServiceProcess]]:
+    with contextlib.ExitStack() as stack:
+        yield [
+            stack.enter_context(running_worker(cluster_url, concurrency=2, queues="collect,system"))
+            for _ in range(2)
+        ]
+
+
+@pytest.fixture(scope="module")
+def monitor(cluster_url: str, jwt_secret: str, workers: list[ServiceProcess]) -> Iterator[str]:
+    with serve(create_app(monitor_settings(cluster_url, jwt_secret))) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def sender(cluster_url: str) -> Iterator[Celery]:
+    app = make_celery("test-sender", CommonSettings(redis_url=cluster_url))
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def call(monitor: str, token: Token) -> Iterator[Call]:
+    """`call("GET", "/workers", role="viewer", json=...)` against /api/v1/celery."""
+    with httpx.Client(base_url=f"{monitor}/api/v1/celery", timeout=30) as client:
+
+        def request(method: str, path: str, role: str = "viewer", **kwargs: Any) -> httpx.Response:
+            return client.request(method, path, headers=auth(token, role), **kwargs)
+
+        yield request
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def wait_for_task(call: Call, task_id: str, states: set[str], timeout_s: float = 30) -> Any:
+    found: dict[str, Any] = {}
+
+    def reached() -> bool:
+        response = call("GET", f"/task/{task_id}")
+        if response.status_code == 200:
+            found.update(response.json())
+        return found.get("state") in states
+
+    wait_until(reached, timeout_s, f"task {task_id} to reach {states}")
+    return found
+
+
+def names(workers: list[ServiceProcess]) -> list[str]:
+    return sorted(w.name for w in workers)
+
+
+def test_status_and_workers_show_both_workers(call: Call, workers: list[ServiceProcess]) -> None:
+    wait_until(
+        lambda: (
+            all(w["concurrency"] for w in ok(call("GET", "/workers"))["items"])
+            and len(ok(call("GET", "/workers"))["items"]) == 2
+        ),
+        20,
+        "both workers to be inspected",
+    )
+    status = ok(call("GET", "/status"))
+    assert status["workers_online"] == 2
+    assert status["workers"] == names(workers)
+    for worker in ok(call("GET", "/workers"))["items"]:
+        assert worker["online"] is True
+        assert (worker["pool"], worker["concurrency"]) == ("prefork", 2)
+        assert sorted(worker["queues"]) == ["collect", "system"]
+        assert worker["utilisation"] == 0
+        assert worker["software"].startswith("py-celery")
+        assert worker["pid"] in {w.proc.pid for w in workers}
+
+
+def test_cancelling_a_running_sleep_revokes_it(call: Call, sender: Celery) -> None:
+    task_id = str(uuid.uuid4())
+    sender.send_task("system.sleep", args=[60], task_id=task_id)
+    running = wait_for_task(call, task_id, {"STARTED"})
+    wait_until(lambda: ok(call("GET", "/status"))["tasks_active"] == 1, 10, "it to count")
+    [busy] = [w for w in ok(call("GET", "/workers"))["items"] if w["active"]]
+    assert busy["name"] == running["worker"]
+    assert busy["utilisation"] == 0.5
+
+    cancelled = ok(
+        call("POST", f"/task/{task_id}/cancel", role="operator", json={"terminate": True})
+    )
+    assert cancelled["state"] == "REVOKED"
+    assert cancelled["terminated"] is True
+    assert running["worker"] in cancelled["workers"]
+    wait_until(lambda: ok(call("GET", "/status"))["tasks_active"] == 0, 15, "the kill")
+    assert wait_for_task(call, task_id, {"REVOKED"})["finished_at"] is not None
+
+    unknown = call("POST", f"/task/{uuid.uuid4()}/cancel", role="operator")
+    assert unknown.status_code == 404
+
+
+def test_retrying_a_failed_task_runs_it_again(call: Call, sender: Celery, httpserver: Any) -> None:
+    httpserver.expect_oneshot_request("/flaky").respond_with_data("gone", status=404)
+    httpserver.expect_request("/flaky").respond_with_json({"rows": [1, 2]})
+    failed_id = str(uuid.uuid4())
+    sender.send_task(
+        "collect.http", kwargs={"url": httpserver.url_for("/flaky")}, task_id=failed_id
+    )
+    failed = wait_for_task(call, failed_id, {"SUCCESS", "FAILURE"})
+    assert failed["state"] == "FAILURE"
+    assert "404" in failed["exception"]
+    assert failed["traceback"]
+
+    retried = ok(call("POST", f"/task/{failed_id}/retry", role="operator"), 202)
+    assert retried["retry_of"] == failed_id
+    again = wait_for_task(call, retried["id"], {"SUCCESS", "FAILURE"})
+    assert again["state"] == "SUCCESS"
+    assert again["name"] == "collect.http"
+    assert again["retry_of"] == failed_id
+    assert again["runtime"] > 0
+    assert ok(call("GET", f"/task/{failed_id}"))["state"] == "FAILURE"
+
+    done = call("POST", f"/task/{retried['id']}/retry", role="operator")
+    assert done.status_code == 409
+    assert done.json()["error"]["code"] == "conflict"
+
+
+def test_pool_restart_and_resizes_answer_per_worker(
+    call: Call, workers: list[ServiceProcess]
+) -> None:
+    restarted = ok(call("POST", "/worker/pool/restart", role="admin"))
+    assert restarted["action"] == "worker.pool_restart"
+    assert [(r["worker"], r["ok"]) for r in restarted["results"]] == [
+        (name, True) for name in names(workers)
+    ]
+    assert {r["message"] for r in restarted["results"]} == {"reload started"}
+
+    one = names(workers)[:1]
+    grown = ok(call("POST", "/worker/pool/grow", role="admin", json={"workers": one, "n": 1}))
+    assert [(r["worker"], r["ok"]) for r in grown["results"]] == [(one[0], True)]
+    shrunk = ok(call("POST", "/worker/pool/shrink", role="admin", json={"workers": one}))
+    assert shrunk["results"][0]["ok"] is True
+    # A worker runs no autoscaler unless started with one: it says so, by name.
+    scaled = ok(call("POST", "/worker/autoscale", role="admin", json={"max": 4, "min": 1}))
+    assert [(r["worker"], r["ok"]) for r in scaled["results"]] == [
+        (name, False) for name in names(workers)
+    ]
+    assert "Autoscale not enabled" in scaled["results"][0]["message"]
+    missing = call("POST", "/worker/pool/restart", role="admin", json={"workers": ["nobody@x"]})
+    assert missing.status_code == 404
+    assert "nobody@x" in missing.json()["error"]["message"]
+
+
+def test_consumers_are_added_and_cancelled(call: Call, workers: list[ServiceProcess]) -> None:
+    name = names(workers)[0]
+
+    def consumers_of_etl() -> list[str]:
+        [etl] = [q for q in ok(call("GET", "/queues"))["items"] if q["name"] == "etl"]
+        found: list[str] = etl["consumers"]
+        return found
+
+    added = ok(
+        call("POST", f"/worker/{name}/queues", role="admin", json={"action": "add", "queue": "etl"})
+    )
+    assert added["results"] == [{"worker": name, "ok": True, "message": "add consumer etl"}]
+    wait_until(lambda: consumers_of_etl() == [name], 10, "the worker to consume etl")
+    ok(
+        call(
+            "POST",
+            f"/worker/{name}/queues",
+            role="admin",
+            json={"action": "cancel", "queue": "etl"},
+        )
+    )
+    wait_until(lambda: consumers_of_etl() == [], 10, "the worker to stop consuming etl")
+
+
+def test_queue_lengths_count_every_priority_and_unconsumed_queues(
+    call: Call, sender: Celery
+) -> None:
+    for priority in (0, 3, 9):
+        sender.send_task("reports.build", queue="reports", priority=priority)
+    sender.send_task("etl.transform", kwargs={}, queue="etl", priority=7)
+
+    def loads() -> dict[str, Any]:
+        return {q["name"]: q for q in ok(call("GET", "/queues"))["items"]}
+
+    wait_until(lambda: "reports" in loads(), 10, "the new queue to be discovered")
+    queues = loads()
+    assert queues["reports"] == {"name": "reports", "pending": 3, "processing": 0, "consumers": []}
+    assert queues["etl"]["pending"] == 1
+    assert set(queues) >= {"collect", "etl", "system", "reports"}
+    assert len(queues["system"]["consumers"]) == 2
+    assert ok(call("GET", "/status"))["queues"]["reports"] == {"pending": 3, "processing": 0}
+
+    assert ok(call("POST", "/queues/reports/purge", role="admin")) == {
+        "queue": "reports",
+        "purged": 3,
+    }
+    ok(call("POST", "/queues/etl/purge", role="admin"))
+    assert loads()["reports"]["pending"] == 0
+    assert call("POST", "/queues/nowhere/purge", role="admin").status_code == 404
+
+
+def test_history_lists_and_filters_what_the_workers_ran(
+    call: Call, sender: Celery, workers: list[ServiceProcess]
+) -> None:
+    sent = [sender.send_task("system.noop").id for _ in range(6)]
+    for task_id in sent:
+        wait_for_task(call, task_id, {"SUCCESS"})
+    page = ok(call("GET", "/tasks", params={"name": "system.noop", "state": "SUCCESS"}))
+    assert {item["id"] for item in page["items"]} >= set(sent)
+    for name in names(workers):
+        mine = ok(call("GET", "/tasks", params={"worker": name, "limit": 500}))["items"]
+        assert all(item["worker"] == name for item in mine)
+    queued = ok(call("GET", "/tasks", params={"queue": "system", "limit": 2}))
+    assert len(queued["items"]) == 2
+    assert queued["next_cursor"]
+    detail = ok(call("GET", f"/task/{sent[0]}"))
+    assert detail["source"] == "events"
+    assert (detail["queue"], detail["result"]) == ("system", "None")
+    for moment in ("sent_at", "received_at", "started_at", "finished_at"):
+        assert detail[moment] is not None, moment
+    assert call("GET", f"/task/{uuid.uuid4()}").status_code == 404
+
+
+def test_history_survives_a_monitor_restart(
+    call: Call, sender: Celery, cluster_url: str, jwt_secret: str, token: Token
+) -> None:
+    task_id = sender.send_task("system.noop").id
+    wait_for_task(call, task_id, {"SUCCESS"})
+    with TestClient(create_app(monitor_settings(cluster_url, jwt_secret))) as fresh:
+        listed = fresh.get(
+            "/api/v1/celery/tasks", params={"state": "SUCCESS"}, headers=auth(token, "viewer")
+        ).json()
+        assert task_id in {item["id"] for item in listed["items"]}
+        detail = fresh.get(f"/api/v1/celery/task/{task_id}", headers=auth(token, "viewer"))
+        assert detail.json()["source"] == "events"
+        assert detail.json()["worker"]
+
+
+def test_events_stream_worker_and_task_changes(
+    monitor: str, token: Token, sender: Celery, workers: list[ServiceProcess]
+) -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+    task_id = ""
+    with (
+        httpx.Client(timeout=30) as client,
+        client.stream(
+            "GET", f"{monitor}/api/v1/celery/events", headers=auth(token, "viewer")
+        ) as stream,
+    ):
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        kind = ""
+        deadline = time.monotonic() + 30
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                kind = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                seen.append((kind, json.loads(line.removeprefix("data: "))))
+                if len([s for s in seen if s[0] == "worker"]) == 2 and not task_id:
+                    task_id = sender.send_task("system.noop").id
+            if any(k == "task" and d["id"] == task_id and d["state"] == "SUCCESS" for k, d in seen):
+                break
+            assert time.monotonic() < deadline, seen
+    assert {d["name"] for k, d in seen if k == "worker"} == set(names(workers))
+    task_states = [d["state"] for k, d in seen if k == "task" and d["id"] == task_id]
+    assert task_states[-1] == "SUCCESS"
+
+
+def test_audit_records_who_did_what(call: Call) -> None:
+    ok(call("POST", "/queues/etl/purge", role="admin"))
+    ok(call("POST", "/queues/collect/purge", role="admin"))
+    assert call("POST", f"/task/{uuid.uuid4()}/retry", role="operator").status_code == 404
+    entries = ok(call("GET", "/audit", role="admin", params={"limit": 2}))
+    failed, purged = entries["items"]
+    assert (failed["action"], failed["result"], failed["subject"]) == (
+        "task.retry",
+        "not_found",
+        "test-operator",
+    )
+    assert (purged["action"], purged["target"], purged["result"], purged["role"]) == (
+        "queue.purge",
+        "collect",
+        "ok",
+        "admin",
+    )
+    older = ok(call("GET", "/audit", role="admin", params={"cursor": entries["next_cursor"]}))
+    assert (older["items"][0]["action"], older["items"][0]["target"]) == ("queue.purge", "etl")
+    assert {e["id"] for e in older["items"]}.isdisjoint({failed["id"], purged["id"]})
+    assert call("GET", "/audit", role="operator").status_code == 403

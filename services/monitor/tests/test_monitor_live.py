@@ -1,0 +1,187 @@
+"""Live state from Celery events, driven directly: heartbeats, offline, purge, task counts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from sdp_core import keys
+from sdp_monitor.events import EventRouter, TextCaps
+from sdp_monitor.feed import ChangeFeed
+from sdp_monitor.history.writer import HistoryWriter
+from sdp_monitor.live import LiveState, LiveTask, WorkerFacts
+from sdp_monitor.metrics import MonitorMetrics
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def live(clock: Clock) -> LiveState:
+    return LiveState(missed_heartbeats=3, purge_after_s=60, max_tasks=100, clock=clock)
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture
+def metrics() -> MonitorMetrics:
+    return MonitorMetrics()
+
+
+@pytest.fixture
+def router(
+    live: LiveState,
+    redis_client: redis.Redis,
+    loop: asyncio.AbstractEventLoop,
+    metrics: MonitorMetrics,
+) -> EventRouter:
+    return EventRouter(
+        live,
+        HistoryWriter(redis_client, max_tasks=1_000, max_age_s=3_600),
+        feed=ChangeFeed(loop),
+        metrics=metrics,
+        caps=TextCaps(text=20, traceback=50),
+        describe=lambda name: None,
+    )
+
+
+def beat(name: str, **fields: Any) -> dict[str, Any]:
+    return {"hostname": name, "freq": 2.0, "active": 0, "processed": 0, **fields}
+
+
+def event(kind: str, task_id: str, at: float, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "uuid": task_id, "timestamp": at, **fields}
+
+
+def test_a_worker_goes_offline_after_missed_heartbeats_and_is_purged_later(
+    live: LiveState, clock: Clock
+) -> None:
+    assert live.heartbeat("w1@h", beat("w1@h", processed=7)) is True  # not described yet
+    assert live.online() == ["w1@h"]
+    clock.now += 5.9  # under three 2 s heartbeats
+    assert live.online() == ["w1@h"]
+    clock.now += 0.2
+    assert live.online() == []
+    assert live.sweep() == (["w1@h"], [])
+    [(worker, online)] = live.workers()
+    assert (worker.name, online, worker.processed) == ("w1@h", False, 7)
+    clock.now += 60
+    assert live.sweep() == ([], ["w1@h"])
+    assert live.workers() == []
+
+
+def test_worker_offline_event_is_immediate_and_a_heartbeat_revives(
+    live: LiveState, clock: Clock
+) -> None:
+    live.heartbeat("w1@h", beat("w1@h"))
+    live.heartbeat("w1@h", beat("w1@h"), leaving=True)
+    assert live.online() == []
+    clock.now += 1
+    live.heartbeat("w1@h", beat("w1@h"), hello=True)
+    assert live.online() == ["w1@h"]
+
+
+def test_a_described_worker_is_not_inspected_again_until_it_restarts(live: LiveState) -> None:
+    live.heartbeat("w1@h", beat("w1@h"))
+    live.describe("w1@h", WorkerFacts("prefork", 4, 42, ("system",)), asked_at=0)
+    assert live.heartbeat("w1@h", beat("w1@h")) is False
+    [(worker, _)] = live.workers()
+    assert (worker.pool, worker.concurrency, worker.queues) == ("prefork", 4, ("system",))
+    assert live.heartbeat("w1@h", beat("w1@h"), hello=True) is True
+    live.forget_facts()
+    assert live.heartbeat("w1@h", beat("w1@h")) is True
+
+
+def test_tasks_count_as_reserved_active_or_scheduled_while_their_worker_lives(
+    router: EventRouter, live: LiveState, clock: Clock
+) -> None:
+    handle = router.handlers
+    for name in ("w1@h", "w2@h"):
+        handle["worker-heartbeat"](beat(name))
+    handle["task-sent"](event("task-sent", "a", 1.0, name="system.sleep", queue="system"))
+    handle["task-received"](event("task-received", "a", 2.0, name="system.sleep", hostname="w1@h"))
+    handle["task-received"](event("task-received", "b", 2.0, name="etl.transform", hostname="w1@h"))
+    later = "2999-01-01T00:00:00+00:00"
+    handle["task-received"](
+        event("task-received", "c", 2.0, name="x.y", hostname="w2@h", eta=later)
+    )
+    counts = live.counts()
+    assert (counts.active, counts.reserved, counts.scheduled) == (0, 2, 1)
+    handle["task-started"](event("task-started", "a", 3.0, hostname="w1@h"))
+    handle["task-started"](event("task-started", "b", 3.0, hostname="w1@h"))
+    counts = live.counts()
+    assert (counts.active, counts.reserved, counts.scheduled) == (2, 0, 1)
+    # The sent event's queue, else the queue the name routes to.
+    assert counts.processing == {"system": 1, "etl": 1}
+    assert counts.active_by_worker == {"w1@h": 2}
+    handle["task-succeeded"](event("task-succeeded", "a", 4.0, result="1", runtime=1.0))
+    assert live.counts().active == 1
+    # w1 stops beating: what it held no longer counts, and is forgotten at the sweep.
+    clock.now += 10
+    handle["worker-heartbeat"](beat("w2@h"))
+    live.sweep()
+    counts = live.counts()
+    assert (counts.active, counts.scheduled) == (0, 1)
+
+
+def test_an_inspect_replaces_what_events_said_before_it(live: LiveState) -> None:
+    live.heartbeat("w1@h", beat("w1@h"))
+    live.received("gone", "system.noop", "w1@h", None, 1.0)
+    held = LiveTask("held", "system.sleep", "w1@h", "system", "STARTED")
+    live.describe("w1@h", WorkerFacts("prefork", 2, 1, ("system",), (held,)), asked_at=1e18)
+    counts = live.counts()
+    assert (counts.active, counts.reserved) == (1, 0)
+
+
+def test_live_tasks_are_bounded(live: LiveState) -> None:
+    live.heartbeat("w1@h", beat("w1@h"))
+    for n in range(250):
+        live.sent(f"s{n}", "system", 1.0)
+        live.received(f"r{n}", "system.noop", "w1@h", None, 1.0)
+    assert live.counts().reserved == 100
+
+
+def test_task_events_become_one_history_record(
+    router: EventRouter, redis_client: redis.Redis
+) -> None:
+    handle = router.handlers
+    handle["task-sent"](
+        event("task-sent", "t1", 10.0, name="system.noop", args="(" + "x" * 100 + ")", queue="etl")
+    )
+    handle["task-received"](event("task-received", "t1", 11.0, name="system.noop", hostname="w"))
+    handle["task-started"](event("task-started", "t1", 12.0, hostname="w"))
+    handle["task-failed"](
+        event("task-failed", "t1", 13.0, exception="ValueError('no')", traceback="T" * 80)
+    )
+    # Late and out of order: it must not turn the failure back into a queued task.
+    handle["task-sent"](event("task-sent", "t1", 10.0, name="system.noop", queue="etl"))
+    router.flush()
+    raw: dict[bytes, bytes] = redis_client.hgetall(keys.monitor_task("t1"))  # type: ignore[assignment]
+    record = {k.decode(): v.decode() for k, v in raw.items()}
+    assert record["state"] == "FAILURE"
+    assert (record["name"], record["worker"], record["queue"]) == ("system.noop", "w", "etl")
+    assert len(record["args"]) == 20
+    assert len(record["traceback"]) == 50
+    assert float(record["finished_at"]) == 13.0
+    assert redis_client.zrange(keys.monitor_index("state", "FAILURE"), 0, -1) == [b"t1"]
+    assert redis_client.zcard(keys.monitor_index("state", "PENDING")) == 0
+    assert redis_client.zrange(keys.monitor_index("queue", "etl"), 0, -1) == [b"t1"]

@@ -1,0 +1,114 @@
+"""The monitor's /metrics: read from its registry, linted by promtool on a real scrape."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from sdp_core import keys
+from sdp_core.celery_config import make_celery
+from sdp_core.heartbeat import BeatHeartbeat
+from sdp_core.settings import CommonSettings
+from sdp_monitor.app import create_app
+from sdp_monitor.metrics import MAX_LABEL_VALUES, MonitorMetrics
+from sdp_testing.processes import running_worker, wait_until
+
+from .support import auth, monitor_settings
+
+Token = Callable[[str], str]
+
+
+def test_a_scrape_shows_workers_queues_tasks_and_beat(
+    redis_url: str, redis_client: redis.Redis, jwt_secret: str, token: Token
+) -> None:
+    beat = BeatHeartbeat(node="beat-1", last_tick=time.time() - 3, active=4, paused=1, lag_s=0.25)
+    redis_client.set(keys.BEAT_HEARTBEAT, beat.to_json(), ex=60)
+    sender = make_celery("test-sender", CommonSettings(redis_url=redis_url))
+    app = create_app(monitor_settings(redis_url, jwt_secret))
+    metrics: MonitorMetrics = app.state.metrics
+    sample = metrics.registry.get_sample_value
+    with TestClient(app) as client, running_worker(redis_url, queues="system") as worker:
+        sender.send_task("etl.transform", kwargs={}, priority=3)
+        ids = [sender.send_task("system.noop").id for _ in range(3)]
+        failing = sender.send_task("system.sleep", args=[-1]).id
+        wait_until(
+            lambda: (
+                sample("celery_tasks_total", {"name": "system.noop", "state": "SUCCESS"}) == 3
+                and sample("celery_tasks_total", {"name": "system.sleep", "state": "FAILURE"}) == 1
+            ),
+            30,
+            f"tasks {ids} and {failing} to finish",
+        )
+        scrape = client.get("/metrics")
+        assert scrape.status_code == 200
+        assert sample("celery_workers_online") == 1
+        assert sample("celery_worker_up", {"worker": worker.name}) == 1
+        assert sample("celery_worker_tasks_active", {"worker": worker.name}) == 0
+        assert sample("celery_queue_length", {"queue": "etl"}) == 1
+        assert sample("celery_queue_length", {"queue": "system"}) == 0
+        assert sample("celery_tasks_total", {"name": "system.noop", "state": "PENDING"}) == 3
+        assert sample("celery_task_runtime_seconds_count", {"name": "system.noop"}) == 3
+        assert sample("celery_task_queue_wait_seconds_count", {"queue": "system"}) == 4
+        assert sample("celery_beat_up") == 1
+        assert 2 < (sample("celery_beat_heartbeat_age_seconds") or 0) < 60
+        assert sample("celery_schedule_lag_seconds") == 0.25
+        assert sample("celery_schedules", {"state": "active"}) == 4
+        assert sample("http_requests_total", {"method": "GET", "route": "/metrics"}) is None
+        client.get("/api/v1/celery/status", headers=auth(token, "viewer"))
+        client.get("/metrics")
+        assert (
+            sample(
+                "http_requests_total",
+                {"method": "GET", "route": "/api/v1/celery/status", "status": "200"},
+            )
+            == 1
+        )
+        text = client.get("/metrics").text
+    sender.close()
+
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed (Debian package: prometheus)")
+    lint = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_without_beat_its_age_is_infinite_and_its_counts_absent(
+    redis_url: str, jwt_secret: str
+) -> None:
+    app = create_app(monitor_settings(redis_url, jwt_secret))
+    sample = app.state.metrics.registry.get_sample_value
+    with TestClient(app) as client:
+        client.get("/metrics")
+    assert sample("celery_beat_up") == 0
+    assert sample("celery_beat_heartbeat_age_seconds") == math.inf
+    assert sample("celery_schedules", {"state": "active"}) is None
+    assert sample("celery_workers_online") == 0
+
+
+def test_task_name_labels_are_bounded() -> None:
+    metrics = MonitorMetrics()
+    for n in range(MAX_LABEL_VALUES + 50):
+        metrics.task(f"job.{n}", "SUCCESS", 0.1)
+    names = {
+        s.labels["name"]
+        for family in metrics.registry.collect()
+        if family.name == "celery_tasks"
+        for s in family.samples
+    }
+    assert len(names) == MAX_LABEL_VALUES + 1
+    assert (
+        metrics.registry.get_sample_value(
+            "celery_tasks_total", {"name": "other", "state": "SUCCESS"}
+        )
+        == 50
+    )
