@@ -84,12 +84,14 @@ def test_fixed_rate_slots_do_not_drift(store: ScheduleStore, clock: Clock) -> No
     schedule = store.create(doc("a"))
     sent = Sent()
     beat = engine(store, sent)
+    assert beat.last_lag_ms is None
     for n in range(1, 11):
         # Each tick comes 700 ms late; the slots stay on the created + n * 30 s grid.
         clock.now = T0 + n * 30_000 + 700
         report = beat.tick()
         assert report.leading
         assert report.next_due_ms == T0 + (n + 1) * 30_000
+        assert beat.last_lag_ms == 700
     assert sent.slots == [("a", T0 + n * 30_000) for n in range(1, 11)]
     stored = store.get(schedule.id)
     assert stored.run_count == 10

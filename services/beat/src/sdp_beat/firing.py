@@ -76,6 +76,8 @@ class FiringEngine:
         self.inflight_max_age_ms = inflight_max_age_ms
         # Parsed timetables by schedule id, valid while the stored version is unchanged.
         self._tables: dict[str, tuple[int, Timetable]] = {}
+        # How late the latest firing's sends were after their due time, worst of the batch.
+        self.last_lag_ms: int | None = None
 
     def tick(self) -> TickReport:
         was_leading = self.lock.held
@@ -195,7 +197,9 @@ class FiringEngine:
             )
         results = self.store.fire(firings, token, now - self.inflight_max_age_ms)
         self._check_lock(results)
-        return sum(len(w.sent) for w, result in zip(work, results, strict=True) if result == 1)
+        return self._sent(
+            [w for w, result in zip(work, results, strict=True) if result == 1], fired
+        )
 
     def _claim_then_send(
         self, work: Sequence[_Work], finished: dict[str, list[str]], token: str, now: int
@@ -228,7 +232,14 @@ class FiringEngine:
                 client=pipe,
             )
         pipe.execute()
-        return sum(len(item.sent) for item in claimed)
+        return self._sent(claimed, fired)
+
+    def _sent(self, fired_work: Sequence[_Work], fired_ms: int) -> int:
+        """Count the sends and note how late they went out."""
+        sending = [item for item in fired_work if item.sent]
+        if sending:
+            self.last_lag_ms = max(fired_ms - item.claim.due_ms for item in sending)
+        return sum(len(item.sent) for item in sending)
 
     def _check_lock(self, results: Sequence[int]) -> None:
         if -1 in results:
