@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import signal
 import socket
 import sys
@@ -139,3 +141,50 @@ def test_flower_requires_the_generated_credentials(platform: Platform) -> None:
     with httpx.Client(timeout=10) as client:
         assert client.get(platform.flower).status_code == 401
         assert client.get(platform.flower, auth=(user, password)).status_code == 200
+
+
+def test_a_real_prometheus_scrapes_api_and_monitor(platform: Platform, tmp_path: Path) -> None:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.skip("prometheus not installed (Debian package: prometheus; .ci/run installs it)")
+    port = free_port()
+    targets = {"api": platform.api, "monitor": platform.monitor}
+    config = {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "scrape_configs": [
+            {"job_name": job, "static_configs": [{"targets": [url.removeprefix("http://")]}]}
+            for job, url in targets.items()
+        ],
+    }
+    (tmp_path / "prometheus.yml").write_text(json.dumps(config))
+    args = [
+        binary,
+        f"--config.file={tmp_path / 'prometheus.yml'}",
+        f"--storage.tsdb.path={tmp_path / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    with httpx.Client(timeout=10) as client, spawn(args, {}, name="prometheus") as prometheus:
+
+        def query(expr: str) -> list[dict[str, Any]]:
+            try:
+                response = client.get(
+                    f"http://127.0.0.1:{port}/api/v1/query", params={"query": expr}
+                )
+            except httpx.TransportError:
+                return []
+            result: list[dict[str, Any]] = response.json()["data"]["result"]
+            return result
+
+        def both_up() -> bool:
+            assert prometheus.alive(), prometheus.log()[-2000:]
+            up = {r["metric"]["job"]: r["value"][1] for r in query("up")}
+            return up == {"api": "1", "monitor": "1"}
+
+        wait_until(both_up, 30, "prometheus to scrape api and monitor", interval_s=0.5)
+        client.get(f"{platform.api}/api/v1/schedules", headers=platform.token(Role.viewer))
+        wait_until(
+            lambda: bool(query('http_requests_total{job="api",route="/api/v1/schedules"}')),
+            15,
+            "the api's request counter in prometheus",
+            interval_s=0.5,
+        )
