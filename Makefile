@@ -50,3 +50,4 @@ bench: $(UV)
 	$(UV) sync --frozen --all-packages --group bench
 	$(RUN) python bench/beat.py
 	$(RUN) python bench/api.py
+	$(RUN) python bench/monitor.py

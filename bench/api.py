@@ -23,7 +23,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 import redis
-from benchlib import Processes, log, must, pct, redis_server
+from benchlib import Latency, Processes, log, must, redis_server
 
 from sdp_core.auth import Role, generate_secret, issue_token
 from sdp_schedules.store import ScheduleStore
@@ -56,17 +56,6 @@ class Config:
 
 
 QUICK = Config(creates=200, concurrent_creates=400, stored=5_000, list_samples=50)
-
-
-@dataclass
-class Latency:
-    p50_ms: float
-    p99_ms: float
-    per_s: float
-
-    @classmethod
-    def of(cls, seconds: Sequence[float], wall_s: float) -> Latency:
-        return cls(pct(seconds, 50) * 1000, pct(seconds, 99) * 1000, len(seconds) / wall_s)
 
 
 def document(index: int, *, enabled: bool = True) -> dict[str, Any]:

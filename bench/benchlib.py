@@ -13,10 +13,22 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from sdp_testing.redis_server import binary_server
 
-__all__ = ["Proc", "Processes", "log", "must", "pct", "redis_server", "wait_until"]
+__all__ = [
+    "Latency",
+    "Proc",
+    "Processes",
+    "Usage",
+    "log",
+    "must",
+    "pct",
+    "redis_server",
+    "usage",
+    "wait_until",
+]
 
 
 def log(message: str) -> None:
@@ -43,6 +55,17 @@ def pct(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (for n <= 100 samples, p99 is the maximum)."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+@dataclass
+class Latency:
+    p50_ms: float
+    p99_ms: float
+    per_s: float
+
+    @classmethod
+    def of(cls, seconds: Sequence[float], wall_s: float) -> Latency:
+        return cls(pct(seconds, 50) * 1000, pct(seconds, 99) * 1000, len(seconds) / wall_s)
 
 
 def redis_server() -> contextlib.AbstractContextManager[str]:
@@ -79,6 +102,39 @@ class Proc:
                 self.kill9()
 
 
+@dataclass(frozen=True)
+class Usage:
+    cpu_s: float
+    rss_bytes: int
+
+
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def usage(pid: int, *, group: bool = True) -> Usage:
+    """CPU time (user + system) and resident memory of a process, or of its process group.
+
+    A process that ``Processes.start`` made leads a group of its own, children included.
+    """
+    cpu_ticks = rss_kib = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The fields after the command name, which is in parentheses and may hold spaces.
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            member = int(fields[2]) == pid if group else int(entry.name) == pid
+            if not member:
+                continue
+            status = (entry / "status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # exited meanwhile
+        cpu_ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        rss = next((ln.split()[1] for ln in status.splitlines() if ln.startswith("VmRSS:")), "0")
+        rss_kib += int(rss)
+    return Usage(cpu_ticks / _TICKS_PER_S, rss_kib * 1024)
+
+
 class Processes:
     """Starts processes with their logs in one directory; stops them all on exit."""
 
@@ -108,7 +164,7 @@ class Processes:
             proc.stop()
         self._running.clear()
 
-    def __enter__(self) -> Processes:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
