@@ -266,12 +266,12 @@ class ScheduleStore:
                 [s for s in loaded if s is not None],
                 shown[-1] if len(members) > limit else None,
             )
-        matched: list[str] = []
+        matched: list[Schedule] = []
         examined = 0
         while examined < SCAN_BUDGET:
             members = self._names(index, low, high, min(SCAN_CHUNK, SCAN_BUDGET - examined))
             if not members:
-                return Page(self._existing(matched), None)
+                return Page(matched, None)
             pipe = self.client.pipeline(transaction=False)
             for member in members:
                 pipe.hget(keys.schedule_bucket(_id_of(member)), _id_of(member))
@@ -279,16 +279,14 @@ class ScheduleStore:
                 examined += 1
                 low = f"({member}".encode()
                 if raw is not None and _cheap_match(decode_entry(raw), state, task, queue):
-                    matched.append(_id_of(member))
+                    # Only a match pays for the model's validation.
+                    matched.append(decode_schedule(_id_of(member), raw))
                     if len(matched) == limit:
-                        return Page(self._existing(matched), member)
-        return Page(self._existing(matched), low[1:].decode())
+                        return Page(matched, member)
+        return Page(matched, low[1:].decode())
 
     def _names(self, index: str, low: bytes, high: bytes, count: int) -> list[str]:
         return [_text(m) for m in self.client.zrangebylex(index, low, high, 0, count)]
-
-    def _existing(self, schedule_ids: Sequence[str]) -> list[Schedule]:
-        return [s for s in self.load(schedule_ids) if s is not None]
 
     def replace(self, schedule_id: str, document: Mapping[str, Any] | ScheduleSpec) -> Schedule:
         """Put a new definition in place; the next slot is recomputed if the timing changed."""
