@@ -16,7 +16,6 @@ phase for a smoke run (its numbers are not comparable).
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import random
@@ -31,7 +30,7 @@ from typing import Any
 
 import httpx
 import redis
-from benchlib import Latency, Processes, log, must, redis_server
+from benchlib import Latency, Processes, log, mark, must, options, publish, redis_server
 
 from sdp_core.auth import Role, generate_secret, issue_token
 from sdp_schedules.store import ScheduleStore
@@ -173,10 +172,6 @@ def measure_lists(base_url: str, token: str, ids: list[str], cfg: Config) -> dic
         }
 
 
-def mark(ok: bool) -> str:
-    return "✓" if ok else "✗"
-
-
 def render(results: dict[str, Any], cfg: Config, elapsed_s: float, quick: bool) -> str:
     creates: dict[str, Latency] = results["creates"]
     lists: dict[str, Latency] = results["lists"]
@@ -191,14 +186,14 @@ def render(results: dict[str, Any], cfg: Config, elapsed_s: float, quick: bool) 
         "",
         "| measurement | target | p50 | p99 | req/s |",
         "|---|---|---|---|---|",
-        f"| create, 1 client ({cfg.creates:,}) | p50 ≤ {CREATE_TARGET_MS:.0f} ms "
+        f"| create, 1 client ({cfg.creates:,}) | p50 ≤ {CREATE_TARGET_MS:.0f} ms"
         f"{mark(seq.p50_ms <= CREATE_TARGET_MS)} | {seq.p50_ms:.2f} ms | {seq.p99_ms:.2f} ms "
         f"| {seq.per_s:,.0f} |",
         f"| create, {cfg.concurrent_clients} clients ({cfg.concurrent_creates:,}) | — "
         f"| {conc.p50_ms:.2f} ms | {conc.p99_ms:.2f} ms | {conc.per_s:,.0f} |",
     ]
     for name, latency in lists.items():
-        target = f"p50 ≤ {LIST_TARGET_MS:.0f} ms {mark(latency.p50_ms <= LIST_TARGET_MS)}"
+        target = f"p50 ≤ {LIST_TARGET_MS:.0f} ms{mark(latency.p50_ms <= LIST_TARGET_MS)}"
         what = name if "by id" in name else f"{name} (limit {cfg.page_size})"
         lines.append(
             f"| at {cfg.stored:,} schedules: {what} | {target} "
@@ -208,11 +203,8 @@ def render(results: dict[str, Any], cfg: Config, elapsed_s: float, quick: bool) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="a short smoke run")
-    parser.add_argument("--no-write", action="store_true", help="do not write the results file")
-    options = parser.parse_args()
-    cfg = QUICK if options.quick else Config()
+    given = options(__doc__)
+    cfg = QUICK if given.quick else Config()
     began = time.monotonic()
     secret = generate_secret()
     token = issue_token(secret, "bench", Role.operator)
@@ -249,11 +241,8 @@ def main() -> None:
         log(f"2. list at {cfg.stored:,} schedules")
         ids = load_store(url, cfg)
         results["lists"] = measure_lists(base_url, token, ids, cfg)
-    report = render(results, cfg, time.monotonic() - began, options.quick)
-    print(report)
-    if not options.no_write:
-        RESULTS.write_text(report)
-        log(f"written to {RESULTS.relative_to(BENCH.parent)}")
+    report = render(results, cfg, time.monotonic() - began, given.quick)
+    publish(report, RESULTS, write=not given.no_write)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ run (its numbers are not comparable).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -41,7 +40,18 @@ from types import SimpleNamespace
 from typing import Any
 
 import redis
-from benchlib import Proc, Processes, log, must, pct, redis_server, wait_until
+from benchlib import (
+    Proc,
+    Processes,
+    log,
+    mark,
+    must,
+    options,
+    pct,
+    publish,
+    redis_server,
+    wait_until,
+)
 from redbeat.schedulers import (
     RedBeatScheduler,
     acquire_distributed_beat_lock,
@@ -591,10 +601,6 @@ def ms(value: float) -> str:
     return f"{value:.1f} ms" if value < 100 else f"{value:,.0f} ms"
 
 
-def mark(ok: bool) -> str:
-    return " ✓" if ok else " ✗"
-
-
 def steady_cells(result: Steady) -> list[str]:
     share = result.fired / result.expected
     return [
@@ -826,11 +832,8 @@ def render(results: dict[str, Any], cfg: Config, elapsed_s: float, quick: bool) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="a short smoke run")
-    parser.add_argument("--no-write", action="store_true", help="do not write the results file")
-    options = parser.parse_args()
-    cfg = QUICK if options.quick else Config()
+    given = options(__doc__)
+    cfg = QUICK if given.quick else Config()
     began = time.monotonic()
     defaults = BeatSettings()
     results: dict[str, Any] = {
@@ -873,11 +876,8 @@ def main() -> None:
         if not ok:
             log(f"failed; beat logs kept in {log_dir}")
     shutil.rmtree(log_dir, ignore_errors=True)
-    report = render(results, cfg, time.monotonic() - began, options.quick)
-    print(report)
-    if not options.no_write:
-        RESULTS.write_text(report)
-        log(f"written to {RESULTS.relative_to(BENCH.parent)}")
+    report = render(results, cfg, time.monotonic() - began, given.quick)
+    publish(report, RESULTS, write=not given.no_write)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import math
 import os
@@ -23,12 +24,36 @@ __all__ = [
     "Processes",
     "Usage",
     "log",
+    "mark",
     "must",
+    "options",
     "pct",
+    "publish",
     "redis_server",
     "usage",
     "wait_until",
 ]
+
+
+def options(doc: str | None) -> argparse.Namespace:
+    """Every benchmark's command line: ``--quick`` and ``--no-write``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--no-write", action="store_true", help="do not write the results file")
+    return parser.parse_args()
+
+
+def publish(report: str, path: Path, *, write: bool) -> None:
+    """Print a benchmark's Markdown report and, unless told not to, keep it in ``path``."""
+    print(report)
+    if write:
+        path.write_text(report)
+        log(f"written to {path.relative_to(path.parent.parent)}")
+
+
+def mark(ok: bool) -> str:
+    """A table cell's suffix: meets its target or not."""
+    return " ✓" if ok else " ✗"
 
 
 def log(message: str) -> None:

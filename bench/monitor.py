@@ -25,7 +25,6 @@ every phase for a smoke run (its numbers are not comparable).
 
 from __future__ import annotations
 
-import argparse
 import base64
 import os
 import platform
@@ -46,7 +45,19 @@ from typing import Any
 
 import httpx
 import redis
-from benchlib import Latency, Proc, Processes, Usage, log, must, redis_server, usage
+from benchlib import (
+    Latency,
+    Proc,
+    Processes,
+    Usage,
+    log,
+    mark,
+    must,
+    options,
+    publish,
+    redis_server,
+    usage,
+)
 
 from sdp_core import keys
 from sdp_core.auth import Role, generate_secret, issue_token
@@ -500,10 +511,6 @@ def endpoints(run: History, cfg: Config) -> dict[str, dict[str, Latency | Load |
 # -- report ------------------------------------------------------------------------------------
 
 
-def mark(ok: bool) -> str:
-    return " ✓" if ok else " ✗"
-
-
 def failure(value: object) -> str | None:
     return f"**{value}**".replace("|", "/") if isinstance(value, str) else None
 
@@ -735,11 +742,8 @@ def render(results: dict[str, Any], cfg: Config, elapsed_s: float, quick: bool) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="a short smoke run")
-    parser.add_argument("--no-write", action="store_true", help="do not write the results file")
-    options = parser.parse_args()
-    cfg = QUICK if options.quick else Config()
+    given = options(__doc__)
+    cfg = QUICK if given.quick else Config()
     began = time.monotonic()
     log_dir = Path(tempfile.mkdtemp(prefix="sdp-bench-monitor-"))
     results: dict[str, Any] = {}
@@ -759,11 +763,8 @@ def main() -> None:
         if not ok:
             log(f"failed; logs kept in {log_dir}")
     shutil.rmtree(log_dir, ignore_errors=True)
-    report = render(results, cfg, time.monotonic() - began, options.quick)
-    print(report)
-    if not options.no_write:
-        RESULTS.write_text(report)
-        log(f"written to {RESULTS.relative_to(BENCH.parent)}")
+    report = render(results, cfg, time.monotonic() - began, given.quick)
+    publish(report, RESULTS, write=not given.no_write)
 
 
 if __name__ == "__main__":
