@@ -25,9 +25,10 @@ class BeatHeartbeat:
     node: str
     last_tick: float
     leading: bool = True
-    # Schedules waiting to fire and paused ones, as the leader last counted them.
+    # Schedules waiting to fire, paused and finished ones, as the leader last counted them.
     active: int = 0
     paused: int = 0
+    finished: int = 0
     # How late the leader's latest send was after its slot was due, seconds; None if unknown.
     lag_s: float | None = None
 
@@ -47,6 +48,7 @@ class BeatHeartbeat:
             leading=bool(data.get("leading", True)),
             active=int(data.get("active", 0)),
             paused=int(data.get("paused", 0)),
+            finished=int(data.get("finished", 0)),
             lag_s=None if data.get("lag_s") is None else float(data["lag_s"]),
         )
 

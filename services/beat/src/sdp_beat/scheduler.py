@@ -218,6 +218,7 @@ class RedisBeatScheduler(Scheduler):
             leading=self._report.leading,
             active=counts.active,
             paused=counts.paused,
+            finished=counts.finished,
             lag_s=None if self.engine.last_lag_ms is None else self.engine.last_lag_ms / 1000,
         )
         ttl = self.settings.heartbeat_ttl_s
