@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from sdp_core.auth import (
+    LEEWAY_S,
     AuthSettings,
     InvalidToken,
     Role,
@@ -51,6 +52,32 @@ def test_rejects_bad_signature_expiry_and_missing_role() -> None:
         verifier.verify(bad_role)
     with pytest.raises(InvalidToken):
         verifier.verify("not-a-jwt")
+
+
+def test_a_remembered_token_still_expires_and_a_forged_one_is_not_taken_for_it() -> None:
+    secret = generate_secret()
+    verifier = TokenVerifier(secret, "HS256")
+    # Expired a little under the leeway ago: accepted for about one more second.
+    claims = {"sub": "ana", "role": "admin", "exp": int(time.time()) - LEEWAY_S + 1}
+    token = jwt.encode(claims, secret, algorithm="HS256")
+    assert verifier.verify(token).role is Role.admin
+    assert verifier.verify(token).role is Role.admin
+    forged = jwt.encode(claims, generate_secret(), algorithm="HS256")
+    with pytest.raises(InvalidToken, match="invalid"):
+        verifier.verify(forged)
+    time.sleep(1.1)
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(token)
+
+
+def test_remembers_at_most_cache_size_tokens() -> None:
+    secret = generate_secret()
+    verifier = TokenVerifier(secret, "HS256", cache_size=2)
+    tokens = [issue_token(secret, f"user-{n}", Role.viewer) for n in range(3)]
+    for token in tokens:
+        verifier.verify(token)
+    assert list(verifier._verified) == tokens[1:]
+    assert verifier.verify(tokens[0]).subject == "user-0"
 
 
 def test_none_algorithm_is_refused() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Literal
@@ -14,6 +16,7 @@ from pydantic import Field, SecretStr, model_validator
 from sdp_core.settings import CommonSettings, Environment
 
 __all__ = [
+    "LEEWAY_S",
     "AuthSettings",
     "InvalidToken",
     "Principal",
@@ -104,11 +107,36 @@ class AuthSettings(CommonSettings):
 
 
 class TokenVerifier:
-    def __init__(self, key: str, algorithm: str) -> None:
+    """Checks bearer tokens; a token once verified is remembered until it expires.
+
+    A dashboard sends the same token with every request, and checking its signature costs
+    more than the rest of a small read. Only tokens that passed every check are remembered,
+    each until its own `exp`, and at most `cache_size` of them.
+    """
+
+    def __init__(self, key: str, algorithm: str, cache_size: int = 1024) -> None:
         self._key = key
         self._algorithm = algorithm
+        self._cache_size = cache_size
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
+        with self._lock:
+            known = self._verified.get(token)
+        if known is not None:
+            principal, expires_at = known
+            if time.time() < expires_at:
+                return principal
+        principal, expires_at = self._check(token)
+        with self._lock:
+            self._verified[token] = (principal, expires_at)
+            self._verified.move_to_end(token)
+            while len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -125,7 +153,8 @@ class TokenVerifier:
             role = Role.parse(str(claims["role"]))
         except ValueError as exc:
             raise InvalidToken(str(exc)) from None
-        return Principal(subject=str(claims["sub"]), role=role)
+        # As jwt.decode judges expiry: with the same leeway.
+        return Principal(subject=str(claims["sub"]), role=role), float(claims["exp"]) + LEEWAY_S
 
 
 def issue_token(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -21,8 +21,9 @@ def _verifier(request: Request) -> TokenVerifier:
     return verifier
 
 
-def require(role: Role) -> Callable[..., Principal]:
-    def dependency(
+def require(role: Role) -> Callable[..., Awaitable[Principal]]:
+    # Async so that it runs on the event loop: a sync dependency costs a thread hop per request.
+    async def dependency(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:

@@ -14,12 +14,12 @@ from fastapi import Depends, Request
 __all__ = ["CeleryDep", "RedisDep", "get_celery", "get_redis"]
 
 
-def get_redis(request: Request) -> aioredis.Redis:
+async def get_redis(request: Request) -> aioredis.Redis:
     client: aioredis.Redis = request.app.state.redis
     return client
 
 
-def get_celery(request: Request) -> Celery:
+async def get_celery(request: Request) -> Celery:
     app: Celery = request.app.state.celery
     return app
 

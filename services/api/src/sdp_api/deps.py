@@ -14,7 +14,7 @@ from sdp_schedules.store import ScheduleStore
 __all__ = ["CeleryDep", "EngineDep", "RedisDep", "SettingsDep", "StoreDep"]
 
 
-def get_settings(request: Request) -> ApiSettings:
+async def get_settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.settings
     return settings
 
@@ -22,7 +22,7 @@ def get_settings(request: Request) -> ApiSettings:
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 
 
-def get_store(request: Request) -> ScheduleStore:
+async def get_store(request: Request) -> ScheduleStore:
     store: ScheduleStore = request.app.state.store
     return store
 
@@ -30,7 +30,7 @@ def get_store(request: Request) -> ScheduleStore:
 StoreDep = Annotated[ScheduleStore, Depends(get_store)]
 
 
-def get_engine(request: Request) -> InProcessEngine | None:
+async def get_engine(request: Request) -> InProcessEngine | None:
     """The in-process engine, or None when beat fires schedules (``USE_CELERY=true``)."""
     engine: InProcessEngine | None = request.app.state.engine
     return engine

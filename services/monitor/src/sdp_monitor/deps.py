@@ -30,42 +30,42 @@ __all__ = [
 ]
 
 
-def get_settings(request: Request) -> MonitorSettings:
+async def get_settings(request: Request) -> MonitorSettings:
     settings: MonitorSettings = request.app.state.settings
     return settings
 
 
-def get_live(request: Request) -> LiveState:
+async def get_live(request: Request) -> LiveState:
     live: LiveState = request.app.state.live
     return live
 
 
-def get_history(request: Request) -> HistoryStore:
+async def get_history(request: Request) -> HistoryStore:
     history: HistoryStore = request.app.state.history
     return history
 
 
-def get_control(request: Request) -> Control:
+async def get_control(request: Request) -> Control:
     control: Control = request.app.state.control
     return control
 
 
-def get_inspector(request: Request) -> Inspector:
+async def get_inspector(request: Request) -> Inspector:
     inspector: Inspector = request.app.state.inspector
     return inspector
 
 
-def get_audit(request: Request) -> AuditLog:
+async def get_audit(request: Request) -> AuditLog:
     audit: AuditLog = request.app.state.audit
     return audit
 
 
-def get_queues(request: Request) -> QueueBook:
+async def get_queues(request: Request) -> QueueBook:
     queues: QueueBook = request.app.state.queues
     return queues
 
 
-def get_feed(request: Request) -> ChangeFeed:
+async def get_feed(request: Request) -> ChangeFeed:
     feed: ChangeFeed = request.app.state.feed
     return feed
 

@@ -29,6 +29,19 @@ SCAN_COUNT = 1_000
 KOMBU_DEFAULT_SEP = "\x06\x16"
 
 
+# Each queue's lists summed in Redis: one command and one short reply, however many queues.
+# KEYS: every queue's lists, `steps` per queue in order. ARGV: steps. Returns one sum per queue.
+_SUM_LENGTHS = """
+local steps, sums = tonumber(ARGV[1]), {}
+for i = 1, #KEYS, steps do
+  local total = 0
+  for k = i, i + steps - 1 do total = total + redis.call('LLEN', KEYS[k]) end
+  sums[#sums + 1] = total
+end
+return sums
+"""
+
+
 def _text(value: bytes | str) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else value
 
@@ -53,6 +66,7 @@ class QueueBook:
         self._discovered: frozenset[str] = frozenset()
         self._discovered_at: float | None = None
         self._refresh: asyncio.Task[None] | None = None
+        self._sum_lengths = broker.register_script(_SUM_LENGTHS)
 
     @classmethod
     def for_app(cls, broker: aioredis.Redis, app: Celery, discovery_s: float) -> QueueBook:
@@ -89,13 +103,9 @@ class QueueBook:
     async def pending(self, names: Iterable[str]) -> dict[str, int]:
         """Messages waiting per queue, every priority step summed, in one round trip."""
         names = list(names)
-        steps = len(keys.PRIORITY_STEPS)
-        async with self.broker.pipeline(transaction=False) as pipe:
-            for name in names:
-                for key in keys.queue_keys(name, self.prefix):
-                    pipe.llen(key)
-            counts: list[int] = await pipe.execute()
-        return {name: sum(counts[i * steps : (i + 1) * steps]) for i, name in enumerate(names)}
+        lists = [key for name in names for key in keys.queue_keys(name, self.prefix)]
+        sums: list[int] = await self._sum_lengths(keys=lists, args=[len(keys.PRIORITY_STEPS)])
+        return dict(zip(names, sums, strict=True))
 
     async def known(self, name: str, seen: Iterable[str] = ()) -> bool:
         return name in await self.names(seen)
