@@ -143,6 +143,20 @@ def test_a_state_never_goes_back_once_the_task_finished(
     assert ids(client, token, state="STARTED") == []
 
 
+def test_a_batch_is_written_after_redis_forgot_the_script(
+    client: TestClient, token: Token, writer: HistoryWriter, redis_client: redis.Redis
+) -> None:
+    writer.add("t1", time.time(), "STARTED", {"name": "system.noop", "args": '["ä", 1]'})
+    redis_client.script_flush()
+    assert writer.flush() == 1
+    assert len(writer) == 0
+    [item] = tasks(client, token)["items"]
+    assert (item["id"], item["state"], item["name"]) == ("t1", "STARTED", "system.noop")
+    assert client.get("/api/v1/celery/task/t1", headers=auth(token, "viewer")).json()["args"] == (
+        '["ä", 1]'
+    )
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -150,22 +151,27 @@ class MonitorMetrics:
         self.registry.register(_ClusterCollector(self))
         self._names = _Bounded(MAX_LABEL_VALUES)
         self._queues = _Bounded(MAX_LABEL_VALUES)
-        self._counters: dict[tuple[str, str], Counter] = {}
+        # labels() costs a lock and a tuple per call; the children are kept instead. Bounded,
+        # as their label values are.
+        self._children: dict[tuple[object, ...], Any] = {}
+
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def task(self, name: str | None, state: str, runtime: float | None) -> None:
         """One task event (consumer thread)."""
         label = self._names(name)
-        counter = self._counters.get((label, state))
-        if counter is None:
-            # labels() costs a lock and a tuple per call; the children are kept instead.
-            counter = self._counters[label, state] = self.tasks.labels(label, state)
-        counter.inc()
+        self._child(self.tasks, label, state).inc()
         if runtime is not None:
-            self.runtime.labels(label).observe(runtime)
+            self._child(self.runtime, label).observe(runtime)
 
     def waited(self, queue: str | None, seconds: float) -> None:
         """A task started this long after it was sent (consumer thread)."""
-        self.queue_wait.labels(self._queues(queue)).observe(max(seconds, 0.0))
+        self._child(self.queue_wait, self._queues(queue)).observe(max(seconds, 0.0))
 
     async def refresh(self, request: Request) -> None:
         """Read workers, queues and beat for the scrape that follows."""

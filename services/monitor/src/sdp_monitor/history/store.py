@@ -81,14 +81,7 @@ class HistoryStore:
 
     async def mark(self, task_id: str, state: str | None, fields: Mapping[str, str]) -> None:
         """Record what an operator did to a task, through the same script as the events."""
-        args: list[str | int] = [
-            keys.MONITOR_INDEX_PREFIX,
-            task_id,
-            int(time.time() * 1000),
-            state or "",
-        ]
-        for name, value in fields.items():
-            args += (name, value)
+        args = scripts.record_args(task_id, int(time.time() * 1000), state, dict(fields))
         await self._record(keys=[keys.monitor_task(task_id), keys.MONITOR_TASKS], args=args)
 
     async def get(self, task_id: str) -> dict[str, str] | None:

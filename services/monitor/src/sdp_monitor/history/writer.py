@@ -79,25 +79,33 @@ class HistoryWriter:
         if not self._pending:
             return 0
         batch = self._pending
-        script_keys = keys.MONITOR_TASKS
-        with self.client.pipeline(transaction=False) as pipe:
-            for task_id, pending in batch.items():
-                args: list[str | int] = [
-                    keys.MONITOR_INDEX_PREFIX,
-                    task_id,
-                    pending.first_ms,
-                    pending.state or "",
-                ]
-                for name, value in pending.fields.items():
-                    args += (name, value)
-                self._record(keys=[keys.monitor_task(task_id), script_keys], args=args, client=pipe)
+        try:
+            self._write(batch)
+        except redis.exceptions.NoScriptError:
+            # Redis restarted or its scripts were flushed: load it and write once more.
             try:
-                pipe.execute()
+                self.client.script_load(scripts.RECORD)
+                self._write(batch)
             except redis.RedisError as exc:
-                log.warning("history write failed, kept %d tasks to retry: %s", len(batch), exc)
-                return 0
+                return self._kept(batch, exc)
+        except redis.RedisError as exc:
+            return self._kept(batch, exc)
         self._pending = {}
         return len(batch)
+
+    def _write(self, batch: dict[str, _Pending]) -> None:
+        # EVALSHA directly: a Script called on a pipeline costs a SCRIPT EXISTS per flush.
+        sha, all_tasks = self._record.sha, keys.MONITOR_TASKS
+        with self.client.pipeline(transaction=False) as pipe:
+            for task_id, pending in batch.items():
+                args = scripts.record_args(task_id, pending.first_ms, pending.state, pending.fields)
+                pipe.evalsha(sha, 2, keys.monitor_task(task_id), all_tasks, *args)
+            pipe.execute()
+
+    @staticmethod
+    def _kept(batch: dict[str, _Pending], exc: redis.RedisError) -> int:
+        log.warning("history write failed, kept %d tasks to retry: %s", len(batch), exc)
+        return 0
 
     def trim(self) -> int:
         """Drop tasks beyond the configured count and age; how many went."""
