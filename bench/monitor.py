@@ -16,11 +16,11 @@ Run by ``make bench``; never by ``make test``.  Starts its own ``redis-server`` 
    20 concurrent clients (a thread and a keep-alive connection each) for status, workers, task
    detail, queues and /metrics.
 
-Flower runs as ``celery -A flower_app flower`` (the platform's Celery configuration, see
-bench/flower_app.py) with basic auth and its shipped defaults otherwise (100k tasks kept,
-1 s inspect timeout); both monitors log at warning level, so neither writes an access log.
-Prints a Markdown table and writes it to ``bench/results-monitor.md``.  ``--quick`` shrinks
-every phase for a smoke run (its numbers are not comparable).
+Flower runs as ``celery -A sdp_core.flower flower`` (the platform's Celery configuration, as
+``make run`` and compose start it) with basic auth and its shipped defaults otherwise (100k
+tasks kept, 1 s inspect timeout); both monitors log at warning level, so neither writes an
+access log.  Prints a Markdown table and writes it to ``bench/results-monitor.md``.
+``--quick`` shrinks every phase for a smoke run (its numbers are not comparable).
 """
 
 from __future__ import annotations
@@ -249,11 +249,11 @@ class Cluster:
         else:
             user, password = self.flower_auth
             args = [
-                *(sys.executable, "-m", "celery", "-A", "flower_app", "flower"),
+                *(sys.executable, "-m", "celery", "-A", "sdp_core.flower", "flower"),
                 *(f"--port={port}", "--address=127.0.0.1", f"--basic-auth={user}:{password}"),
                 "--logging=warning",
             ]
-            env = {"REDIS_URL": self.url, "PYTHONPATH": str(BENCH)}
+            env = {"REDIS_URL": self.url}
             proc = self.procs.start(args, env, "flower")
             basic = base64.b64encode(f"{user}:{password}".encode()).decode()
             headers = {"Authorization": f"Basic {basic}"}
@@ -675,8 +675,8 @@ def setup_lines(run: History, cfg: Config) -> list[str]:
         "- Ours: `python -m sdp_monitor` with `REDIS_URL`, `SDP_JWT_SECRET`, "
         "`SDP_MONITOR_PORT` and `SDP_MONITOR_LOG_LEVEL=warning`; its defaults otherwise "
         "(history of 100,000 tasks, written in batches every 0.1 s). A viewer bearer token.",
-        "- Flower: `celery -A flower_app flower --basic-auth=… --logging=warning` "
-        "(bench/flower_app.py: the platform's Celery configuration, so it counts the queues' "
+        "- Flower: `celery -A sdp_core.flower flower --basic-auth=… --logging=warning` "
+        "(sdp_core.flower: the platform's Celery configuration, so it counts the queues' "
         "priority lists where they are); its defaults otherwise (`max_tasks` 100,000, "
         "`inspect_timeout` 1 s). Basic auth sent with every request.",
         "- Throughput: no-op tasks (`system.noop`) sent from the bench process over one "

@@ -53,7 +53,6 @@ def main() -> int:
     env.setdefault("SDP_MONITOR_FLOWER_URL", f"http://127.0.0.1:{flower_port}")
     env["PYTHONUNBUFFERED"] = "1"
     python = shlex.quote(sys.executable)
-    broker = shlex.quote(env.get("CELERY_BROKER_URL", redis_url))
 
     processes: dict[str, str] = {}
     if not redis_answers(redis_url):
@@ -63,7 +62,8 @@ def main() -> int:
         "monitor": f"{python} -m sdp_monitor",
         "worker": f"{python} -m sdp_worker",
         "beat": f"{python} -m sdp_beat",
-        "flower": f"{python} -m celery --broker={broker} flower "
+        # The platform's Celery app, so Flower counts the priority lists the services send to.
+        "flower": f"{python} -m celery -A sdp_core.flower flower "
         f"--address=127.0.0.1 --port={flower_port}",
         "ready": f"{python} {shlex.quote(str(ROOT / 'scripts' / 'wait_ready.py'))} "
         f"http://127.0.0.1:{api_port} http://127.0.0.1:{monitor_port} "

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import pytest
+import redis
 
 from sdp_core import keys
 from sdp_core.celery_config import make_celery
-from sdp_core.queues import QUEUES, Queue, TaskName, queue_for
+from sdp_core.queues import DEFAULT_PRIORITY, QUEUES, Queue, TaskName, queue_for
 from sdp_core.settings import CommonSettings
 
 
@@ -16,6 +17,22 @@ def test_every_task_routes_to_its_queue() -> None:
         assert route["queue"].name == queue_for(name.value).value
     with pytest.raises(ValueError, match="no queue"):
         queue_for("billing.charge")
+
+
+def test_a_send_by_name_gets_the_default_priority_unless_it_names_one(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    app = make_celery("t", CommonSettings(redis_url=redis_url))
+    try:
+        # task_default_priority alone applies to registered tasks only, never to send_task.
+        app.send_task(TaskName.etl_transform.value)
+        app.send_task(TaskName.etl_transform.value, queue=Queue.etl.value, priority=None)
+        app.send_task(TaskName.etl_transform.value, priority=0)
+    finally:
+        app.close()
+    lists = keys.queue_keys(Queue.etl)
+    assert redis_client.llen(lists[DEFAULT_PRIORITY]) == 2
+    assert redis_client.llen(lists[0]) == 1
 
 
 def test_shared_configuration_is_safe_by_default() -> None:

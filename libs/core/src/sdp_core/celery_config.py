@@ -52,7 +52,10 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
         ],
         "task_default_queue": Queue.system.value,
         "task_default_priority": DEFAULT_PRIORITY,
-        "task_routes": {f"{q.value}.*": {"queue": q.value} for q in QUEUES},
+        # Sends by name (the API, beat) take their priority from the route, not the default.
+        "task_routes": {
+            f"{q.value}.*": {"queue": q.value, "priority": DEFAULT_PRIORITY} for q in QUEUES
+        },
         "timezone": "UTC",
         "enable_utc": True,
     }

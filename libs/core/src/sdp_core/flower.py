@@ -1,0 +1,16 @@
+"""The platform's Celery app for Flower: ``celery -A sdp_core.flower flower``.
+
+Built from the environment (``REDIS_URL``…) at import, so that Flower reads the broker
+transport options and queues the services use. Started with ``--broker`` alone, it would count
+queue lengths under kombu's default priority steps and separator and miss every message: the
+platform sends at priority 5, to ``<queue>:5``.
+"""
+
+from __future__ import annotations
+
+from sdp_core.celery_config import make_celery
+from sdp_core.settings import CommonSettings, load_settings
+
+__all__ = ["app"]
+
+app = make_celery("sdp_flower", load_settings(CommonSettings))
