@@ -53,7 +53,9 @@ def create_app(settings: MonitorSettings) -> FastAPI:
         state.control = Control(celery, live, settings.inspect_timeout_s)
         state.inspector = inspector = Inspector(celery, live, settings.inspect_timeout_s)
         state.audit = AuditLog(state.redis, settings.audit_max_entries)
-        state.queues = QueueBook.for_app(state.broker_redis, celery, settings.queue_discovery_s)
+        state.queues = QueueBook.for_app(
+            state.broker_redis, celery, settings.queue_discovery_s, seen=live.queues_seen
+        )
         history_client = redis.Redis.from_url(
             str(settings.redis_url),
             socket_timeout=HISTORY_SOCKET_TIMEOUT_S,

@@ -3,9 +3,10 @@
 Events reach Redis subscribers as kombu fanout messages on `/<db>.<event exchange>/<routing
 key>` channels. They are read here with one redis-py subscription rather than a kombu consumer:
 kombu's receive path costs several times the CPU per message that the monitor spends on
-everything else. Each message is still turned into events and dispatched by Celery's
-`EventReceiver` (clock, timestamps, batched event lists), so handlers see what Celery's own
-receiver would hand them.
+everything else. The thread reads what has arrived, then sleeps `BATCH_WAIT_S`, so under load it
+wakes for a bufferful rather than once per message. Each message is still turned into events
+and dispatched by Celery's `EventReceiver` (clock, timestamps, batched event lists), so
+handlers see what Celery's own receiver would hand them.
 """
 
 from __future__ import annotations
@@ -147,18 +148,19 @@ class EventConsumer:
                     # A broker gone without closing the socket fails the ping or its reply.
                     pubsub.ping()
                     heard = time.monotonic()
-            else:
-                self._take(reply)
-                # Then everything already received, and a pause for the next messages to
-                # gather: under load the thread wakes every BATCH_WAIT_S for a bufferful,
-                # not once per message (3 messages per task).
-                while conn.can_read(timeout=0):
-                    self._take(conn.read_response(disconnect_on_error=False))
-                heard = time.monotonic()
                 self._tick()
-                self._stop.wait(BATCH_WAIT_S)
                 continue
+            self._take(reply)
+            # Then everything already received, and a pause for the next messages to gather:
+            # under load the thread wakes every BATCH_WAIT_S for a bufferful, not once per
+            # message (a task sends three).
+            while conn.can_read(timeout=0):
+                self._take(conn.read_response(disconnect_on_error=False))
+                # A stream faster than this thread must still be flushed and maintained.
+                self._tick()
+            heard = time.monotonic()
             self._tick()
+            self._stop.wait(BATCH_WAIT_S)
 
     def _take(self, reply: list[bytes]) -> None:
         if reply[0] == b"pmessage":

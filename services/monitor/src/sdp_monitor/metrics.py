@@ -179,7 +179,7 @@ class MonitorMetrics:
         live: LiveState = state.live
         book: QueueBook = state.queues
         counts = live.counts()
-        pending = await book.pending(await book.names(live.queues_seen()))
+        pending = await book.lengths()
         self.cluster = _Cluster(
             workers=[
                 (w.name, up, counts.active_by_worker[w.name] if up else 0)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
 from celery import Celery
 
 from sdp_core import keys
+from sdp_monitor.coalesce import Coalesced
 
 __all__ = ["QueueBook"]
 
@@ -53,6 +54,7 @@ class QueueBook:
         *,
         configured: Collection[str],
         discovery_s: float,
+        seen: Callable[[], Iterable[str]] = tuple,
         prefix: str = "",
         sep: str = KOMBU_DEFAULT_SEP,
         internal_exchanges: Collection[str] = (),
@@ -67,16 +69,29 @@ class QueueBook:
         self._discovered_at: float | None = None
         self._refresh: asyncio.Task[None] | None = None
         self._sum_lengths = broker.register_script(_SUM_LENGTHS)
+        self._seen = seen
+        # Pending messages of every listed queue; concurrent callers share a read.
+        self.lengths = Coalesced(self._lengths)
 
     @classmethod
-    def for_app(cls, broker: aioredis.Redis, app: Celery, discovery_s: float) -> QueueBook:
-        """Configured queues, key prefix and internal exchanges as the Celery app has them."""
+    def for_app(
+        cls,
+        broker: aioredis.Redis,
+        app: Celery,
+        discovery_s: float,
+        seen: Callable[[], Iterable[str]] = tuple,
+    ) -> QueueBook:
+        """Configured queues, key prefix and internal exchanges as the Celery app has them.
+
+        `seen` names the queues tasks were sent to, which are listed too.
+        """
         options: dict[str, Any] = app.conf.broker_transport_options or {}
         control = app.conf.control_exchange
         return cls(
             broker,
             configured=[q.name for q in app.conf.task_queues or ()],
             discovery_s=discovery_s,
+            seen=seen,
             prefix=str(options.get("global_keyprefix") or ""),
             sep=str(options.get("sep") or KOMBU_DEFAULT_SEP),
             # Control replies and events travel through exchanges of their own.
@@ -106,6 +121,9 @@ class QueueBook:
         lists = [key for name in names for key in keys.queue_keys(name, self.prefix)]
         sums: list[int] = await self._sum_lengths(keys=lists, args=[len(keys.PRIORITY_STEPS)])
         return dict(zip(names, sums, strict=True))
+
+    async def _lengths(self) -> dict[str, int]:
+        return await self.pending(await self.names(self._seen()))
 
     async def known(self, name: str, seen: Iterable[str] = ()) -> bool:
         return name in await self.names(seen)

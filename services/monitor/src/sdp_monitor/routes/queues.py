@@ -16,7 +16,7 @@ router = APIRouter(prefix="/queues", tags=["queues"])
 @router.get("", response_model=QueueList, responses=error_responses(401, 403, 503))
 async def list_queues(_: ViewerDep, live: LiveDep, queues: QueuesDep) -> QueueList:
     """Configured queues, queues declared in the broker and queues tasks were sent to."""
-    pending = await queues.pending(await queues.names(live.queues_seen()))
+    pending = await queues.lengths()
     processing = live.counts().processing
     consumers = live.queues_consumed()
     return QueueList(

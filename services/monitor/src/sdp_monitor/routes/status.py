@@ -15,10 +15,10 @@ router = APIRouter(tags=["cluster"])
 
 @router.get("/status", response_model=CeleryStatus, responses=error_responses(401, 403, 503))
 async def status(_: ViewerDep, live: LiveDep, queues: QueuesDep, redis: RedisDep) -> CeleryStatus:
-    """From the event stream's live state and one pipeline to the broker; no broadcast."""
+    """From the event stream's live state and one read of the broker; no broadcast."""
     online = live.online()
     counts = live.counts()
-    pending = await queues.pending(await queues.names(live.queues_seen()))
+    pending = await queues.lengths()
     beat = await read_beat(redis)
     return CeleryStatus(
         workers_online=len(online),
