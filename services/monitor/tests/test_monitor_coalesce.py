@@ -32,14 +32,22 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+async def in_flight(
+    shared: Coalesced[int], waiting: int
+) -> tuple[asyncio.Task[int], list[asyncio.Task[int]]]:
+    """A caller whose read is running, then `waiting` callers who arrive while it runs."""
+    first = asyncio.ensure_future(shared())
+    await settle()
+    later = [asyncio.ensure_future(shared()) for _ in range(waiting)]
+    await settle()
+    return first, later
+
+
 def test_callers_during_a_read_share_the_next_one() -> None:
     async def scenario() -> None:
         reads = Reads()
         shared = Coalesced(reads)
-        first = asyncio.ensure_future(shared())
-        await settle()
-        later = [asyncio.ensure_future(shared()) for _ in range(5)]
-        await settle()
+        first, later = await in_flight(shared, 5)
         assert reads.started == 1
         reads.release.set()
         assert await first == 1
@@ -55,10 +63,7 @@ def test_a_failed_read_fails_its_callers_only() -> None:
     async def scenario() -> None:
         reads = Reads()
         shared = Coalesced(reads)
-        first = asyncio.ensure_future(shared())
-        await settle()
-        later = [asyncio.ensure_future(shared()) for _ in range(3)]
-        await settle()
+        first, later = await in_flight(shared, 3)
         reads.fail_next = True
         reads.release.set()
         with pytest.raises(ConnectionError, match="read 1"):
@@ -76,10 +81,7 @@ def test_a_caller_that_gives_up_leaves_the_others_their_answer() -> None:
     async def scenario() -> None:
         reads = Reads()
         shared = Coalesced(reads)
-        first = asyncio.ensure_future(shared())
-        await settle()
-        impatient, patient = asyncio.ensure_future(shared()), asyncio.ensure_future(shared())
-        await settle()
+        first, (impatient, patient) = await in_flight(shared, 2)
         impatient.cancel()
         reads.release.set()
         assert await first == 1
