@@ -102,15 +102,15 @@ class QueueBook:
             },
         )
 
-    async def names(self, seen: Iterable[str] = ()) -> list[str]:
-        """Configured, discovered and `seen` queues, by name."""
+    async def names(self) -> list[str]:
+        """Configured, discovered and seen queues, by name."""
         if self._discovered_at is None:
             await self._discover()
         elif time.monotonic() - self._discovered_at >= self.discovery_s and (
             self._refresh is None or self._refresh.done()
         ):
             self._refresh = asyncio.create_task(self._discover_quietly())
-        names = sorted(self.configured | self._discovered | set(seen))
+        names = sorted(self.configured | self._discovered | set(self._seen()))
         if len(names) > MAX_QUEUES:
             log.warning("%d queues; showing the first %d by name", len(names), MAX_QUEUES)
         return names[:MAX_QUEUES]
@@ -123,10 +123,10 @@ class QueueBook:
         return dict(zip(names, sums, strict=True))
 
     async def _lengths(self) -> dict[str, int]:
-        return await self.pending(await self.names(self._seen()))
+        return await self.pending(await self.names())
 
-    async def known(self, name: str, seen: Iterable[str] = ()) -> bool:
-        return name in await self.names(seen)
+    async def known(self, name: str) -> bool:
+        return name in await self.names()
 
     async def purge(self, name: str) -> int:
         """Delete every waiting message of a queue at once; how many there were."""

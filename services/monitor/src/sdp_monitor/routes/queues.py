@@ -35,12 +35,10 @@ async def list_queues(_: ViewerDep, live: LiveDep, queues: QueuesDep) -> QueueLi
 @router.post(
     "/{queue}/purge", response_model=PurgeResult, responses=error_responses(401, 403, 404, 503)
 )
-async def purge(
-    queue: str, principal: AdminDep, live: LiveDep, queues: QueuesDep, audit: AuditDep
-) -> PurgeResult:
+async def purge(queue: str, principal: AdminDep, queues: QueuesDep, audit: AuditDep) -> PurgeResult:
     """Delete every message waiting in the queue, at every priority."""
     async with audit.action(principal, "queue.purge", queue) as outcome:
-        if not await queues.known(queue, live.queues_seen()):
+        if not await queues.known(queue):
             raise NotFound(f"no queue named {queue}")
         purged = await queues.purge(queue)
         outcome.detail = f"{purged} messages deleted"
