@@ -15,9 +15,9 @@ from sdp_http.errors import Conflict, NotFound
 from sdp_monitor.control import Control
 from sdp_monitor.history.store import HistoryStore
 from sdp_monitor.live import queue_of
-from sdp_monitor.schemas import CancelResult, RetryAccepted, TaskDetail, epoch
+from sdp_monitor.schemas import CancelResult, RetryAccepted, TaskDetail, TaskSummary, epoch
 
-__all__ = ["cancel_task", "find_task", "retry_task"]
+__all__ = ["cancel_task", "find_task", "retry_task", "summary_from_history"]
 
 RETRYABLE = frozenset({states.FAILURE, states.REVOKED})
 
@@ -30,20 +30,32 @@ def _float(value: str | None) -> float | None:
     return None if value in (None, "") else float(value)
 
 
+def _summary_fields(record: dict[str, str]) -> dict[str, Any]:
+    get = record.get
+    return {
+        "name": get("name"),
+        "state": get("state", states.PENDING),
+        "worker": get("worker"),
+        "queue": get("queue"),
+        "retries": _int(get("retries")),
+        "sent_at": epoch(get("sent_at")),
+        "received_at": epoch(get("received_at")),
+        "started_at": epoch(get("started_at")),
+        "finished_at": epoch(get("finished_at")),
+        "runtime": _float(get("runtime")),
+    }
+
+
+def summary_from_history(task_id: str, record: dict[str, str]) -> TaskSummary:
+    """A history row as the task list shows it."""
+    return TaskSummary(id=task_id, **_summary_fields(record))
+
+
 def _from_history(task_id: str, record: dict[str, str]) -> TaskDetail:
     get = record.get
     return TaskDetail(
         id=task_id,
-        name=get("name"),
-        state=get("state", states.PENDING),
-        worker=get("worker"),
-        queue=get("queue"),
-        retries=_int(get("retries")),
-        sent_at=epoch(get("sent_at")),
-        received_at=epoch(get("received_at")),
-        started_at=epoch(get("started_at")),
-        finished_at=epoch(get("finished_at")),
-        runtime=_float(get("runtime")),
+        **_summary_fields(record),
         args=get("args"),
         kwargs=get("kwargs"),
         result=get("result"),

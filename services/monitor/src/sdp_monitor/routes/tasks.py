@@ -18,10 +18,8 @@ from sdp_monitor.schemas import (
     TaskDetail,
     TaskPage,
     TaskState,
-    TaskSummary,
-    epoch,
 )
-from sdp_monitor.tasks import cancel_task, find_task, retry_task
+from sdp_monitor.tasks import cancel_task, find_task, retry_task, summary_from_history
 
 router = APIRouter(tags=["tasks"])
 
@@ -55,22 +53,7 @@ async def list_tasks(
     )
     page = await history.page(where, cursor, limit)
     return TaskPage(
-        items=[
-            TaskSummary(
-                id=task_id,
-                name=row.get("name"),
-                state=row.get("state", "PENDING"),
-                worker=row.get("worker"),
-                queue=row.get("queue"),
-                retries=int(row["retries"]) if row.get("retries") else None,
-                sent_at=epoch(row.get("sent_at")),
-                received_at=epoch(row.get("received_at")),
-                started_at=epoch(row.get("started_at")),
-                finished_at=epoch(row.get("finished_at")),
-                runtime=float(row["runtime"]) if row.get("runtime") else None,
-            )
-            for task_id, row in page.items
-        ],
+        items=[summary_from_history(task_id, row) for task_id, row in page.items],
         next_cursor=page.next_cursor,
     )
 
