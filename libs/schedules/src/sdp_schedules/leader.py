@@ -10,6 +10,7 @@ from __future__ import annotations
 import redis
 
 from sdp_core import keys
+from sdp_core.replies import text
 
 __all__ = ["LeaderLock"]
 
@@ -75,9 +76,7 @@ class LeaderLock:
         value = self._acquire(
             keys=[self.key, self._fence_key], args=[self.node, self.ttl_ms, takeover]
         )
-        self.token = (
-            None if value is None else value.decode() if isinstance(value, bytes) else str(value)
-        )
+        self.token = None if value is None else text(value)
         return self.token is not None
 
     def step_down(self) -> None:
@@ -94,5 +93,4 @@ class LeaderLock:
         value = self._client.get(self.key)
         if value is None:
             return None
-        text = value.decode() if isinstance(value, bytes) else str(value)
-        return text.split(":", 1)[1]
+        return text(value).split(":", 1)[1]

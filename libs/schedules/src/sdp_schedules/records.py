@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from sdp_core.replies import text
 from sdp_schedules.model import ScheduleSpec
 
 __all__ = [
@@ -98,8 +99,7 @@ def _int(raw: Any) -> int | None:
 
 def decode_entry(raw: str | bytes) -> dict[str, str]:
     """A stored entry's fields by name ("" for one not set), ``spec`` the definition's JSON."""
-    text = _text(raw)
-    head, _, spec = text.partition("|")
+    head, _, spec = text(raw).partition("|")
     return dict(zip(ENTRY_FIELDS, head.split(","), strict=True)) | {"spec": spec}
 
 
@@ -118,7 +118,3 @@ def decode_schedule(schedule_id: str, raw: str | bytes) -> Schedule:
         run_count=_int(data["runs"]) or 0,
         static=data["static"] == "1",
     )
-
-
-def _text(raw: Any) -> str:
-    return raw.decode() if isinstance(raw, bytes) else str(raw)

@@ -20,6 +20,7 @@ import redis
 
 from sdp_core import keys
 from sdp_core.queues import queue_for
+from sdp_core.replies import text
 from sdp_schedules import scripts
 from sdp_schedules.errors import ScheduleConflict, ScheduleInvalid, ScheduleNotFound
 from sdp_schedules.model import OnceTrigger, ScheduleSpec, parse_spec
@@ -80,10 +81,6 @@ class Firing:
     messages: Sequence[tuple[str, bytes | str]]
     started: Sequence[tuple[str, int]]
     finished: Sequence[str]
-
-
-def _text(raw: Any) -> str:
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
 class ScheduleStore:
@@ -208,7 +205,7 @@ class ScheduleStore:
         if not members:
             return None
         try:
-            return self.get(_text(members[0]).rsplit("/", 1)[1])
+            return self.get(text(members[0]).rsplit("/", 1)[1])
         except ScheduleNotFound:
             return None
 
@@ -286,7 +283,7 @@ class ScheduleStore:
         return Page(matched, low[1:].decode())
 
     def _names(self, index: str, low: bytes, high: bytes, count: int) -> list[str]:
-        return [_text(m) for m in self.client.zrangebylex(index, low, high, 0, count)]
+        return [text(m) for m in self.client.zrangebylex(index, low, high, 0, count)]
 
     def replace(self, schedule_id: str, document: Mapping[str, Any] | ScheduleSpec) -> Schedule:
         """Put a new definition in place; the next slot is recomputed if the timing changed."""
@@ -422,7 +419,7 @@ class ScheduleStore:
         rows = self.client.zrangebyscore(
             keys.SCHEDULE_DUE, "-inf", until_ms, start=0, num=limit, withscores=True
         )
-        return [(_text(row[0]), int(row[1])) for row in rows]
+        return [(text(row[0]), int(row[1])) for row in rows]
 
     def peek(
         self, token: str, ttl_ms: int, until_ms: int, limit: int
@@ -437,7 +434,7 @@ class ScheduleStore:
         if not result[0]:
             return None
         flat, first = result[1], result[2]
-        due = [(_text(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]
+        due = [(text(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]
         return due, int(float(first[1])) if first else None
 
     def next_due(self) -> int | None:
@@ -446,7 +443,7 @@ class ScheduleStore:
 
     def static_ids(self) -> list[str]:
         """Schedules seeded from beat's configuration."""
-        return sorted(_text(i) for i in self.client.smembers(keys.SCHEDULE_STATIC))
+        return sorted(text(i) for i in self.client.smembers(keys.SCHEDULE_STATIC))
 
     def drop_due(self, schedule_ids: Sequence[str]) -> None:
         """Take ids whose schedule no longer exists out of the due set."""
@@ -600,7 +597,7 @@ class ScheduleStore:
         pipe = self.client.pipeline(transaction=False)
         for schedule_id in schedule_ids:
             pipe.zrange(keys.schedule_inflight(schedule_id), 0, -1)
-        return [[_text(t) for t in ids] for ids in pipe.execute()]
+        return [[text(t) for t in ids] for ids in pipe.execute()]
 
 
 def _claim_args(claim: Claim, token: str) -> list[Any]:

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from sdp_core import keys
 from sdp_core.auth import Principal
+from sdp_core.replies import text
 from sdp_http.errors import ApiError, ValidationFailed
 
 __all__ = ["AuditEntry", "AuditLog", "Outcome"]
@@ -51,10 +52,6 @@ def _before(stream_id: str) -> str:
         )
     ms, seq = int(match.group(1)), int(match.group(2))
     return f"{ms}-{seq - 1}" if seq else f"{max(ms - 1, 0)}-{_MAX_SEQ}"
-
-
-def _text(value: Any) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
 class AuditLog:
@@ -110,10 +107,10 @@ class AuditLog:
         rows: Any = await self.client.xrevrange(keys.MONITOR_AUDIT, max=top, min="-", count=limit)
         items = []
         for raw_id, raw in rows or []:
-            fields = {_text(k): _text(v) for k, v in raw.items()}
+            fields = {text(k): text(v) for k, v in raw.items()}
             items.append(
                 (
-                    _text(raw_id),
+                    text(raw_id),
                     AuditEntry(
                         at=float(fields.get("at", 0)),
                         subject=fields.get("subject", ""),

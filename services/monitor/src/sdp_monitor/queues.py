@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from celery import Celery
 
 from sdp_core import keys
+from sdp_core.replies import text
 from sdp_monitor.coalesce import Coalesced
 
 __all__ = ["QueueBook"]
@@ -41,10 +42,6 @@ for i = 1, #KEYS, steps do
 end
 return sums
 """
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
 class QueueBook:
@@ -151,13 +148,13 @@ class QueueBook:
             async for key in self.broker.scan_iter(
                 match=f"{self.prefix}{keys.KOMBU_BINDING_MATCH}", count=SCAN_COUNT
             )
-            if _text(key)[start:] not in self.internal_exchanges
+            if text(key)[start:] not in self.internal_exchanges
         ]
         async with self.broker.pipeline(transaction=False) as pipe:
             for key in tables:
                 pipe.smembers(key)
             members: list[set[bytes | str]] = await pipe.execute()
         self._discovered = frozenset(
-            _text(member).rsplit(self.sep, 1)[-1] for table in members for member in table
+            text(member).rsplit(self.sep, 1)[-1] for table in members for member in table
         )
         self._discovered_at = time.monotonic()

@@ -11,6 +11,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from sdp_core import keys
+from sdp_core.replies import text
 from sdp_http.errors import ValidationFailed
 from sdp_monitor.history import scripts
 
@@ -60,15 +61,6 @@ class Page:
     next_cursor: str | None
 
 
-def _text(raw: Mapping[Any, Any]) -> dict[str, str]:
-    return {
-        (k.decode() if isinstance(k, bytes) else str(k)): (
-            v.decode(errors="replace") if isinstance(v, bytes) else str(v)
-        )
-        for k, v in raw.items()
-    }
-
-
 def _summary(row: list[bytes | None]) -> dict[str, str]:
     return {f: v.decode(errors="replace") for f, v in zip(SUMMARY_FIELDS, row, strict=True) if v}
 
@@ -86,7 +78,7 @@ class HistoryStore:
 
     async def get(self, task_id: str) -> dict[str, str] | None:
         raw: Mapping[Any, Any] = await self.client.hgetall(keys.monitor_task(task_id))
-        return _text(raw) if raw else None
+        return {text(k): text(v) for k, v in raw.items()} if raw else None
 
     async def page(self, where: TaskFilter, cursor: str | None, limit: int) -> Page:
         indexes = where.indexes() or [keys.MONITOR_TASKS]
@@ -102,7 +94,7 @@ class HistoryStore:
         ids, next_cursor = await self._query(
             keys=indexes, args=[top, skip, bottom, limit, SCAN_BUDGET]
         )
-        task_ids = [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+        task_ids = [text(i) for i in ids]
         async with self.client.pipeline(transaction=False) as pipe:
             for task_id in task_ids:
                 pipe.hmget(keys.monitor_task(task_id), SUMMARY_FIELDS)
@@ -113,8 +105,7 @@ class HistoryStore:
             # Trimmed between the query and the read.
             if any(row)
         ]
-        text = next_cursor.decode() if isinstance(next_cursor, bytes) else str(next_cursor)
-        return Page(items, text or None)
+        return Page(items, text(next_cursor) or None)
 
     @staticmethod
     def _start(where: TaskFilter, cursor: str | None) -> tuple[str, int]:
