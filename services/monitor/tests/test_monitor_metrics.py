@@ -116,3 +116,25 @@ def test_task_name_labels_are_bounded() -> None:
         )
         == 50
     )
+
+
+def test_histograms_count_a_bound_in_its_own_bucket_and_sum_every_observation() -> None:
+    metrics = MonitorMetrics()
+    for runtime in (0.01, 0.02, 0.5, 7200.0):
+        metrics.task("job.a", "SUCCESS", runtime)
+    metrics.waited("etl", -0.5)  # clocks disagree: counted as no wait at all
+    metrics.waited(None, 2.0)
+    sample = metrics.registry.get_sample_value
+    runtime = "celery_task_runtime_seconds"
+    assert sample(f"{runtime}_bucket", {"name": "job.a", "le": "0.01"}) == 1
+    assert sample(f"{runtime}_bucket", {"name": "job.a", "le": "0.5"}) == 3
+    assert sample(f"{runtime}_bucket", {"name": "job.a", "le": "3600.0"}) == 3
+    assert sample(f"{runtime}_bucket", {"name": "job.a", "le": "+Inf"}) == 4
+    assert sample(f"{runtime}_count", {"name": "job.a"}) == 4
+    assert sample(f"{runtime}_sum", {"name": "job.a"}) == pytest.approx(7200.53)
+    assert sample("celery_tasks_total", {"name": "job.a", "state": "SUCCESS"}) == 4
+    wait = "celery_task_queue_wait_seconds"
+    assert sample(f"{wait}_bucket", {"queue": "etl", "le": "0.001"}) == 1
+    assert sample(f"{wait}_sum", {"queue": "etl"}) == 0
+    assert sample(f"{wait}_bucket", {"queue": "unknown", "le": "1.0"}) == 0
+    assert sample(f"{wait}_bucket", {"queue": "unknown", "le": "5.0"}) == 1
