@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from sdp_core import keys
 from sdp_monitor.app import create_app
-from sdp_monitor.history.writer import HistoryWriter
+from sdp_monitor.history.writer import RECORD_BATCH, HistoryWriter
 
 from .support import Token, auth, monitor_settings
 
@@ -141,6 +141,31 @@ def test_a_state_never_goes_back_once_the_task_finished(
     [item] = tasks(client, token)["items"]
     assert (item["state"], item["queue"], item["worker"]) == ("SUCCESS", "system", "w")
     assert ids(client, token, state="STARTED") == []
+
+
+def test_a_flush_larger_than_one_record_call_moves_every_task_between_indexes(
+    redis_client: redis.Redis,
+) -> None:
+    writer = HistoryWriter(redis_client, max_tasks=10_000, max_age_s=3_600)
+    count = RECORD_BATCH * 2 + 50
+    first = time.time() - 60
+    for n in range(count):
+        writer.add(f"t{n:04}", first + n / 1000, "PENDING", {"name": "job.a", "queue": "etl"})
+    assert writer.flush() == count
+    for n in range(count):
+        writer.add(f"t{n:04}", time.time(), "SUCCESS", {"worker": "w1@h", "runtime": "0.5"})
+    assert writer.flush() == count
+    assert redis_client.zcard(keys.MONITOR_TASKS) == count
+    assert redis_client.zcard(keys.monitor_index("state", "SUCCESS")) == count
+    assert redis_client.zcard(keys.monitor_index("worker", "w1@h")) == count
+    assert not redis_client.exists(keys.monitor_index("state", "PENDING"))
+    last = redis_client.hgetall(keys.monitor_task(f"t{count - 1:04}"))
+    assert last[b"state"] == b"SUCCESS"
+    assert (last[b"queue"], last[b"worker"], last[b"runtime"]) == (b"etl", b"w1@h", b"0.5")
+    # Ordered by first seen, whatever happened later.
+    assert int(last[b"score"]) == int((first + (count - 1) / 1000) * 1000)
+    newest = redis_client.zrevrange(keys.monitor_index("state", "SUCCESS"), 0, 0)
+    assert newest == [f"t{count - 1:04}".encode()]
 
 
 def test_a_batch_is_written_after_redis_forgot_the_script(

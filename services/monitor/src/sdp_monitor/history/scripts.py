@@ -7,54 +7,64 @@ filterable field (`keys.monitor_index`): state, name, worker and queue.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import orjson
 
 from sdp_core import keys
 
-__all__ = ["QUERY", "RECORD", "TRIM", "record_args"]
+__all__ = ["QUERY", "RECORD", "TRIM", "Change", "record_args"]
 
-# Merge one task's fields; move it between indexes when its state, name, worker or queue changes.
-# A state only replaces one of lower or equal rank (sent < held by a worker < finished), so an
-# event that arrives late never turns a finished task back into a running one.
-# KEYS: task hash, all-tasks index. ARGV: index prefix, id, first seen (ms), state or '',
-# the fields as one JSON object of strings (one argument packs far cheaper than many).
+# Merge each task's fields; move it between indexes when its state, name, worker or queue
+# changes. A state only replaces one of lower or equal rank (sent < held by a worker <
+# finished), so an event that arrives late never turns a finished task back into a running one.
+# Many tasks per call: the call and its arguments cost Redis and the caller more than a task's
+# own writes. The task hashes are named from their prefix, as TRIM names them.
+# KEYS: all-tasks index. ARGV: index prefix, task hash prefix, a JSON array of
+# [id, first seen (ms, as text), state or '', {field: text}].
 RECORD = """
 local RANK = {PENDING = 0, SUCCESS = 2, FAILURE = 2, REVOKED = 2}
-local key, prefix, id, state = KEYS[1], ARGV[1], ARGV[2], ARGV[4]
-local old = redis.call('HMGET', key, 'score', 'state', 'name', 'worker', 'queue')
-local score = old[1]
-local set = {}
-if not score then
-  score = ARGV[3]
-  redis.call('ZADD', KEYS[2], score, id)
-  set = {'score', score}
-end
-local function reindex(field, before, after)
+local AT = {name = 3, worker = 4, queue = 5}
+local all, prefix, tprefix = KEYS[1], ARGV[1], ARGV[2]
+local function reindex(id, score, field, before, after)
   if after == before then return end
   if before then redis.call('ZREM', prefix .. field .. ':' .. before, id) end
   redis.call('ZADD', prefix .. field .. ':' .. after, score, id)
 end
-if state ~= '' and (not old[2] or (RANK[state] or 1) >= (RANK[old[2]] or 1)) then
-  reindex('state', old[2], state)
-  set[#set + 1] = 'state'
-  set[#set + 1] = state
+for _, task in ipairs(cjson.decode(ARGV[3])) do
+  local id, state = task[1], task[3]
+  local key = tprefix .. id
+  local old = redis.call('HMGET', key, 'score', 'state', 'name', 'worker', 'queue')
+  local score = old[1]
+  local set = {}
+  if not score then
+    score = task[2]
+    redis.call('ZADD', all, score, id)
+    set = {'score', score}
+  end
+  if state ~= '' and (not old[2] or (RANK[state] or 1) >= (RANK[old[2]] or 1)) then
+    reindex(id, score, 'state', old[2], state)
+    set[#set + 1] = 'state'
+    set[#set + 1] = state
+  end
+  for field, value in pairs(task[4]) do
+    if AT[field] then reindex(id, score, field, old[AT[field]], value) end
+    set[#set + 1] = field
+    set[#set + 1] = value
+  end
+  if #set > 0 then redis.call('HSET', key, unpack(set)) end
 end
-local at = {name = 3, worker = 4, queue = 5}
-for field, value in pairs(cjson.decode(ARGV[5])) do
-  if at[field] then reindex(field, old[at[field]], value) end
-  set[#set + 1] = field
-  set[#set + 1] = value
-end
-if #set > 0 then redis.call('HSET', key, unpack(set)) end
 return 0
 """
 
+Change = tuple[str, int, str | None, dict[str, str]]
 
-def record_args(
-    task_id: str, first_ms: int, state: str | None, fields: dict[str, str]
-) -> list[str | int | bytes]:
-    """RECORD's ARGV for one task."""
-    return [keys.MONITOR_INDEX_PREFIX, task_id, first_ms, state or "", orjson.dumps(fields)]
+
+def record_args(changes: Sequence[Change]) -> list[str | bytes]:
+    """RECORD's ARGV for (task id, first seen ms, state or None, fields) changes."""
+    # The first-seen time as text: cjson would read a number as a double.
+    batch = [(task_id, str(ms), state or "", fields) for task_id, ms, state, fields in changes]
+    return [keys.MONITOR_INDEX_PREFIX, keys.MONITOR_TASK_PREFIX, orjson.dumps(batch)]
 
 
 # Drop up to a batch of the oldest tasks: those first seen before the cutoff, or beyond the

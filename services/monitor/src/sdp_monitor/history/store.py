@@ -73,8 +73,8 @@ class HistoryStore:
 
     async def mark(self, task_id: str, state: str | None, fields: Mapping[str, str]) -> None:
         """Record what an operator did to a task, through the same script as the events."""
-        args = scripts.record_args(task_id, int(time.time() * 1000), state, dict(fields))
-        await self._record(keys=[keys.monitor_task(task_id), keys.MONITOR_TASKS], args=args)
+        change = (task_id, int(time.time() * 1000), state, dict(fields))
+        await self._record(keys=[keys.MONITOR_TASKS], args=scripts.record_args([change]))
 
     async def get(self, task_id: str) -> dict[str, str] | None:
         raw: Mapping[Any, Any] = await self.client.hgetall(keys.monitor_task(task_id))
