@@ -120,8 +120,8 @@ def test_task_name_labels_are_bounded() -> None:
 
 def test_histograms_count_a_bound_in_its_own_bucket_and_sum_every_observation() -> None:
     metrics = MonitorMetrics()
-    for runtime in (0.01, 0.02, 0.5, 7200.0):
-        metrics.task("job.a", "SUCCESS", runtime)
+    for seconds in (0.01, 0.02, 0.5, 7200.0):
+        metrics.task("job.a", "SUCCESS", seconds)
     metrics.waited("etl", -0.5)  # clocks disagree: counted as no wait at all
     metrics.waited(None, 2.0)
     sample = metrics.registry.get_sample_value
