@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
+from celery.utils.time import utcoffset
 
 from sdp_core import keys
+from sdp_core.celery_config import make_celery
+from sdp_core.settings import CommonSettings
+from sdp_monitor.consumer import EventConsumer
 from sdp_monitor.events import EventRouter, TextCaps
 from sdp_monitor.feed import ChangeFeed
 from sdp_monitor.history.writer import HistoryWriter
 from sdp_monitor.live import LiveState, LiveTask, WorkerFacts
 from sdp_monitor.metrics import MonitorMetrics
+from sdp_testing.processes import wait_until
 
 
 class Clock:
@@ -185,3 +192,50 @@ def test_task_events_become_one_history_record(
     assert redis_client.zrange(keys.monitor_index("state", "FAILURE"), 0, -1) == [b"t1"]
     assert redis_client.zcard(keys.monitor_index("state", "PENDING")) == 0
     assert redis_client.zrange(keys.monitor_index("queue", "etl"), 0, -1) == [b"t1"]
+
+
+def publish_events(client: redis.Redis, events: object) -> None:
+    """One event message as kombu puts it on the Redis fanout: a base64 body in an envelope."""
+    body = base64.b64encode(json.dumps(events).encode()).decode()
+    envelope = {
+        "body": body,
+        "content-encoding": "utf-8",
+        "content-type": "application/json",
+        "headers": {"hostname": "w"},
+        "properties": {"body_encoding": "base64", "delivery_info": {"exchange": "celeryev"}},
+    }
+    client.publish("/0.celeryev/task.multi", json.dumps(envelope))
+
+
+def test_the_consumer_unpacks_batches_localizes_timestamps_and_skips_bad_events(
+    router: EventRouter, redis_url: str, redis_client: redis.Redis
+) -> None:
+    app = make_celery("test-consumer", CommonSettings(redis_url=redis_url))
+    consumer = EventConsumer(app, router, flush_s=0.1, backoff_max_s=1, on_connect=lambda: None)
+    here = utcoffset()
+    consumer.start()
+    try:
+        wait_until(consumer.connected.is_set, 10, "the consumer to subscribe")
+        redis_client.publish("/0.celeryev/task.multi", b"not json")
+        publish_events(
+            redis_client,
+            [
+                42,
+                {"uuid": "t0"},
+                # A sender an hour east of us: its timestamps are moved into our offset.
+                event("task-sent", "t1", 10_000.0, utcoffset=here + 1, name="a", queue="etl"),
+                {"type": "task-received", "uuid": "t2", "timestamp": "soon", "utcoffset": here},
+                event("task-started", "t1", 10_001.0, utcoffset=here, hostname="w"),
+            ],
+        )
+        task = keys.monitor_task("t1")
+        wait_until(lambda: redis_client.hget(task, "state") == b"STARTED", 10, "t1 to start")
+    finally:
+        consumer.stop()
+    raw: dict[bytes, bytes] = redis_client.hgetall(task)  # type: ignore[assignment]
+    record = {k.decode(): v.decode() for k, v in raw.items()}
+    assert float(record["sent_at"]) == 6_400.0
+    assert float(record["started_at"]) == 10_001.0
+    assert (record["name"], record["queue"], record["worker"]) == ("a", "etl", "w")
+    assert not redis_client.exists(keys.monitor_task("t2"))
+    assert consumer.connected.is_set()

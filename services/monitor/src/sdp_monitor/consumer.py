@@ -4,9 +4,11 @@ Events reach Redis subscribers as kombu fanout messages on `/<db>.<event exchang
 key>` channels. They are read here with one redis-py subscription rather than a kombu consumer:
 kombu's receive path costs several times the CPU per message that the monitor spends on
 everything else. The thread reads what has arrived, then sleeps `BATCH_WAIT_S`, so under load it
-wakes for a bufferful rather than once per message. Each message is still turned into events
-and dispatched by Celery's `EventReceiver` (clock, timestamps, batched event lists), so
-handlers see what Celery's own receiver would hand them.
+wakes for a bufferful rather than once per message. Each message is turned into events as
+Celery's `EventReceiver` does it (a worker's batched list unpacked, the sender's timestamp moved
+into this host's UTC offset) and handed to the router's handler for its type. Celery's receiver
+also keeps a Lamport clock and stamps each event's arrival, under a lock and two clock reads
+per event; no handler reads either.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, cast
 import orjson
 import redis
 from celery import Celery
-from celery.events.receiver import EventReceiver
+from celery.utils.time import utcoffset
 from kombu.exceptions import OperationalError
 from redis.client import PubSub
 from redis.connection import Connection
@@ -39,19 +41,6 @@ HEALTH_CHECK_S = 25
 CONNECT_TIMEOUT_S = 5
 # How long the reader lets messages gather after a read; what it adds to an event's delay.
 BATCH_WAIT_S = 0.05
-
-
-class _Receiver(EventReceiver):
-    """Dispatches by type to the router's handlers; a bad event never stops the stream."""
-
-    def process(self, type: str, event: dict[str, Any]) -> None:
-        handler = self.handlers.get(type)
-        if handler is None:
-            return
-        try:
-            handler(event)
-        except Exception:
-            log.exception("could not handle a %s event", type)
 
 
 def event_channels(app: Celery, broker: redis.Redis) -> str:
@@ -84,7 +73,8 @@ class EventConsumer:
         self.on_connect = on_connect
         self.connected = threading.Event()
         self._stop = threading.Event()
-        self._receiver = _Receiver(None, handlers=router.handlers, app=app)
+        # This host's UTC offset in hours, read again each second (it changes with DST).
+        self._here_h = utcoffset()
         self._thread = threading.Thread(target=self._run, name="sdp-monitor-events", daemon=True)
         self._flushed = self._maintained = time.monotonic()
 
@@ -167,7 +157,6 @@ class EventConsumer:
             self._deliver(reply[3])
 
     def _deliver(self, data: bytes) -> None:
-        receiver = self._receiver
         try:
             envelope = orjson.loads(data)
             body = envelope["body"]
@@ -177,9 +166,20 @@ class EventConsumer:
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("skipped an event message that is not Celery's JSON: %s", exc)
             return
+        handlers, here_h = self.router.handlers, self._here_h
         # A worker batches task events into one list per message.
         for event in payload if isinstance(payload, list) else (payload,):
-            receiver.process(*receiver.event_from_message(event))
+            handler = handlers.get(event.get("type", "")) if isinstance(event, dict) else None
+            if handler is None:
+                continue
+            try:
+                offset_h, stamp = event.get("utcoffset"), event.get("timestamp")
+                if offset_h is not None and stamp is not None:
+                    event["timestamp"] = stamp - (offset_h - here_h) * 3600
+                handler(event)
+            except Exception:
+                # A bad event never stops the stream.
+                log.exception("could not handle a %s event", event.get("type"))
 
     def _tick(self) -> None:
         now = time.monotonic()
@@ -188,6 +188,7 @@ class EventConsumer:
             self._safely(self.router.flush)
         if now - self._maintained >= MAINTAIN_EVERY_S:
             self._maintained = now
+            self._here_h = utcoffset()
             self._safely(self.router.maintain)
 
     @staticmethod
