@@ -26,10 +26,23 @@ RECORD = """
 local RANK = {PENDING = 0, SUCCESS = 2, FAILURE = 2, REVOKED = 2}
 local AT = {name = 3, worker = 4, queue = 5}
 local all, prefix, tprefix = KEYS[1], ARGV[1], ARGV[2]
+-- Index changes are gathered per index and made by one ZREM and one ZADD each at the end.
+local adds, removes = {}, {}
+local function add(key, score, id)
+  local list = adds[key]
+  if not list then list = {}; adds[key] = list end
+  local n = #list
+  list[n + 1], list[n + 2] = score, id
+end
 local function reindex(id, score, field, before, after)
   if after == before then return end
-  if before then redis.call('ZREM', prefix .. field .. ':' .. before, id) end
-  redis.call('ZADD', prefix .. field .. ':' .. after, score, id)
+  if before then
+    local key = prefix .. field .. ':' .. before
+    local list = removes[key]
+    if not list then list = {}; removes[key] = list end
+    list[#list + 1] = id
+  end
+  add(prefix .. field .. ':' .. after, score, id)
 end
 for _, task in ipairs(cjson.decode(ARGV[3])) do
   local id, state = task[1], task[3]
@@ -39,7 +52,7 @@ for _, task in ipairs(cjson.decode(ARGV[3])) do
   local set = {}
   if not score then
     score = task[2]
-    redis.call('ZADD', all, score, id)
+    add(all, score, id)
     set = {'score', score}
   end
   if state ~= '' and (not old[2] or (RANK[state] or 1) >= (RANK[old[2]] or 1)) then
@@ -54,6 +67,9 @@ for _, task in ipairs(cjson.decode(ARGV[3])) do
   end
   if #set > 0 then redis.call('HSET', key, unpack(set)) end
 end
+-- A task is in one batch once, so it never leaves and enters the same index here.
+for key, ids in pairs(removes) do redis.call('ZREM', key, unpack(ids)) end
+for key, members in pairs(adds) do redis.call('ZADD', key, unpack(members)) end
 return 0
 """
 
