@@ -92,16 +92,26 @@ local batch = tonumber(ARGV[5])
 local ids = redis.call('ZRANGEBYSCORE', all, '-inf', '(' .. ARGV[3], 'LIMIT', 0, batch)
 local over = redis.call('ZCARD', all) - tonumber(ARGV[4])
 if over > #ids then ids = redis.call('ZRANGE', all, 0, math.min(over, batch) - 1) end
+if #ids == 0 then return 0 end
 local fields = {'state', 'name', 'worker', 'queue'}
-for _, id in ipairs(ids) do
+-- Removals gathered per index, one ZREM each, as RECORD gathers its changes.
+local removes, hashes = {}, {}
+for n, id in ipairs(ids) do
   local key = tprefix .. id
+  hashes[n] = key
   local values = redis.call('HMGET', key, unpack(fields))
   for i, field in ipairs(fields) do
-    if values[i] then redis.call('ZREM', prefix .. field .. ':' .. values[i], id) end
+    if values[i] then
+      local index = prefix .. field .. ':' .. values[i]
+      local list = removes[index]
+      if not list then list = {}; removes[index] = list end
+      list[#list + 1] = id
+    end
   end
-  redis.call('DEL', key)
 end
-if #ids > 0 then redis.call('ZREM', all, unpack(ids)) end
+for index, members in pairs(removes) do redis.call('ZREM', index, unpack(members)) end
+redis.call('DEL', unpack(hashes))
+redis.call('ZREM', all, unpack(ids))
 return #ids
 """
 
