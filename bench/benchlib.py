@@ -184,6 +184,11 @@ class Processes:
         self._running.append(started)
         return started
 
+    def stop(self, proc: Proc) -> None:
+        """Stop one process this started."""
+        proc.stop()
+        self._running.remove(proc)
+
     def stop_all(self) -> None:
         for proc in self._running:
             proc.stop()

@@ -6,11 +6,12 @@ Run by ``make bench``; never by ``make test``.  Starts its own ``redis-server`` 
 1. Throughput: N no-op tasks (``system.noop``) published from this process as fast as it can,
    timed from the first send until the queue and kombu's unacked hash are empty (acks are late,
    so that is when the last task has finished); with no monitor, with ours
-   (``python -m sdp_monitor``) and with Flower.  Every run gets fresh workers, a fresh monitor
-   and a flushed database.  An even number of rounds of (none, ours, Flower), every other one
-   reversed, so ours always runs next to a run without a monitor, as often after it as before;
-   the ratio is the mean over rounds of each round's pair, since the machine's speed drifts
-   between rounds more than the monitor costs.
+   (``python -m sdp_monitor``) and with Flower.  One cluster throughout, its workers warmed up
+   once; each run starts its monitor (a fresh process) and stops it afterwards.  An even number
+   of rounds of (none, ours, Flower), every other one reversed, so ours always runs next to a
+   run without a monitor, as often after it as before; the ratio is the mean over rounds of
+   each round's pair, since the machine's speed drifts between rounds more than the monitor
+   costs.
    The monitor's and the redis-server's CPU time per task, and Redis memory, are read
    alongside.
 2. History: 100k no-op tasks with both monitors running; CPU time and RSS of each monitor's
@@ -90,14 +91,15 @@ RSS_MIB = 150.0
 CPU_PER_TASK_MS = 0.25
 THROUGHPUT_RATIO = 0.95
 SETTLE_S = 3.0
+WARM_UP_TASKS = 2_000
 
 
 @dataclass(frozen=True)
 class Config:
-    throughput_tasks: int = 8_000
+    throughput_tasks: int = 3_000
     # The machine's speed drifts by a fifth over minutes: many short rounds, compared in pairs,
     # as many with ours before the run without a monitor as after it.
-    rounds: int = 6
+    rounds: int = 12
     history_tasks: int = 100_000
     samples: int = 300
     sample_budget_s: float = 10.0
@@ -107,7 +109,7 @@ class Config:
 
 
 QUICK = Config(
-    throughput_tasks=2_000,
+    throughput_tasks=1_000,
     rounds=2,
     history_tasks=5_000,
     samples=50,
@@ -343,28 +345,33 @@ def measure_run(cluster: Cluster, side: Side | None, runs: Runs, cfg: Config) ->
 
 
 def throughput(cluster: Cluster, cfg: Config) -> dict[str, Runs]:
-    """No monitor, ours and Flower, ``cfg.rounds`` runs each."""
+    """No monitor, ours and Flower, ``cfg.rounds`` runs each, on one warm cluster."""
     configs = {"none": Runs(), "ours": Runs(), "flower": Runs()}
+    cluster.reset()
+    cluster.start_workers()
+    # Warm the workers up once; after that only the monitor changes between runs.
+    cluster.run(WARM_UP_TASKS)
     for round_no in range(1, cfg.rounds + 1):
         # Every other round in reverse, so that a drift in the machine's load evens out.
         for name in list(configs)[:: 1 if round_no % 2 else -1]:
             runs = configs[name]
             if runs.error is not None:
                 continue
-            cluster.reset()
+            side = None
             try:
                 side = cluster.start(name) if name != "none" else None
-                cluster.start_workers()
                 if side is not None:
                     side.wait_online(len(WORKERS))
-                # Whatever the monitor, the workers get the same time to settle: otherwise
-                # waiting for a monitor to see them would warm them up for its runs only.
+                # Whatever the monitor, the same pause before each run.
                 time.sleep(SETTLE_S)
                 measure_run(cluster, side, runs, cfg)
             except (RuntimeError, TimeoutError) as exc:
                 log(f"   {name}: failed: {exc}")
                 runs.error = f"failed: {str(exc).splitlines()[0]}"
                 continue
+            finally:
+                if side is not None:
+                    cluster.procs.stop(side.proc)
             log(f"   round {round_no}, monitor {name}: {runs.rates[-1]:,.0f} tasks/s")
     cluster.reset()
     return configs
@@ -720,9 +727,11 @@ def setup_lines(run: History, cfg: Config) -> list[str]:
         "`inspect_timeout` 1 s). Basic auth sent with every request.",
         "- Throughput: no-op tasks (`system.noop`) sent from the bench process over one "
         "producer as fast as it goes; time from the first send until the queue and kombu's "
-        "unacked hash are empty. Fresh workers, monitor and database per run; the workers "
-        f"get {SETTLE_S:.0f} s to settle after they (and the monitor) are up, whatever the "
-        "monitor; "
+        "unacked hash are empty. One cluster for every run, its workers warmed up once with "
+        f"{WARM_UP_TASKS:,} tasks: only the monitor changes, a fresh process started before "
+        f"its run and stopped after it, and every run starts {SETTLE_S:.0f} s after the "
+        "monitor (if any) shows both workers; nothing is flushed between runs, so our "
+        "history grows across them; "
         f"{cfg.rounds} round(s) of (none, ours, Flower), every other one in reverse order, "
         "so ours always runs next to a run without a monitor, as often before it as after. The "
         "ratio is the mean over the rounds of (rate with the monitor / rate without it in the "
