@@ -43,15 +43,6 @@ RUNTIME_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 WAIT_BUCKETS = (0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 3600)
 
 
-def _le(bounds: tuple[float, ...]) -> tuple[str, ...]:
-    """Bucket labels as prometheus_client writes them: "0.01", "1.0", "+Inf"."""
-    return (*(repr(float(b)) for b in bounds), "+Inf")
-
-
-RUNTIME_LE = _le(RUNTIME_BUCKETS)
-WAIT_LE = _le(WAIT_BUCKETS)
-
-
 class _Bounded:
     """Admits the first `limit` distinct values of a label; later ones are `other`.
 
@@ -148,22 +139,35 @@ class _Histogram:
     __slots__ = ("counts", "total")
 
     def __init__(self, size: int) -> None:
-        self.counts = [0] * (size + 1)
+        self.counts = [0] * size
         self.total = 0.0
 
-    def observe(self, bounds: tuple[float, ...], value: float) -> None:
-        # Prometheus buckets are upper bounds, inclusive: the first bound >= value.
-        self.counts[bisect_left(bounds, value)] += 1
-        self.total += value
 
-    def buckets(self, labels: tuple[str, ...]) -> list[tuple[str, float]]:
-        """Cumulative counts by bucket label, as a histogram family takes them."""
-        buckets: list[tuple[str, float]] = []
-        cumulative = 0
-        for label, count in zip(labels, self.counts, strict=True):
-            cumulative += count
-            buckets.append((label, cumulative))
-        return buckets
+class _Histograms:
+    """One histogram per label value, all with the same buckets."""
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        # Bucket labels as prometheus_client writes them: "0.01", "1.0", "+Inf".
+        self.le = (*(repr(float(b)) for b in bounds), "+Inf")
+        self.by_label: dict[str, _Histogram] = {}
+
+    def observe(self, label: str, value: float) -> None:
+        histogram = self.by_label.get(label)
+        if histogram is None:
+            histogram = self.by_label[label] = _Histogram(len(self.le))
+        # Prometheus buckets are upper bounds, inclusive: the first bound >= value.
+        histogram.counts[bisect_left(self.bounds, value)] += 1
+        histogram.total += value
+
+    def export(self, family: HistogramMetricFamily) -> None:
+        for label, histogram in self.by_label.items():
+            cumulative = 0
+            buckets: list[tuple[str, float]] = []
+            for le, count in zip(self.le, histogram.counts, strict=True):
+                cumulative += count
+                buckets.append((le, cumulative))
+            family.add_metric([label], buckets, sum_value=histogram.total)
 
 
 class _TaskTally:
@@ -172,8 +176,8 @@ class _TaskTally:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.events: dict[tuple[str, str], int] = {}
-        self.runtimes: dict[str, _Histogram] = {}
-        self.waits: dict[str, _Histogram] = {}
+        self.runtimes = _Histograms(RUNTIME_BUCKETS)
+        self.waits = _Histograms(WAIT_BUCKETS)
 
 
 class _TaskCollector(Collector):
@@ -200,12 +204,8 @@ class _TaskCollector(Collector):
         with tally.lock:
             for (name, state), count in tally.events.items():
                 events.add_metric([name, state], count)
-            for family, le, histograms in (
-                (runtime, RUNTIME_LE, tally.runtimes),
-                (wait, WAIT_LE, tally.waits),
-            ):
-                for label, histogram in histograms.items():
-                    family.add_metric([label], histogram.buckets(le), sum_value=histogram.total)
+            tally.runtimes.export(runtime)
+            tally.waits.export(wait)
         yield from (events, runtime, wait)
 
 
@@ -227,20 +227,13 @@ class MonitorMetrics:
         with tally.lock:
             tally.events[key] = tally.events.get(key, 0) + 1
             if runtime is not None:
-                histogram = tally.runtimes.get(label)
-                if histogram is None:
-                    histogram = tally.runtimes[label] = _Histogram(len(RUNTIME_BUCKETS))
-                histogram.observe(RUNTIME_BUCKETS, runtime)
+                tally.runtimes.observe(label, runtime)
 
     def waited(self, queue: str | None, seconds: float) -> None:
         """A task started this long after it was sent (consumer thread)."""
         label = self._queues(queue)
-        tally = self._tally
-        with tally.lock:
-            histogram = tally.waits.get(label)
-            if histogram is None:
-                histogram = tally.waits[label] = _Histogram(len(WAIT_BUCKETS))
-            histogram.observe(WAIT_BUCKETS, max(seconds, 0.0))
+        with self._tally.lock:
+            self._tally.waits.observe(label, max(seconds, 0.0))
 
     async def refresh(self, request: Request) -> None:
         """Read workers, queues and beat for the scrape that follows."""
