@@ -34,14 +34,14 @@ local function add(key, score, id)
   local n = #list
   list[n + 1], list[n + 2] = score, id
 end
+local function remove(key, id)
+  local list = removes[key]
+  if not list then list = {}; removes[key] = list end
+  list[#list + 1] = id
+end
 local function reindex(id, score, field, before, after)
   if after == before then return end
-  if before then
-    local key = prefix .. field .. ':' .. before
-    local list = removes[key]
-    if not list then list = {}; removes[key] = list end
-    list[#list + 1] = id
-  end
+  if before then remove(prefix .. field .. ':' .. before, id) end
   add(prefix .. field .. ':' .. after, score, id)
 end
 for _, task in ipairs(cjson.decode(ARGV[3])) do
