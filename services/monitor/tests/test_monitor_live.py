@@ -194,6 +194,35 @@ def test_task_events_become_one_history_record(
     assert redis_client.zrange(keys.monitor_index("queue", "etl"), 0, -1) == [b"t1"]
 
 
+def test_a_receipt_adds_its_worker_to_what_the_heard_task_sent_recorded(
+    router: EventRouter, redis_client: redis.Redis
+) -> None:
+    def record(task_id: str) -> dict[str, str]:
+        raw: dict[bytes, bytes] = redis_client.hgetall(keys.monitor_task(task_id))  # type: ignore[assignment]
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    handle = router.handlers
+    sent = event("task-sent", "t1", 10.0, name="system.noop", args="(1,)", queue="etl")
+    handle["task-sent"](sent)
+    router.flush()
+    # The receipt repeats what the task-sent said; the record keeps what that said.
+    handle["task-received"](
+        event("task-received", "t1", 11.0, name="system.noop", args="(other,)", hostname="w")
+    )
+    # Sent before this monitor listened: the receipt is all there is to record.
+    handle["task-received"](
+        event("task-received", "t2", 11.0, name="etl.transform", args="(2,)", hostname="w")
+    )
+    router.flush()
+    first, second = record("t1"), record("t2")
+    assert (first["args"], first["queue"], first["worker"]) == ("(1,)", "etl", "w")
+    assert (first["state"], float(first["received_at"])) == ("RECEIVED", 11.0)
+    assert (second["name"], second["args"], second["worker"]) == ("etl.transform", "(2,)", "w")
+    # Its queue is where its name routes to.
+    assert second["queue"] == "etl"
+    assert redis_client.zrange(keys.monitor_index("queue", "etl"), 0, -1) == [b"t1", b"t2"]
+
+
 def publish_events(client: redis.Redis, events: object) -> None:
     """One event message as kombu puts it on the Redis fanout: a base64 body in an envelope."""
     body = base64.b64encode(json.dumps(events).encode()).decode()

@@ -135,18 +135,24 @@ class EventRouter:
     ) -> None:
         task_id = str(event["uuid"])
         at = float(event.get("timestamp") or time.time())
+        live = step(task_id, event, at)
         fields: dict[str, str] = {}
         if spec.time_field:
             fields[spec.time_field] = repr(at)
+        picks = spec.picks
+        if spec.step == "received" and live is not None:
+            if live.sent_at is not None:
+                # Its task-sent, heard here, already recorded what the receipt repeats: half
+                # the fields of a task's second record, and the largest.
+                picks = _WORKER
+            elif live.queue:
+                fields["queue"] = live.queue
         caps = self.caps
-        for key, field, cap in spec.picks:
+        for key, field, cap in picks:
             value = event.get(key)
             if value is not None:
                 text = value if isinstance(value, str) else str(value)
                 fields[field] = text[: caps[cap]] if cap else text
-        live = step(task_id, event, at)
-        if live is not None and live.queue and "queue" not in fields:
-            fields["queue"] = live.queue
         self.history.add(task_id, at, spec.state, fields)
         name = fields.get("name") or (live.name if live else None)
         runtime = event.get("runtime") if spec.state == "SUCCESS" else None
@@ -162,10 +168,15 @@ class EventRouter:
                     "state": spec.state,
                     "name": name,
                     "worker": fields.get("worker") or (live.worker if live else None),
-                    "queue": fields.get("queue"),
+                    "queue": fields.get("queue") or (live.queue if live else None),
                     "at": at,
                 },
             )
+
+    @property
+    def buffered(self) -> bool:
+        """Whether a flush has anything to write or publish."""
+        return bool(len(self.history)) or self.feed.pending
 
     def flush(self) -> None:
         """Write the buffered history and hand the coalesced changes to the SSE clients."""
