@@ -50,6 +50,10 @@ class ChangeFeed:
     def listening(self) -> bool:
         return bool(self._subscribers)
 
+    @property
+    def pending(self) -> bool:
+        return bool(self._pending)
+
     def add(self, key: str, change: Change) -> None:
         """Queue a change (consumer thread); a later one for the same key replaces it."""
         if self._subscribers:
