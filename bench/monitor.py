@@ -679,9 +679,12 @@ def throughput_row(configs: dict[str, Runs], cfg: Config) -> Row:
             cells.append(failure(runs.error or bare.error) or "not measured")
             continue
         ratio = statistics.fmean(ratios)
+        # How far the mean itself may be off, from how much the rounds' pairs disagree.
+        error = statistics.stdev(ratios) / len(ratios) ** 0.5 if len(ratios) > 1 else 0.0
         cells.append(
             f"{ratio:.3f}"
             + (mark(ratio >= THROUGHPUT_RATIO) if name == "ours" else "")
+            + f" ± {error:.3f} standard error"
             + f" (rounds {ratios[0]:.2f} to {ratios[-1]:.2f}; best of each "
             f"{with_it:,.0f} vs {without:,.0f} tasks/s = {with_it / without:.3f})"
         )
