@@ -220,6 +220,13 @@ def test_a_receipt_adds_its_worker_to_what_the_heard_task_sent_recorded(
     assert (second["name"], second["args"], second["worker"]) == ("etl.transform", "(2,)", "w")
     # Its queue is where its name routes to.
     assert second["queue"] == "etl"
+    # Known only from an inspect (the monitor started while it ran): its end records its queue.
+    handle["worker-heartbeat"](beat("w"))
+    held = LiveTask("t3", "system.sleep", "w", "system", "STARTED")
+    router.live.describe("w", WorkerFacts("prefork", 2, 1, ("system",), (held,)), asked_at=0)
+    handle["task-succeeded"](event("task-succeeded", "t3", 12.0, result="1", runtime=1.0))
+    router.flush()
+    assert record("t3")["queue"] == "system"
     assert redis_client.zrange(keys.monitor_index("queue", "etl"), 0, -1) == [b"t1", b"t2"]
 
 

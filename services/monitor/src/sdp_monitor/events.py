@@ -140,13 +140,14 @@ class EventRouter:
         if spec.time_field:
             fields[spec.time_field] = repr(at)
         picks = spec.picks
-        if spec.step == "received" and live is not None:
-            if live.sent_at is not None:
-                # Its task-sent, heard here, already recorded what the receipt repeats: half
-                # the fields of a task's second record, and the largest.
-                picks = _WORKER
-            elif live.queue:
+        if live is not None and live.sent_at is None:
+            # Not heard as sent (or known from an inspect): its queue is known only here.
+            if live.queue:
                 fields["queue"] = live.queue
+        elif spec.step == "received" and live is not None:
+            # Its task-sent, heard here, already recorded what the receipt repeats: half the
+            # fields of a task's second record, and the largest.
+            picks = _WORKER
         caps = self.caps
         for key, field, cap in picks:
             value = event.get(key)
