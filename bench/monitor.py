@@ -98,8 +98,9 @@ WARM_UP_TASKS = 2_000
 class Config:
     throughput_tasks: int = 3_000
     # The machine's speed drifts by a fifth over minutes: many short rounds, compared in pairs,
-    # as many with ours before the run without a monitor as after it.
-    rounds: int = 12
+    # as many with ours before the run without a monitor as after it. A pair's ratio can be off
+    # by a tenth, so it takes about 24 to bring the standard error of their mean near 0.02.
+    rounds: int = 24
     history_tasks: int = 100_000
     samples: int = 300
     sample_budget_s: float = 10.0
