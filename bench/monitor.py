@@ -9,9 +9,9 @@ Run by ``make bench``; never by ``make test``.  Starts its own ``redis-server`` 
    (``python -m sdp_monitor``) and with Flower.  One cluster throughout, its workers warmed up
    once; each run starts its monitor (a fresh process) and stops it afterwards.  An even number
    of rounds of (none, ours, Flower), every other one reversed, so ours always runs next to a
-   run without a monitor, as often after it as before; the ratio is the mean over rounds of
+   run without a monitor, as often after it as before; the ratio is the median over rounds of
    each round's pair, since the machine's speed drifts between rounds more than the monitor
-   costs.
+   costs (the mean and its standard error are shown beside it).
    The monitor's and the redis-server's CPU time per task, and Redis memory, are read
    alongside.
 2. History: 100k no-op tasks with both monitors running; CPU time and RSS of each monitor's
@@ -679,18 +679,21 @@ def throughput_row(configs: dict[str, Runs], cfg: Config) -> Row:
         if not ratios or with_it is None or without is None:
             cells.append(failure(runs.error or bare.error) or "not measured")
             continue
-        ratio = statistics.fmean(ratios)
-        # How far the mean itself may be off, from how much the rounds' pairs disagree.
+        # The median: one run that stalls (seen once: 23 tasks/s among runs of 400) must not
+        # decide the result, as it would the mean.
+        ratio = statistics.median(ratios)
+        mean = statistics.fmean(ratios)
+        # How far the mean may be off, from how much the rounds' pairs disagree.
         error = statistics.stdev(ratios) / len(ratios) ** 0.5 if len(ratios) > 1 else 0.0
         cells.append(
             f"{ratio:.3f}"
             + (mark(ratio >= THROUGHPUT_RATIO) if name == "ours" else "")
-            + f" ± {error:.3f} standard error"
-            + f" (rounds {ratios[0]:.2f} to {ratios[-1]:.2f}; best of each "
+            + f" (mean {mean:.3f} ± {error:.3f} standard error;"
+            + f" rounds {ratios[0]:.2f} to {ratios[-1]:.2f}; best of each "
             f"{with_it:,.0f} vs {without:,.0f} tasks/s = {with_it / without:.3f})"
         )
     return (
-        f"Cluster throughput with it running / without ({cfg.throughput_tasks:,} tasks; mean "
+        f"Cluster throughput with it running / without ({cfg.throughput_tasks:,} tasks; median "
         f"over {cfg.rounds} rounds of each round's pair, in both orders)",
         f"≥ {THROUGHPUT_RATIO}",
         cells[0],
@@ -738,9 +741,10 @@ def setup_lines(run: History, cfg: Config) -> list[str]:
         "history grows across them; "
         f"{cfg.rounds} round(s) of (none, ours, Flower), every other one in reverse order, "
         "so ours always runs next to a run without a monitor, as often before it as after. The "
-        "ratio is the mean over the rounds of (rate with the monitor / rate without it in the "
-        "same round): a drift within a round counts against ours in one order and for it in "
-        "the other. The best "
+        "ratio is the median over the rounds of (rate with the monitor / rate without it in "
+        "the same round), so one stalled run does not decide it; the mean and its standard "
+        "error are shown too. A drift within a round counts against ours in one order and for "
+        "it in the other. The best "
         "rate of each is shown too. Identical runs drift by up to a fifth over minutes on this "
         "kind of machine (CPU time per task for the same work moves with it), so rounds far "
         "apart do not compare. The monitor's CPU is read until it has caught up (as below); "
