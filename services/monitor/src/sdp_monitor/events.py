@@ -140,14 +140,15 @@ class EventRouter:
         if spec.time_field:
             fields[spec.time_field] = repr(at)
         picks = spec.picks
-        if live is not None and live.sent_at is None:
-            # Not heard as sent (or known from an inspect): its queue is known only here.
-            if live.queue:
-                fields["queue"] = live.queue
-        elif spec.step == "received" and live is not None:
-            # Its task-sent, heard here, already recorded what the receipt repeats: half the
-            # fields of a task's second record, and the largest.
-            picks = _WORKER
+        if live is not None:
+            if live.sent_at is None:
+                # Not heard as sent (or known from an inspect): its queue is known only here.
+                if live.queue:
+                    fields["queue"] = live.queue
+            elif spec.step == "received":
+                # Its task-sent, heard here, already recorded what the receipt repeats: half
+                # the fields of a task's second record, and the largest.
+                picks = _WORKER
         caps = self.caps
         for key, field, cap in picks:
             value = event.get(key)
@@ -177,7 +178,7 @@ class EventRouter:
     @property
     def buffered(self) -> bool:
         """Whether a flush has anything to write or publish."""
-        return bool(len(self.history)) or self.feed.pending
+        return len(self.history) > 0 or self.feed.pending
 
     def flush(self) -> None:
         """Write the buffered history and hand the coalesced changes to the SSE clients."""
