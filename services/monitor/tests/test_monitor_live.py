@@ -167,6 +167,12 @@ def test_live_tasks_are_bounded(live: LiveState) -> None:
     assert live.counts().reserved == 100
 
 
+def stored(client: redis.Redis, task_id: str) -> dict[str, str]:
+    """A task's history record as text."""
+    raw: dict[bytes, bytes] = client.hgetall(keys.monitor_task(task_id))  # type: ignore[assignment]
+    return {k.decode(): v.decode() for k, v in raw.items()}
+
+
 def test_task_events_become_one_history_record(
     router: EventRouter, redis_client: redis.Redis
 ) -> None:
@@ -182,8 +188,7 @@ def test_task_events_become_one_history_record(
     # Late and out of order: it must not turn the failure back into a queued task.
     handle["task-sent"](event("task-sent", "t1", 10.0, name="system.noop", queue="etl"))
     router.flush()
-    raw: dict[bytes, bytes] = redis_client.hgetall(keys.monitor_task("t1"))  # type: ignore[assignment]
-    record = {k.decode(): v.decode() for k, v in raw.items()}
+    record = stored(redis_client, "t1")
     assert record["state"] == "FAILURE"
     assert (record["name"], record["worker"], record["queue"]) == ("system.noop", "w", "etl")
     assert len(record["args"]) == 20
@@ -197,10 +202,6 @@ def test_task_events_become_one_history_record(
 def test_a_receipt_adds_its_worker_to_what_the_heard_task_sent_recorded(
     router: EventRouter, redis_client: redis.Redis
 ) -> None:
-    def record(task_id: str) -> dict[str, str]:
-        raw: dict[bytes, bytes] = redis_client.hgetall(keys.monitor_task(task_id))  # type: ignore[assignment]
-        return {k.decode(): v.decode() for k, v in raw.items()}
-
     handle = router.handlers
     sent = event("task-sent", "t1", 10.0, name="system.noop", args="(1,)", queue="etl")
     handle["task-sent"](sent)
@@ -214,20 +215,26 @@ def test_a_receipt_adds_its_worker_to_what_the_heard_task_sent_recorded(
         event("task-received", "t2", 11.0, name="etl.transform", args="(2,)", hostname="w")
     )
     router.flush()
-    first, second = record("t1"), record("t2")
+    first, second = stored(redis_client, "t1"), stored(redis_client, "t2")
     assert (first["args"], first["queue"], first["worker"]) == ("(1,)", "etl", "w")
     assert (first["state"], float(first["received_at"])) == ("RECEIVED", 11.0)
     assert (second["name"], second["args"], second["worker"]) == ("etl.transform", "(2,)", "w")
     # Its queue is where its name routes to.
     assert second["queue"] == "etl"
-    # Known only from an inspect (the monitor started while it ran): its end records its queue.
+    assert redis_client.zrange(keys.monitor_index("queue", "etl"), 0, -1) == [b"t1", b"t2"]
+
+
+def test_a_task_known_only_from_an_inspect_records_its_queue_when_it_ends(
+    router: EventRouter, redis_client: redis.Redis
+) -> None:
+    # The monitor started while the task ran: no sent or received event was heard.
+    handle = router.handlers
     handle["worker-heartbeat"](beat("w"))
     held = LiveTask("t3", "system.sleep", "w", "system", "STARTED")
     router.live.describe("w", WorkerFacts("prefork", 2, 1, ("system",), (held,)), asked_at=0)
     handle["task-succeeded"](event("task-succeeded", "t3", 12.0, result="1", runtime=1.0))
     router.flush()
-    assert record("t3")["queue"] == "system"
-    assert redis_client.zrange(keys.monitor_index("queue", "etl"), 0, -1) == [b"t1", b"t2"]
+    assert stored(redis_client, "t3")["queue"] == "system"
 
 
 def publish_events(client: redis.Redis, events: object) -> None:
