@@ -15,7 +15,7 @@ from celery.utils.time import utcoffset
 from sdp_core import keys
 from sdp_core.celery_config import make_celery
 from sdp_core.settings import CommonSettings
-from sdp_monitor.consumer import EventConsumer
+from sdp_monitor.consumer import EventConsumer, event_channels, message_body
 from sdp_monitor.events import EventRouter, TextCaps
 from sdp_monitor.feed import ChangeFeed
 from sdp_monitor.history.writer import HistoryWriter
@@ -260,6 +260,7 @@ def test_the_consumer_unpacks_batches_localizes_timestamps_and_skips_bad_events(
     try:
         wait_until(consumer.connected.is_set, 10, "the consumer to subscribe")
         redis_client.publish("/0.celeryev/task.multi", b"not json")
+        redis_client.publish("/0.celeryev/task.multi", b'{"body": "e30=", "properties": "?"}')
         publish_events(
             redis_client,
             [
@@ -282,3 +283,31 @@ def test_the_consumer_unpacks_batches_localizes_timestamps_and_skips_bad_events(
     assert (record["name"], record["queue"], record["worker"]) == ("a", "etl", "w")
     assert not redis_client.exists(keys.monitor_task("t2"))
     assert consumer.connected.is_set()
+
+
+def test_message_body_reads_what_celery_publishes_and_any_other_envelope(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    app = make_celery("test-body", CommonSettings(redis_url=redis_url))
+    pubsub = redis_client.pubsub()  # type: ignore[no-untyped-call]
+    pubsub.psubscribe(event_channels(app, redis_client))
+    wait_until(lambda: pubsub.get_message(timeout=0.1) is not None, 5, "the subscription")
+    with app.connection_for_write() as conn, app.events.Dispatcher(conn) as dispatcher:
+        dispatcher.send("task-sent", uuid="t1", name="system.noop", args='"quoted"')
+    message = None
+    for _ in range(50):
+        message = pubsub.get_message(timeout=0.1)
+        if message is not None and message["type"] == "pmessage":
+            break
+    pubsub.close()
+    assert message is not None and message["type"] == "pmessage", "no event message"
+    data: bytes = message["data"]
+    # kombu's own layout, which the slicing path expects: if this fails, only speed is lost.
+    assert data.startswith(b'{"body": "')
+    sent = json.loads(message_body(data))
+    assert (sent["type"], sent["uuid"], sent["args"]) == ("task-sent", "t1", '"quoted"')
+    envelope = json.loads(data)
+    reordered = {"properties": envelope["properties"], "body": envelope["body"]}
+    assert message_body(json.dumps(reordered).encode()) == message_body(data)
+    plain = {"body": json.dumps([{"type": "x"}]), "properties": {}}
+    assert json.loads(message_body(json.dumps(plain).encode())) == [{"type": "x"}]
