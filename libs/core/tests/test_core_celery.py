@@ -6,6 +6,7 @@ import redis
 from sdp_core import keys
 from sdp_core.celery_config import make_celery
 from sdp_core.queues import DEFAULT_PRIORITY, QUEUES, Queue, TaskName, queue_for
+from sdp_core.sender_backend import result_backend_url
 from sdp_core.settings import CommonSettings
 
 
@@ -49,3 +50,27 @@ def test_queue_keys_cover_every_priority_step() -> None:
     names = keys.queue_keys(Queue.etl)
     assert names[0] == "etl"
     assert names[1:] == [f"etl:{step}" for step in range(1, 10)]
+
+
+def test_sending_leaves_no_result_subscription_unread(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    # Celery's own Redis backend subscribed and unsubscribed per send on a connection nothing
+    # read: after about 170k sends a send blocked for its 120 s socket timeout.
+    before = {c["id"] for c in redis_client.client_list()}
+    app = make_celery("t", CommonSettings(redis_url=redis_url))
+    try:
+        with app.producer_or_acquire() as producer:
+            for _ in range(200):
+                app.send_task(TaskName.system_noop.value, producer=producer)
+        opened = [c for c in redis_client.client_list() if c["id"] not in before]
+        assert not [c for c in opened if c["cmd"] in ("subscribe", "unsubscribe")]
+    finally:
+        app.close()
+        redis_client.delete(*keys.queue_keys(Queue.system))
+
+
+def test_only_a_redis_result_backend_is_replaced() -> None:
+    assert result_backend_url("redis://r:6379/1").endswith("+redis://r:6379/1")
+    assert result_backend_url("rediss://r:6380/0").endswith("+rediss://r:6380/0")
+    assert result_backend_url("db+postgresql://u@h/db") == "db+postgresql://u@h/db"

@@ -11,6 +11,7 @@ from kombu import Queue as KombuQueue
 
 from sdp_core import keys
 from sdp_core.queues import DEFAULT_PRIORITY, QUEUES, Queue
+from sdp_core.sender_backend import result_backend_url
 from sdp_core.settings import CommonSettings
 
 __all__ = ["celery_config", "make_celery"]
@@ -19,7 +20,7 @@ __all__ = ["celery_config", "make_celery"]
 def celery_config(settings: CommonSettings) -> dict[str, Any]:
     return {
         "broker_url": settings.broker,
-        "result_backend": settings.backend,
+        "result_backend": result_backend_url(settings.backend),
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
             "priority_steps": list(keys.PRIORITY_STEPS),
