@@ -59,7 +59,7 @@ _BASE64 = b'"body_encoding": "base64"'
 
 
 def message_body(data: bytes) -> bytes | str:
-    """The body of a kombu message on a Redis channel, base64 decoded."""
+    """The body of a kombu message on a Redis channel, decoded from base64 if it says so."""
     if data.startswith(_BODY_START) and _BASE64 in data:
         # Sliced out: decoding the whole envelope cost as much as decoding the event itself.
         start = len(_BODY_START)
