@@ -21,7 +21,7 @@ from kombu.exceptions import OperationalError
 from sdp_monitor.control import broadcast
 from sdp_monitor.live import LiveState, LiveTask, WorkerFacts
 
-__all__ = ["Inspector", "describe"]
+__all__ = ["COMMANDS", "Inspector", "describe", "facts_from"]
 
 log = logging.getLogger(__name__)
 
@@ -44,25 +44,40 @@ def _task(name: str, request: dict[str, Any], state: str, eta: str | None = None
     )
 
 
+COMMANDS = ("stats", "active_queues", "active", "reserved", "scheduled")
+
+
 def describe(app: Celery, name: str, timeout_s: float) -> WorkerFacts | None:
-    """One worker's pool, queues and held tasks; None when it does not answer."""
-    ask = {
-        command: broadcast(app, command, [name], timeout_s).get(name)
-        for command in ("stats", "active_queues", "active", "reserved", "scheduled")
-    }
-    stats = ask["stats"]
-    if not isinstance(stats, dict):
+    """One worker's pool, queues and held tasks; None unless it answered every question."""
+    answers: dict[str, Any] = {}
+    for command in COMMANDS:
+        answers[command] = broadcast(app, command, [name], timeout_s).get(name)
+        if answers[command] is None:
+            # Its answers would be thrown away: not waiting out a timeout for each question left
+            # keeps a silent worker from holding up the other workers' inspections.
+            return None
+    return facts_from(name, answers)
+
+
+def facts_from(name: str, answers: dict[str, Any]) -> WorkerFacts | None:
+    """The facts in a worker's answers to `COMMANDS`; None when any is missing.
+
+    A worker under load may answer one question and not the next within the timeout: taken as
+    it came, its queues (or the tasks it holds) would read as none until it restarted.
+    """
+    stats = answers.get("stats")
+    if not isinstance(stats, dict) or any(answers.get(c) is None for c in COMMANDS):
         return None
     pool = stats.get("pool") or {}
     concurrency = pool.get("max-concurrency")
-    tasks = [_task(name, r, "STARTED") for r in ask["active"] or []]
-    tasks += [_task(name, r, "RECEIVED") for r in ask["reserved"] or []]
-    tasks += [_task(name, s["request"], "RECEIVED", s.get("eta")) for s in ask["scheduled"] or []]
+    tasks = [_task(name, r, "STARTED") for r in answers["active"]]
+    tasks += [_task(name, r, "RECEIVED") for r in answers["reserved"]]
+    tasks += [_task(name, s["request"], "RECEIVED", s.get("eta")) for s in answers["scheduled"]]
     return WorkerFacts(
         pool=_pool_name(pool.get("implementation")),
         concurrency=int(concurrency) if concurrency is not None else None,
         pid=stats.get("pid"),
-        queues=tuple(str(q["name"]) for q in ask["active_queues"] or []),
+        queues=tuple(str(q["name"]) for q in answers["active_queues"]),
         tasks=tuple(tasks),
     )
 
