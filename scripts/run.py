@@ -59,7 +59,8 @@ def main() -> int:
         processes["redis"] = redis_command(redis_url)
     processes |= {
         "api": f"{python} -m sdp_api",
-        "monitor": f"{python} -m sdp_monitor",
+        # exec: the monitor leads its session, so it lowers that session's CPU share too.
+        "monitor": f"exec {python} -m sdp_monitor",
         "worker": f"{python} -m sdp_worker",
         "beat": f"{python} -m sdp_beat",
         # The platform's Celery app, so Flower counts the priority lists the services send to.

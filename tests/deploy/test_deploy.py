@@ -281,6 +281,12 @@ def test_host_ports(services: dict[str, Any]) -> None:
         assert {ip for ip, _, _ in published_ports(services[name])} == {"127.0.0.1"}, name
 
 
+def test_only_the_monitor_yields_the_cpu(services: dict[str, Any]) -> None:
+    # The share a niceness of 10 has next to a default one (110 / 1024), as SDP_MONITOR_NICE.
+    assert services["monitor"]["cpu_shares"] == 110
+    assert [name for name, s in services.items() if "cpu_shares" in s] == ["monitor"]
+
+
 def test_redis_persists_with_append_only_file(services: dict[str, Any]) -> None:
     redis = services["redis"]
     command = redis.get("command", [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import socket
@@ -134,6 +135,30 @@ def test_monitor_sees_the_worker_and_beat(platform: Platform) -> None:
     assert body["workers_online"] == 1
     assert body["workers"][0].startswith("system-")
     assert body["beat_running"] is True
+
+
+def monitor_pid(port: str) -> int:
+    """The `python -m sdp_monitor` that `make run` started on this port."""
+    mark = f"SDP_MONITOR_PORT={port}".encode()
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            if b"sdp_monitor" in command and mark in (entry / "environ").read_bytes().split(b"\0"):
+                return int(entry.name)
+        except (OSError, ValueError):
+            continue
+    raise AssertionError(f"no monitor process on port {port}")
+
+
+def test_the_monitor_leads_its_session_and_yields_the_cpu(platform: Platform) -> None:
+    pid = monitor_pid(platform.monitor.rsplit(":", 1)[1])
+    # The fields after the command name: state is the first, nice the 17th.
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    assert int(fields[16]) == 10
+    assert os.getsid(pid) == pid
+    autogroup = Path(f"/proc/{pid}/autogroup")
+    if autogroup.exists():
+        assert autogroup.read_text().split()[-1] == "10"
 
 
 def test_flower_requires_the_generated_credentials(platform: Platform) -> None:

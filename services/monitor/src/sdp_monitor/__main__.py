@@ -8,11 +8,13 @@ import uvicorn
 
 from sdp_core.settings import load_settings
 from sdp_monitor.app import create_app
+from sdp_monitor.priority import lower_priority
 from sdp_monitor.settings import MonitorSettings
 
 
 def main() -> None:
     settings = load_settings(MonitorSettings)
+    lower_priority(settings.nice)
     app = create_app(settings)
     # What the imports made lives as long as the process: frozen, it is left out of every
     # collection, which the event thread's allocations otherwise trigger over the whole heap.

@@ -16,6 +16,12 @@ class MonitorSettings(HttpSettings):
     host: str = Field("127.0.0.1", description="Interface to listen on.")
     port: int = Field(5502, ge=1, le=65535)
     log_level: str = "info"
+    nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="CPU niceness to run at, so workers on the same host come first; 0 keeps it.",
+    )
     inspect_timeout_s: float = Field(
         1.0,
         gt=0,
