@@ -6,9 +6,10 @@ Run by ``make bench``; never by ``make test``.  Starts its own ``redis-server`` 
 1. Throughput: N no-op tasks (``system.noop``) published from this process as fast as it can,
    timed from the first send until the queue and kombu's unacked hash are empty (acks are late,
    so that is when the last task has finished); with no monitor, with ours
-   (``python -m sdp_monitor``) and with Flower.  One cluster throughout, its workers warmed up
-   once; each run starts its monitor (a fresh process) and stops it afterwards.  An even number
-   of rounds of (none, ours, Flower), every other one reversed, so ours always runs next to a
+   (``python -m sdp_monitor``), with ours at ``SDP_MONITOR_NICE=0`` and with Flower.  One
+   cluster throughout, its workers warmed up once; each run starts its monitor (a fresh
+   process) and stops it afterwards.  An even number of rounds of (none, ours, ours at nice 0,
+   Flower), every other one reversed, so ours always runs next to a
    run without a monitor, as often after it as before; the ratio is the median over rounds of
    each round's pair, since the machine's speed drifts between rounds more than the monitor
    costs (the mean and its standard error are shown beside it).
@@ -82,6 +83,8 @@ WORKERS = ("bench-1@localhost", "bench-2@localhost")
 API = "/api/v1/celery"
 MIB = 1024 * 1024
 SIDES = ("ours", "flower")
+# Ours without lowering its CPU priority, for comparison: throughput runs only.
+OURS_NICE_0 = "ours at nice 0"
 
 FRESH_WORKERS_P50_MS = 5.0
 FRESH_WORKERS_VS_FLOWER = 100.0
@@ -250,13 +253,15 @@ class Cluster:
 
     def start(self, side: str) -> Side:
         port = free_port()
-        if side == "ours":
+        if side in ("ours", OURS_NICE_0):
             env = {
                 "REDIS_URL": self.url,
                 "SDP_JWT_SECRET": self.secret,
                 "SDP_MONITOR_PORT": str(port),
                 "SDP_MONITOR_LOG_LEVEL": "warning",
             }
+            if side == OURS_NICE_0:
+                env["SDP_MONITOR_NICE"] = "0"
             proc = self.procs.start([sys.executable, "-m", "sdp_monitor"], env, "ours")
             started = Side(OURS, proc, f"http://127.0.0.1:{port}", self.bearer())
         else:
@@ -346,8 +351,9 @@ def measure_run(cluster: Cluster, side: Side | None, runs: Runs, cfg: Config) ->
 
 
 def throughput(cluster: Cluster, cfg: Config) -> dict[str, Runs]:
-    """No monitor, ours and Flower, ``cfg.rounds`` runs each, on one warm cluster."""
-    configs = {"none": Runs(), "ours": Runs(), "flower": Runs()}
+    """No monitor, ours, ours at nice 0 and Flower, ``cfg.rounds`` runs each, on one cluster."""
+    # Ours next to none in both orders; ours at nice 0 one run further away.
+    configs = {"none": Runs(), "ours": Runs(), OURS_NICE_0: Runs(), "flower": Runs()}
     cluster.reset()
     cluster.start_workers()
     # Warm the workers up once; after that only the monitor changes between runs.
@@ -708,12 +714,19 @@ def throughput_lines(configs: dict[str, Runs]) -> list[str]:
         if runs.error is not None:
             lines.append(f"- Throughput, monitor {name}: {runs.error}")
             continue
+        ratios = paired(runs, configs["none"]) if name != "none" else []
+        ratio = (
+            f" (ratio to none: median {statistics.median(ratios):.3f}, mean {mean(ratios):.3f})"
+            if ratios
+            else ""
+        )
+        monitor = f"monitor CPU {mean(runs.monitor_cpu_ms):.3f} ms, " if name != "none" else ""
+        stored = "results, history" if name.startswith("ours") else "results"
         lines.append(
             f"- Throughput, monitor {name}: {', '.join(f'{r:,.0f}' for r in runs.rates)} "
-            f"tasks/s; per task (mean of the runs): "
-            + (f"monitor CPU {mean(runs.monitor_cpu_ms):.3f} ms, " if name != "none" else "")
-            + f"redis-server CPU {mean(runs.redis_cpu_ms):.3f} ms, Redis memory "
-            f"+{mean(runs.redis_bytes):,.0f} B (results{', history' if name == 'ours' else ''})."
+            f"tasks/s{ratio}; per task (mean of the runs): {monitor}redis-server CPU "
+            f"{mean(runs.redis_cpu_ms):.3f} ms, Redis memory +{mean(runs.redis_bytes):,.0f} B "
+            f"({stored})."
         )
     return lines
 
@@ -728,7 +741,10 @@ def setup_lines(run: History, cfg: Config) -> list[str]:
         "`task_send_sent_event` (so `task-sent` comes from the publisher).",
         "- Ours: `python -m sdp_monitor` with `REDIS_URL`, `SDP_JWT_SECRET`, "
         "`SDP_MONITOR_PORT` and `SDP_MONITOR_LOG_LEVEL=warning`; its defaults otherwise "
-        "(history of 100,000 tasks, written in batches every 0.1 s). A viewer bearer token.",
+        "(history of 100,000 tasks, written in batches every 0.1 s; niceness 10, which it "
+        "also gives its session's autogroup, since it leads its session). A viewer bearer "
+        "token. In the throughput runs also as `SDP_MONITOR_NICE=0` (ours at nice 0), for "
+        "comparison.",
         "- Flower: `celery -A sdp_core.flower flower --basic-auth=… --logging=warning` "
         "(sdp_core.flower: the platform's Celery configuration, so it counts the queues' "
         "priority lists where they are); its defaults otherwise (`max_tasks` 100,000, "
@@ -740,7 +756,8 @@ def setup_lines(run: History, cfg: Config) -> list[str]:
         f"its run and stopped after it, and every run starts {SETTLE_S:.0f} s after the "
         "monitor (if any) shows both workers; nothing is flushed between runs, so our "
         "history grows across them; "
-        f"{cfg.rounds} round(s) of (none, ours, Flower), every other one in reverse order, "
+        f"{cfg.rounds} round(s) of (none, ours, ours at nice 0, Flower), every other one in "
+        "reverse order, "
         "so ours always runs next to a run without a monitor, as often before it as after. The "
         "ratio is the median over the rounds of (rate with the monitor / rate without it in "
         "the same round), so one stalled run does not decide it; the mean and its standard "
