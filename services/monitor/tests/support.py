@@ -1,12 +1,15 @@
-"""Helpers of the monitor's tests: settings for quick tests and a real server for SSE."""
+"""Helpers of the monitor's tests: quick settings, a real server for SSE, events on Redis."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import redis
 import uvicorn
 from fastapi import FastAPI
 
@@ -51,3 +54,20 @@ def serve(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(20)
+
+
+def event(kind: str, task_id: str, at: float, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "uuid": task_id, "timestamp": at, **fields}
+
+
+def publish_events(client: redis.Redis, events: object) -> None:
+    """One event message as kombu puts it on the Redis fanout: a base64 body in an envelope."""
+    body = base64.b64encode(json.dumps(events).encode()).decode()
+    envelope = {
+        "body": body,
+        "content-encoding": "utf-8",
+        "content-type": "application/json",
+        "headers": {"hostname": "w"},
+        "properties": {"body_encoding": "base64", "delivery_info": {"exchange": "celeryev"}},
+    }
+    client.publish("/0.celeryev/task.multi", json.dumps(envelope))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +21,8 @@ from sdp_monitor.history.writer import HistoryWriter
 from sdp_monitor.live import LiveState, LiveTask, WorkerFacts
 from sdp_monitor.metrics import MonitorMetrics
 from sdp_testing.processes import wait_until
+
+from .support import event, publish_events
 
 
 class Clock:
@@ -73,10 +74,6 @@ def router(
 
 def beat(name: str, **fields: Any) -> dict[str, Any]:
     return {"hostname": name, "freq": 2.0, "active": 0, "processed": 0, **fields}
-
-
-def event(kind: str, task_id: str, at: float, **fields: Any) -> dict[str, Any]:
-    return {"type": kind, "uuid": task_id, "timestamp": at, **fields}
 
 
 def test_a_worker_goes_offline_after_missed_heartbeats_and_is_purged_later(
@@ -235,19 +232,6 @@ def test_a_task_known_only_from_an_inspect_records_its_queue_when_it_ends(
     handle["task-succeeded"](event("task-succeeded", "t3", 12.0, result="1", runtime=1.0))
     router.flush()
     assert stored(redis_client, "t3")["queue"] == "system"
-
-
-def publish_events(client: redis.Redis, events: object) -> None:
-    """One event message as kombu puts it on the Redis fanout: a base64 body in an envelope."""
-    body = base64.b64encode(json.dumps(events).encode()).decode()
-    envelope = {
-        "body": body,
-        "content-encoding": "utf-8",
-        "content-type": "application/json",
-        "headers": {"hostname": "w"},
-        "properties": {"body_encoding": "base64", "delivery_info": {"exchange": "celeryev"}},
-    }
-    client.publish("/0.celeryev/task.multi", json.dumps(envelope))
 
 
 def test_the_consumer_unpacks_batches_localizes_timestamps_and_skips_bad_events(

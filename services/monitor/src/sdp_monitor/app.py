@@ -49,7 +49,6 @@ def create_app(settings: MonitorSettings) -> FastAPI:
             settings.live_tasks_max,
         )
         state.feed = feed = ChangeFeed(asyncio.get_running_loop())
-        state.history = HistoryStore(state.redis)
         state.control = Control(celery, live, settings.inspect_timeout_s)
         state.inspector = inspector = Inspector(celery, live, settings.inspect_timeout_s)
         state.audit = AuditLog(state.redis, settings.audit_max_entries)
@@ -61,9 +60,17 @@ def create_app(settings: MonitorSettings) -> FastAPI:
             socket_timeout=HISTORY_SOCKET_TIMEOUT_S,
             socket_connect_timeout=HISTORY_SOCKET_TIMEOUT_S,
         )
+        writer = HistoryWriter(
+            history_client,
+            settings.history_max_tasks,
+            settings.history_max_age_s,
+            hold_s=settings.history_hold_s,
+        )
+        # Task detail shows what the writer still holds, so it is never behind the events.
+        state.history = HistoryStore(state.redis, held=writer.held)
         router = EventRouter(
             live,
-            HistoryWriter(history_client, settings.history_max_tasks, settings.history_max_age_s),
+            writer,
             feed=feed,
             metrics=metrics,
             caps=TextCaps(settings.history_text_max_chars, settings.history_traceback_max_chars),

@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 
 import orjson
@@ -117,7 +118,7 @@ class EventConsumer:
                 delay = min(self.backoff_max_s, BACKOFF_START_S * 2 ** min(failures - 1, 10))
                 log.warning("event stream lost (%s); reconnecting in %.1f s", exc, delay)
                 self._stop.wait(delay)
-        self._safely(self.router.flush)
+        self._safely(partial(self.router.flush, everything=True))
 
     def _consume(self) -> None:
         client = redis.Redis.from_url(

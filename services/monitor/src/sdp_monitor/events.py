@@ -180,9 +180,9 @@ class EventRouter:
         """Whether a flush has anything to write or publish."""
         return len(self.history) > 0 or self.feed.pending
 
-    def flush(self) -> None:
-        """Write the buffered history and hand the coalesced changes to the SSE clients."""
-        self.history.flush()
+    def flush(self, everything: bool = False) -> None:
+        """Write the history due (all of it on the way out); publish the coalesced changes."""
+        self.history.flush(everything)
         self.feed.publish()
 
     def maintain(self) -> None:

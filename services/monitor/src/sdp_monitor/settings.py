@@ -49,6 +49,15 @@ class MonitorSettings(HttpSettings):
         le=5,
         description="Longest time task events wait to be written to the history in one batch.",
     )
+    history_hold_s: float = Field(
+        10.0,
+        ge=0,
+        le=300,
+        description=(
+            "Longest time an unfinished task's changes wait before they are written to the "
+            "history, so that a task finishing sooner is written once; 0 writes every flush."
+        ),
+    )
     history_text_max_chars: int = Field(
         2_048, ge=64, description="Cap on the args, kwargs, result and exception kept per task."
     )

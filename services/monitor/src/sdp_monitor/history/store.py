@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,7 @@ from sdp_core import keys
 from sdp_core.replies import text
 from sdp_http.errors import ValidationFailed
 from sdp_monitor.history import scripts
+from sdp_monitor.history.writer import Held, state_rank
 
 __all__ = ["SUMMARY_FIELDS", "HistoryStore", "Page", "TaskFilter"]
 
@@ -65,9 +66,25 @@ def _summary(row: list[bytes | None]) -> dict[str, str]:
     return {f: v.decode(errors="replace") for f, v in zip(SUMMARY_FIELDS, row, strict=True) if v}
 
 
+def _merged(record: dict[str, str] | None, held: Held | None) -> dict[str, str] | None:
+    """A task's record with the changes not written yet, merged as the RECORD script will."""
+    if held is None:
+        return record
+    result = {"score": str(held.first_ms), **(record or {}), **held.fields}
+    state = result.get("state")
+    if held.state is not None and (state is None or state_rank(held.state) >= state_rank(state)):
+        result["state"] = held.state
+    return result
+
+
 class HistoryStore:
-    def __init__(self, client: aioredis.Redis) -> None:
+    """Reads the history; `held` looks up changes a writer in this process has not written."""
+
+    def __init__(
+        self, client: aioredis.Redis, held: Callable[[str], Held | None] | None = None
+    ) -> None:
         self.client = client
+        self._held = held
         self._query = client.register_script(scripts.QUERY)
         self._record = client.register_script(scripts.RECORD)
 
@@ -78,7 +95,8 @@ class HistoryStore:
 
     async def get(self, task_id: str) -> dict[str, str] | None:
         raw: Mapping[Any, Any] = await self.client.hgetall(keys.monitor_task(task_id))
-        return {text(k): text(v) for k, v in raw.items()} if raw else None
+        record = {text(k): text(v) for k, v in raw.items()} if raw else None
+        return _merged(record, self._held(task_id) if self._held else None)
 
     async def page(self, where: TaskFilter, cursor: str | None, limit: int) -> Page:
         indexes = where.indexes() or [keys.MONITOR_TASKS]

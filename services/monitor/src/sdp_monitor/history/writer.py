@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 
 import redis
+from celery import states
 
 from sdp_core import keys
 from sdp_monitor.history import scripts
 
-__all__ = ["RECORD_BATCH", "HistoryWriter", "state_rank"]
+__all__ = ["MAX_HELD", "RECORD_BATCH", "Held", "HistoryWriter", "state_rank"]
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +22,12 @@ RECORD_BATCH = 200
 TRIM_BATCH = 1_000
 # Each trim pass deletes at most this many batches, so one pass never holds Redis for long.
 TRIM_PASSES = 20
+# Most unfinished tasks held back at once; beyond it the oldest are written early.
+MAX_HELD = 20_000
 
 _RANKS = {"PENDING": 0, "SUCCESS": 2, "FAILURE": 2, "REVOKED": 2}
+# After these a task's next change, if any, is a while away: its record is written at once.
+SETTLED = frozenset({*states.READY_STATES, states.RETRY, "REJECTED"})
 
 
 def state_rank(state: str) -> int:
@@ -34,13 +40,28 @@ class _Pending:
     first_ms: int
     state: str | None
     fields: dict[str, str] = field(default_factory=dict)
+    # When this process first buffered it (monotonic), for the hold.
+    since: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A task's changes not written yet, as a reader sees them."""
+
+    first_ms: int
+    state: str | None
+    fields: dict[str, str]
 
 
 class HistoryWriter:
     """Buffers the changes of a batch of events and writes them in one round trip.
 
-    Only the event consumer's thread uses it. When Redis is away the buffer is kept and
-    retried, up to `max_pending` tasks; beyond that the oldest changes are dropped and logged.
+    A task's changes wait until it settles (finished, failed, revoked, retried, rejected) or
+    until they have waited `hold_s`, so a task that finishes within the hold costs one record
+    instead of one per flush it spans: half the Redis time of the history. `held` shows what
+    waits to the readers of task detail. Only the event consumer's thread writes; when Redis is
+    away the buffer is kept and retried, up to `max_pending` tasks; beyond that the oldest
+    changes are dropped and logged.
     """
 
     def __init__(
@@ -48,52 +69,102 @@ class HistoryWriter:
         client: redis.Redis,
         max_tasks: int,
         max_age_s: int,
+        hold_s: float = 0.0,
         max_pending: int = 50_000,
     ) -> None:
         self.client = client
         self.max_tasks = max_tasks
         self.max_age_s = max_age_s
+        self.hold_s = hold_s
         self.max_pending = max_pending
-        self._pending: dict[str, _Pending] = {}
+        # Unsettled tasks, oldest first, and settled ones due at the next flush.
+        self._held: dict[str, _Pending] = {}
+        self._due: dict[str, _Pending] = {}
+        # The batch being written: still shown by `held` until Redis has it.
+        self._writing: dict[str, _Pending] = {}
+        self._lock = threading.Lock()
         self._record = client.register_script(scripts.RECORD)
         self._trim = client.register_script(scripts.TRIM)
 
     def __len__(self) -> int:
-        return len(self._pending)
+        return len(self._held) + len(self._due)
 
     def add(self, task_id: str, at: float, state: str | None, fields: dict[str, str]) -> None:
-        pending = self._pending.get(task_id)
-        if pending is None:
-            if len(self._pending) >= self.max_pending:
-                dropped = next(iter(self._pending))
-                del self._pending[dropped]
-                log.warning("history buffer full; dropped the changes of task %s", dropped)
-            self._pending[task_id] = _Pending(int(at * 1000), state, fields)
-            return
-        pending.fields.update(fields)
-        if state is not None and (
-            pending.state is None or state_rank(state) >= state_rank(pending.state)
-        ):
-            pending.state = state
+        settled = state in SETTLED
+        with self._lock:
+            pending = self._due.get(task_id)
+            if pending is None:
+                pending = self._held.pop(task_id, None) if settled else self._held.get(task_id)
+            if pending is None:
+                if len(self) >= self.max_pending:
+                    self._drop_oldest()
+                pending = _Pending(int(at * 1000), state, fields, time.monotonic())
+            else:
+                pending.fields.update(fields)
+                if state is not None and (
+                    pending.state is None or state_rank(state) >= state_rank(pending.state)
+                ):
+                    pending.state = state
+            (self._due if settled or task_id in self._due else self._held)[task_id] = pending
 
-    def flush(self) -> int:
-        """Write what is buffered; the number of tasks written (0 when Redis failed)."""
-        if not self._pending:
-            return 0
-        batch = self._pending
+    def _drop_oldest(self) -> None:
+        chosen = self._held or self._due
+        dropped = next(iter(chosen))
+        del chosen[dropped]
+        log.warning("history buffer full; dropped the changes of task %s", dropped)
+
+    def held(self, task_id: str) -> Held | None:
+        """The changes of `task_id` not in Redis yet; safe from any thread."""
+        with self._lock:
+            pending = (
+                self._due.get(task_id) or self._held.get(task_id) or self._writing.get(task_id)
+            )
+            if pending is None:
+                return None
+            return Held(pending.first_ms, pending.state, dict(pending.fields))
+
+    def flush(self, everything: bool = False) -> int:
+        """Write what is due (`everything` on the way out); how many tasks (0 if Redis failed)."""
+        with self._lock:
+            batch = self._take(everything)
+            if not batch:
+                return 0
+            self._writing = batch
         try:
-            self._write(batch)
-        except redis.exceptions.NoScriptError:
-            # Redis restarted or its scripts were flushed: load it and write once more.
             try:
+                self._write(batch)
+            except redis.exceptions.NoScriptError:
+                # Redis restarted or its scripts were flushed: load it and write once more.
                 self.client.script_load(scripts.RECORD)
                 self._write(batch)
-            except redis.RedisError as exc:
-                return self._kept(batch, exc)
         except redis.RedisError as exc:
-            return self._kept(batch, exc)
-        self._pending = {}
+            log.warning("history write failed, kept %d tasks to retry: %s", len(batch), exc)
+            with self._lock:
+                self._writing = {}
+                # Retried at the next flush, whatever their hold.
+                self._due = batch
+            return 0
+        with self._lock:
+            self._writing = {}
         return len(batch)
+
+    def _take(self, everything: bool) -> dict[str, _Pending]:
+        """Under the lock: the settled tasks, and held ones whose hold is up or beyond the cap."""
+        batch, self._due = self._due, {}
+        if everything or self.hold_s <= 0:
+            batch.update(self._held)
+            self._held = {}
+            return batch
+        cutoff = time.monotonic() - self.hold_s
+        over = len(self._held) - MAX_HELD
+        expired = []
+        for n, (task_id, pending) in enumerate(self._held.items()):
+            if n >= over and pending.since > cutoff:
+                break
+            expired.append(task_id)
+        for task_id in expired:
+            batch[task_id] = self._held.pop(task_id)
+        return batch
 
     def _write(self, batch: dict[str, _Pending]) -> None:
         # EVALSHA directly: a Script called on a pipeline costs a SCRIPT EXISTS per flush.
@@ -103,11 +174,6 @@ class HistoryWriter:
                 args = scripts.record_args(changes[start : start + RECORD_BATCH])
                 pipe.evalsha(self._record.sha, 1, keys.MONITOR_TASKS, *args)
             pipe.execute()
-
-    @staticmethod
-    def _kept(batch: dict[str, _Pending], exc: redis.RedisError) -> int:
-        log.warning("history write failed, kept %d tasks to retry: %s", len(batch), exc)
-        return 0
 
     def trim(self) -> int:
         """Drop tasks beyond the configured count and age; how many went."""
