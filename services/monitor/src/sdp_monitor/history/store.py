@@ -94,9 +94,12 @@ class HistoryStore:
         await self._record(keys=[keys.MONITOR_TASKS], args=scripts.record_args([change]))
 
     async def get(self, task_id: str) -> dict[str, str] | None:
+        # What is held is read first: a flush that ends before the read of Redis leaves the same
+        # changes in both, while the other order could miss changes in neither.
+        held = self._held(task_id) if self._held else None
         raw: Mapping[Any, Any] = await self.client.hgetall(keys.monitor_task(task_id))
         record = {text(k): text(v) for k, v in raw.items()} if raw else None
-        return _merged(record, self._held(task_id) if self._held else None)
+        return _merged(record, held)
 
     async def page(self, where: TaskFilter, cursor: str | None, limit: int) -> Page:
         indexes = where.indexes() or [keys.MONITOR_TASKS]
