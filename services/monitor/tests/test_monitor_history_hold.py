@@ -80,15 +80,21 @@ def test_beyond_the_cap_the_oldest_held_tasks_are_written_early(
     assert len(writer) == MAX_HELD
 
 
-def test_a_failed_write_keeps_the_changes_visible_to_retry_them() -> None:
+def test_a_failed_write_keeps_the_changes_for_readers_and_the_next_flush(
+    redis_client: redis.Redis,
+) -> None:
     dead = redis.Redis(port=1, socket_connect_timeout=0.2)
-    writer = HistoryWriter(dead, max_tasks=100, max_age_s=3_600, hold_s=0)
+    writer = HistoryWriter(dead, max_tasks=100, max_age_s=3_600, hold_s=60)
     writer.add("t1", 100.0, "STARTED", {"worker": "w1@h"})
-    assert writer.flush() == 0
+    assert writer.flush(everything=True) == 0
     held = writer.held("t1")
     assert held is not None
     assert (held.first_ms, held.state, held.fields) == (100_000, "STARTED", {"worker": "w1@h"})
-    assert len(writer) == 1
+    # Redis is back: what failed is due at once, whatever its hold.
+    writer.client = redis_client
+    assert writer.flush() == 1
+    assert redis_client.hget(keys.monitor_task("t1"), "worker") == b"w1@h"
+    assert writer.held("t1") is None
 
 
 @pytest.fixture
@@ -139,3 +145,19 @@ def test_a_held_task_shows_in_its_detail_at_once_and_in_the_list_when_it_finishe
 
     wait_until(lambda: listed_state() == "SUCCESS", 10, "t1 in the list")
     assert redis_client.hget(keys.monitor_task("t1"), "worker") == b"w1@h"
+
+
+def test_a_stopping_monitor_writes_what_it_holds(
+    redis_url: str, jwt_secret: str, token: Token, redis_client: redis.Redis
+) -> None:
+    headers = auth(token, "viewer")
+    with TestClient(create_app(monitor_settings(redis_url, jwt_secret))) as client:
+
+        def held() -> bool:
+            publish_events(redis_client, [event("task-sent", "t1", time.time(), name="a.b")])
+            response = client.get("/api/v1/celery/task/t1", headers=headers)
+            return bool(response.status_code == 200)
+
+        wait_until(held, 10, "the monitor to hold t1")
+        assert not redis_client.exists(keys.monitor_task("t1"))
+    assert redis_client.hget(keys.monitor_task("t1"), "state") == b"PENDING"
