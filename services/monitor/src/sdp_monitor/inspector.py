@@ -8,10 +8,10 @@ ever waits for a reply.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -87,9 +87,14 @@ class Inspector:
         self.app = app
         self.live = live
         self.timeout_s = timeout_s
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sdp-monitor-inspect")
         self._lock = threading.Lock()
         self._queued: set[str] = set()
+        self._asks: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._closed = threading.Event()
+        # A daemon: kombu retries a broadcast's connection for as long as the broker is away,
+        # and an executor's thread would then keep the process from exiting.
+        self._thread = threading.Thread(target=self._run, name="sdp-monitor-inspect", daemon=True)
+        self._thread.start()
 
     def request(self, names: Iterable[str]) -> None:
         """Inspect these workers soon; a worker already waiting is not asked twice."""
@@ -97,7 +102,14 @@ class Inspector:
             fresh = [n for n in names if n not in self._queued]
             self._queued.update(fresh)
         for name in fresh:
-            self._pool.submit(self._describe, name)
+            self._asks.put(name)
+
+    def _run(self) -> None:
+        while not self._closed.is_set():
+            name = self._asks.get()
+            if name is None or self._closed.is_set():
+                return
+            self._describe(name)
 
     def _describe(self, name: str) -> None:
         with self._lock:
@@ -109,7 +121,7 @@ class Inspector:
             log.warning("could not inspect worker %s: %s", name, exc)
             return
         except Exception:
-            # A future would swallow it silently.
+            # The thread must outlive any one worker's answers.
             log.exception("inspecting worker %s failed", name)
             return
         if facts is None:
@@ -118,4 +130,6 @@ class Inspector:
         self.live.describe(name, facts, asked_at)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Drop the asks not started; one under way ends on its own."""
+        self._closed.set()
+        self._asks.put(None)
