@@ -77,15 +77,24 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
 def wait_for_task(
     call: Call, task_id: str, states: set[str], timeout_s: float = 30, *, in_history: bool = False
 ) -> Any:
-    """The task's detail once it reached one of `states`; with `in_history`, as the history
-    has it (the detail falls back to the result backend until the events are written)."""
+    """The task's detail once it reached one of `states`; with `in_history`, once the history
+    in Redis has it too: the detail shows what the monitor has not written yet, the list does
+    not."""
     found: dict[str, Any] = {}
+
+    def written(state: str) -> bool:
+        response = call("GET", "/tasks", params={"state": state, "limit": 500})
+        listed = response.json()["items"] if response.status_code == 200 else []
+        return task_id in {item["id"] for item in listed}
 
     def reached() -> bool:
         response = call("GET", f"/task/{task_id}")
         if response.status_code == 200:
             found.update(response.json())
-        return found.get("state") in states and (not in_history or found.get("source") == "events")
+        state = found.get("state")
+        if state not in states:
+            return False
+        return not in_history or (found.get("source") == "events" and written(state))
 
     wait_until(reached, timeout_s, f"task {task_id} to reach {states}")
     return found

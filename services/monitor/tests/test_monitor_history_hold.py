@@ -97,6 +97,19 @@ def test_a_failed_write_keeps_the_changes_for_readers_and_the_next_flush(
     assert writer.held("t1") is None
 
 
+def hear(client: TestClient, redis_client: redis.Redis, token: Token, task_id: str) -> None:
+    """Send a task-sent until the monitor's detail shows it (the app subscribes on its own
+    thread, and events published before that are missed)."""
+    headers = auth(token, "viewer")
+
+    def heard() -> bool:
+        publish_events(redis_client, [event("task-sent", task_id, time.time(), name="a.b")])
+        response = client.get(f"/api/v1/celery/task/{task_id}", headers=headers)
+        return bool(response.status_code == 200)
+
+    wait_until(heard, 10, f"the monitor to hear {task_id}")
+
+
 @pytest.fixture
 def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
     # The production hold: ten seconds, far longer than this test.
@@ -109,14 +122,7 @@ def test_a_held_task_shows_in_its_detail_at_once_and_in_the_list_when_it_finishe
 ) -> None:
     headers = auth(token, "viewer")
     now = time.time()
-
-    def heard() -> bool:
-        # The app subscribes on its own thread: events published before that are missed.
-        publish_events(redis_client, [event("task-sent", "t0", now, name="system.noop")])
-        response = client.get("/api/v1/celery/task/t0", headers=headers)
-        return bool(response.status_code == 200)
-
-    wait_until(heard, 10, "the monitor to hear events")
+    hear(client, redis_client, token, "t0")
     publish_events(
         redis_client,
         [
@@ -150,14 +156,7 @@ def test_a_held_task_shows_in_its_detail_at_once_and_in_the_list_when_it_finishe
 def test_a_stopping_monitor_writes_what_it_holds(
     redis_url: str, jwt_secret: str, token: Token, redis_client: redis.Redis
 ) -> None:
-    headers = auth(token, "viewer")
     with TestClient(create_app(monitor_settings(redis_url, jwt_secret))) as client:
-
-        def held() -> bool:
-            publish_events(redis_client, [event("task-sent", "t1", time.time(), name="a.b")])
-            response = client.get("/api/v1/celery/task/t1", headers=headers)
-            return bool(response.status_code == 200)
-
-        wait_until(held, 10, "the monitor to hold t1")
+        hear(client, redis_client, token, "t1")
         assert not redis_client.exists(keys.monitor_task("t1"))
     assert redis_client.hget(keys.monitor_task("t1"), "state") == b"PENDING"

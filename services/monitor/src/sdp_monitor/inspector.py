@@ -93,8 +93,7 @@ class Inspector:
         self._closed = threading.Event()
         # A daemon: kombu retries a broadcast's connection for as long as the broker is away,
         # and an executor's thread would then keep the process from exiting.
-        self._thread = threading.Thread(target=self._run, name="sdp-monitor-inspect", daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._run, name="sdp-monitor-inspect", daemon=True).start()
 
     def request(self, names: Iterable[str]) -> None:
         """Inspect these workers soon; a worker already waiting is not asked twice."""

@@ -14,7 +14,7 @@ from sdp_core import keys
 from sdp_core.replies import text
 from sdp_http.errors import ValidationFailed
 from sdp_monitor.history import scripts
-from sdp_monitor.history.writer import Held, state_rank
+from sdp_monitor.history.writer import Pending, replaces
 
 __all__ = ["SUMMARY_FIELDS", "HistoryStore", "Page", "TaskFilter"]
 
@@ -66,13 +66,12 @@ def _summary(row: list[bytes | None]) -> dict[str, str]:
     return {f: v.decode(errors="replace") for f, v in zip(SUMMARY_FIELDS, row, strict=True) if v}
 
 
-def _merged(record: dict[str, str] | None, held: Held | None) -> dict[str, str] | None:
+def _merged(record: dict[str, str] | None, held: Pending | None) -> dict[str, str] | None:
     """A task's record with the changes not written yet, merged as the RECORD script will."""
     if held is None:
         return record
     result = {"score": str(held.first_ms), **(record or {}), **held.fields}
-    state = result.get("state")
-    if held.state is not None and (state is None or state_rank(held.state) >= state_rank(state)):
+    if held.state is not None and replaces(held.state, result.get("state")):
         result["state"] = held.state
     return result
 
@@ -81,7 +80,7 @@ class HistoryStore:
     """Reads the history; `held` looks up changes a writer in this process has not written."""
 
     def __init__(
-        self, client: aioredis.Redis, held: Callable[[str], Held | None] | None = None
+        self, client: aioredis.Redis, held: Callable[[str], Pending | None] | None = None
     ) -> None:
         self.client = client
         self._held = held

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import redis
 from celery import states
@@ -13,7 +13,7 @@ from celery import states
 from sdp_core import keys
 from sdp_monitor.history import scripts
 
-__all__ = ["MAX_HELD", "RECORD_BATCH", "Held", "HistoryWriter", "state_rank"]
+__all__ = ["MAX_HELD", "RECORD_BATCH", "HistoryWriter", "Pending", "replaces"]
 
 log = logging.getLogger(__name__)
 
@@ -30,27 +30,25 @@ _RANKS = {"PENDING": 0, "SUCCESS": 2, "FAILURE": 2, "REVOKED": 2}
 SETTLED = frozenset({*states.READY_STATES, states.RETRY, "REJECTED"})
 
 
-def state_rank(state: str) -> int:
+def _state_rank(state: str) -> int:
     """Sent < held by a worker < finished: what the RECORD script lets replace what."""
     return _RANKS.get(state, 1)
 
 
+def replaces(state: str | None, current: str | None) -> bool:
+    """Whether a change to `state` replaces `current`, as the RECORD script decides it."""
+    return state is not None and (current is None or _state_rank(state) >= _state_rank(current))
+
+
 @dataclass(slots=True)
-class _Pending:
+class Pending:
+    """A task's changes not written yet."""
+
     first_ms: int
     state: str | None
     fields: dict[str, str] = field(default_factory=dict)
     # When this process first buffered it (monotonic), for the hold.
     since: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Held:
-    """A task's changes not written yet, as a reader sees them."""
-
-    first_ms: int
-    state: str | None
-    fields: dict[str, str]
 
 
 class HistoryWriter:
@@ -79,10 +77,10 @@ class HistoryWriter:
         self.hold_s = hold_s
         self.max_pending = max_pending
         # Unsettled tasks, oldest first, and settled ones due at the next flush.
-        self._held: dict[str, _Pending] = {}
-        self._due: dict[str, _Pending] = {}
+        self._held: dict[str, Pending] = {}
+        self._due: dict[str, Pending] = {}
         # The batch being written: still shown by `held` until Redis has it.
-        self._writing: dict[str, _Pending] = {}
+        self._writing: dict[str, Pending] = {}
         self._lock = threading.Lock()
         self._record = client.register_script(scripts.RECORD)
         self._trim = client.register_script(scripts.TRIM)
@@ -99,12 +97,10 @@ class HistoryWriter:
             if pending is None:
                 if len(self) >= self.max_pending:
                     self._drop_oldest()
-                pending = _Pending(int(at * 1000), state, fields, time.monotonic())
+                pending = Pending(int(at * 1000), state, fields, time.monotonic())
             else:
                 pending.fields.update(fields)
-                if state is not None and (
-                    pending.state is None or state_rank(state) >= state_rank(pending.state)
-                ):
+                if replaces(state, pending.state):
                     pending.state = state
             (self._due if settled or task_id in self._due else self._held)[task_id] = pending
 
@@ -114,15 +110,15 @@ class HistoryWriter:
         del chosen[dropped]
         log.warning("history buffer full; dropped the changes of task %s", dropped)
 
-    def held(self, task_id: str) -> Held | None:
-        """The changes of `task_id` not in Redis yet; safe from any thread."""
+    def held(self, task_id: str) -> Pending | None:
+        """A copy of the changes of `task_id` not in Redis yet; safe from any thread."""
         with self._lock:
             pending = (
                 self._due.get(task_id) or self._held.get(task_id) or self._writing.get(task_id)
             )
             if pending is None:
                 return None
-            return Held(pending.first_ms, pending.state, dict(pending.fields))
+            return replace(pending, fields=dict(pending.fields))
 
     def flush(self, everything: bool = False) -> int:
         """Write what is due (`everything` on the way out); how many tasks (0 if Redis failed)."""
@@ -149,7 +145,7 @@ class HistoryWriter:
             self._writing = {}
         return len(batch)
 
-    def _take(self, everything: bool) -> dict[str, _Pending]:
+    def _take(self, everything: bool) -> dict[str, Pending]:
         """Under the lock: the settled tasks, and held ones whose hold is up or beyond the cap."""
         batch, self._due = self._due, {}
         if everything or self.hold_s <= 0:
@@ -167,7 +163,7 @@ class HistoryWriter:
             batch[task_id] = self._held.pop(task_id)
         return batch
 
-    def _write(self, batch: dict[str, _Pending]) -> None:
+    def _write(self, batch: dict[str, Pending]) -> None:
         # EVALSHA directly: a Script called on a pipeline costs a SCRIPT EXISTS per flush.
         changes = [(task_id, p.first_ms, p.state, p.fields) for task_id, p in batch.items()]
         with self.client.pipeline(transaction=False) as pipe:
