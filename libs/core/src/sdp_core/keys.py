@@ -32,6 +32,7 @@ __all__ = [
     "SCHEDULE_NAMES",
     "SCHEDULE_PAUSED",
     "SCHEDULE_PREFIX",
+    "SCHEDULE_SET_ASIDE",
     "SCHEDULE_STATIC",
     "TASK_PREFIX",
     "beat_node",
@@ -64,6 +65,8 @@ SCHEDULE_NAMES = f"{SCHEDULE_PREFIX}names"
 # ZSET of paused schedules' "name/id" at score 0, like SCHEDULE_NAMES: they cost nothing per
 # tick, and listing them pages in name order without reading the others.
 SCHEDULE_PAUSED = f"{SCHEDULE_PREFIX}paused:names"
+# SET of ids of schedules beat set aside (state set_aside): counted by the heartbeat.
+SCHEDULE_SET_ASIDE = f"{SCHEDULE_PREFIX}set_aside"
 # SET of ids seeded from beat's configuration, pruned when an entry leaves it.
 SCHEDULE_STATIC = f"{SCHEDULE_PREFIX}static"
 # Pub/sub channel: every write publishes the schedule id.
