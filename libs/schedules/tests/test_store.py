@@ -15,6 +15,7 @@ from sdp_schedules.records import (
     ENTRY_FIELDS,
     REASON_MAX_CHARS,
     Run,
+    Schedule,
     ScheduleState,
     decode_entry,
     decode_schedule,
@@ -252,22 +253,34 @@ def test_record_after_delete_writes_nothing(
     assert redis_client.dbsize() == 0
 
 
+def lead(client: redis.Redis) -> str:
+    """Take the leader lock; its fencing token."""
+    lock = LeaderLock(client, "node-a", 5_000)
+    assert lock.ensure()
+    assert lock.token is not None
+    return lock.token
+
+
+def first_claim(schedule: Schedule) -> Claim:
+    """The claim of a 30 s schedule's first slot."""
+    due = schedule.next_slot_ms
+    assert due is not None
+    return Claim(schedule.id, schedule.version, due, due + 30_000, due + 30_000)
+
+
 def test_claims_need_the_lock_the_due_time_and_the_version(
     store: ScheduleStore, redis_client: redis.Redis
 ) -> None:
     schedule = store.create(doc())
-    lock = LeaderLock(redis_client, "node-a", 5_000)
-    assert lock.ensure()
-    assert lock.token is not None
-    due = schedule.next_slot_ms
-    assert due is not None
-    claim = Claim(schedule.id, schedule.version, due, due + 30_000, due + 30_000)
+    token = lead(redis_client)
+    claim = first_claim(schedule)
+    due = claim.due_ms
     assert store.claim([claim], "1:someone-else") == [-1]
     stale = Claim(schedule.id, schedule.version, due - 1, due + 30_000, due + 30_000)
-    assert store.claim([stale], lock.token) == [0]
+    assert store.claim([stale], token) == [0]
     edited = Claim(schedule.id, schedule.version - 1, due, due + 30_000, due + 30_000)
-    assert store.claim([edited], lock.token) == [0]
-    assert store.claim([claim, claim], lock.token) == [1, 0]
+    assert store.claim([edited], token) == [0]
+    assert store.claim([claim, claim], token) == [1, 0]
     assert store.get(schedule.id).next_slot_ms == due + 30_000
     assert store.unclaim(claim, due)
     assert store.get(schedule.id).next_slot_ms == due
@@ -278,12 +291,10 @@ def test_a_claim_of_the_last_slot_finishes_the_schedule(
     store: ScheduleStore, redis_client: redis.Redis
 ) -> None:
     schedule = store.create(doc(trigger={"type": "once", "at": "2030-01-01T00:00:00Z"}))
-    lock = LeaderLock(redis_client, "node-a", 5_000)
-    assert lock.ensure()
-    assert lock.token is not None
     due = schedule.next_slot_ms
     assert due is not None
-    assert store.claim([Claim(schedule.id, schedule.version, due, None, None)], lock.token) == [1]
+    last = Claim(schedule.id, schedule.version, due, None, None)
+    assert store.claim([last], lead(redis_client)) == [1]
     finished = store.get(schedule.id)
     assert finished.state is ScheduleState.finished
     assert finished.next_slot_ms is None
@@ -410,18 +421,14 @@ def test_an_entry_that_does_not_decode_can_be_set_aside(
 def test_a_firing_publishes_its_events_with_its_messages(
     store: ScheduleStore, redis_client: redis.Redis, clock: Clock
 ) -> None:
-    schedule = store.create(doc())
-    lock = LeaderLock(redis_client, "beat-a", 5_000)
-    assert lock.ensure()
-    assert lock.token is not None
+    claim = first_claim(store.create(doc()))
+    token = lead(redis_client)
     events = redis_client.pubsub()  # type: ignore[no-untyped-call]
     events.subscribe("events")
     events.get_message(timeout=5)
-    slot = T0 + 30_000
-    claim = Claim(schedule.id, schedule.version, slot, slot + 30_000, slot + 30_000)
     commands = [("lpush", "queue", "message"), ("publish", "events", "sent")]
     firing = Firing(claim, [], commands, [], [])
-    assert store.fire([firing, firing], lock.token, 0) == [1, 0]  # the second lost the race
+    assert store.fire([firing, firing], token, 0) == [1, 0]  # the second lost the race
     assert redis_client.lrange("queue", 0, -1) == [b"message"]
     published = events.get_message(timeout=5)
     assert published is not None
@@ -429,21 +436,16 @@ def test_a_firing_publishes_its_events_with_its_messages(
     assert events.get_message(timeout=0.2) is None
     events.close()
     with pytest.raises(ValueError, match="FIRE runs only"):
-        store.fire([Firing(claim, [], [("del", "queue", "")], [], [])], lock.token, 0)
+        store.fire([Firing(claim, [], [("del", "queue", "")], [], [])], token, 0)
 
 
 def test_a_script_that_fails_on_an_entry_is_that_entry_s_fault(
     store: ScheduleStore, redis_client: redis.Redis
 ) -> None:
-    schedule = store.create(doc())
-    lock = LeaderLock(redis_client, "beat-a", 5_000)
-    assert lock.ensure()
-    assert lock.token is not None
+    claim = first_claim(store.create(doc()))
     redis_client.set("not-a-list", "x")
-    slot = T0 + 30_000
-    claim = Claim(schedule.id, schedule.version, slot, slot + 30_000, slot + 30_000)
     firing = Firing(claim, [], [("lpush", "not-a-list", "message")], [], [])
-    [fault] = store.fire([firing], lock.token, 0)
+    [fault] = store.fire([firing], lead(redis_client), 0)
     assert isinstance(fault, redis.ResponseError)
     assert is_entry_fault(fault)
     assert not is_entry_fault(redis.exceptions.OutOfMemoryError("OOM command not allowed"))

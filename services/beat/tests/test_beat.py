@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from sdp_beat.app import create_app
 from sdp_beat.settings import BeatSettings
+from sdp_beat.static import seed_static
 from sdp_core import keys
 from sdp_core.celery_config import make_celery
 from sdp_core.heartbeat import read_heartbeat
@@ -148,6 +149,33 @@ def test_static_entries_removed_from_configuration_are_pruned(
         wait_until(lambda: store.find("old-static") is None, 30, "the stale entry to go")
     assert store.find("system.cleanup") is not None
     assert redis_client.sismember(keys.SCHEDULE_STATIC, stale.id) == 0
+
+
+def test_bad_static_configuration_is_logged_and_never_stops_the_seeding(
+    store: ScheduleStore, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = {"task": "system.noop", "schedule": 60.0}
+    seed_static(store, {"kept": good}, "UTC")
+    kept = store.find("kept")
+    assert kept is not None
+    # Its stored definition no longer decodes (the firing sets such a one aside).
+    rewrite_definition(redis_client, kept.id, trigger={"type": "weekly"})
+    beat_schedule: dict[str, Any] = {
+        "kept": good,
+        "infinite": {"task": "system.noop", "schedule": float("inf")},
+        "not-a-number": {"task": "system.noop", "schedule": float("nan")},
+        "no-task": {"schedule": 60.0},
+        "unknown-task": {"task": "nope.nothing", "schedule": 60.0},
+        "not-a-mapping": "system.noop",
+        "bad-args": {"task": "system.noop", "schedule": 60.0, "args": 5},
+        "fine": good,
+    }
+    seed_static(store, beat_schedule, "UTC")
+    assert store.find("fine") is not None
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert {name for name in beat_schedule if any(repr(name) in m for m in errors)} == (
+        set(beat_schedule) - {"fine"}
+    )
 
 
 def test_two_replicas_fire_each_slot_exactly_once(

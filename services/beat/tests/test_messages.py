@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -36,7 +36,7 @@ def encoder(redis_url: str) -> Iterator[tuple[MessageEncoder, list[str]]]:
             headers={"sdp_schedule": schedule.id, "sdp_slot": slot_ms},
         )
 
-    yield MessageEncoder(lambda: producer, send, app.clock.forward), built
+    yield MessageEncoder(lambda: producer, send, cast(Any, app).clock.forward), built
     connection.release()
 
 

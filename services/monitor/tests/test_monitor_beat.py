@@ -54,7 +54,8 @@ def test_scheduled_tasks_are_seen_sent_and_their_queue_wait_measured(
 
         def set_aside() -> float | None:
             client.get("/metrics")
-            return sample("celery_schedules", {"state": "set_aside"})
+            value: float | None = sample("celery_schedules", {"state": "set_aside"})
+            return value
 
         with spawn([sys.executable, "-m", "sdp_beat"], beat_env, name="beat-m"):
             wait_until(lambda: set_aside() == 1, 60, "the broken schedule to be set aside")

@@ -96,9 +96,9 @@ class ScheduleOut(ScheduleSpec):
     created_at: datetime
     updated_at: datetime
     static: bool = Field(description="Seeded from beat's configuration rather than the API.")
-    set_aside_at: datetime | None = Field(description="When beat set it aside.")
+    set_aside_at: datetime | None = Field(None, description="When beat set it aside.")
     set_aside_reason: str | None = Field(
-        description="Why beat could not fire it: the error's type and message."
+        None, description="Why beat could not fire it: the error's type and message."
     )
 
     @classmethod

@@ -33,6 +33,8 @@ _TASK_ID = "00000000-0000-4000-8000-0000005d9000"
 _SLOT = 9_007_199_254_740_881
 _CLOCK = 9_007_199_254_740_771
 _TIMESTAMP = 4_102_444_800.123457
+# ... as they read in the JSON.
+_SLOT_TEXT, _CLOCK_TEXT, _TIMESTAMP_TEXT = str(_SLOT), str(_CLOCK), repr(_TIMESTAMP)
 # What a send may leave in the batch: its message, then its task-sent event when enabled.
 _OPS = {"lpush", "publish"}
 _SHAPES = (["lpush"], ["lpush", "publish"])
@@ -82,7 +84,7 @@ class _Event:
         if fields.get("uuid") != _TASK_ID or dumps(fields) != captured:
             return None
         body = dumps(fields | {"clock": _CLOCK, "timestamp": _TIMESTAMP})
-        if body.count(str(_CLOCK)) != 1 or body.count(repr(_TIMESTAMP)) != 1:
+        if body.count(_CLOCK_TEXT) != 1 or body.count(_TIMESTAMP_TEXT) != 1:
             return None
         if payload.count(encoded) != 1 or payload.count(tag) != 1:
             return None
@@ -93,8 +95,8 @@ class _Event:
     def stamp(self, task_id: str, clock: int, timestamp: float) -> Command:
         body = (
             self.body.replace(_TASK_ID, task_id)
-            .replace(str(_CLOCK), str(clock))
-            .replace(repr(_TIMESTAMP), repr(timestamp))
+            .replace(_CLOCK_TEXT, str(clock))
+            .replace(_TIMESTAMP_TEXT, repr(timestamp))
         )
         encoded = base64.b64encode(body.encode()).decode()
         return ("publish", self.channel, f"{self.head}{encoded}{self.middle}{_tag()}{self.tail}")
@@ -111,7 +113,7 @@ class _Template:
         message = (
             self.payload.replace(_TASK_ID, task_id)
             .replace(self.tag, _tag())
-            .replace(str(_SLOT), str(slot_ms))
+            .replace(_SLOT_TEXT, str(slot_ms))
         )
         if self.event is None:
             return [("lpush", self.key, message)]
@@ -171,7 +173,7 @@ class MessageEncoder:
             return None
         _, queue_key, payload = commands[0]
         tag = str(json.loads(payload)["properties"]["delivery_tag"])
-        if payload.count(tag) != 1 or payload.count(str(_SLOT)) != 1 or _TASK_ID not in payload:
+        if payload.count(tag) != 1 or payload.count(_SLOT_TEXT) != 1 or _TASK_ID not in payload:
             return None
         event = None
         if len(commands) == 2:
