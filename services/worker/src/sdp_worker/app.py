@@ -9,6 +9,7 @@ from celery import Celery
 
 from sdp_core.celery_config import make_celery
 from sdp_jobs.context import JobContext
+from sdp_worker import keepalive
 from sdp_worker.settings import WorkerSettings
 from sdp_worker.tasks import register_tasks
 
@@ -39,4 +40,6 @@ def create_app(settings: WorkerSettings) -> Celery:
     app = make_celery("sdp_worker", settings)
     app.conf.update(worker_pool_restarts=True)
     register_tasks(app, WorkerRuntime(settings).context)
+    # A message is held for its countdown and its run: keep it from being handed out again.
+    keepalive.install(app)
     return app
