@@ -32,15 +32,16 @@ as `sdp_core.keys.kombu_unacked_index` resolves them) and its scores compared wi
 any thread, not yet dropped from `_delivered`). `require_supported_kombu` refuses another
 kombu minor version at app creation, and the step refuses to start when that state is not
 there, so a kombu upgrade fails loudly instead of bringing the duplicates back;
-tests/test_worker_keepalive.py fails too.
+services/worker/tests/test_worker_keepalive.py fails too.
 
 Cost and limits
 ===============
 One ZADD of the held tags (a handful: prefetch is one per process plus the ETA tasks) per
 `visibility_timeout / 4`, 900 s by default, on a connection of kombu's own pool. A refresh
 later than three quarters of the timeout (Redis unreachable that long) lets the message be put
-back as before. Messages the consumer held before a broker reconnect belong to the closed
-channel, which puts them back itself; tasks of that channel still running are not kept alive.
+back as before. A broker reconnect closes the old channel, and kombu puts back what it held
+at once, as it always did. A worker process that lives on while its consumer hangs keeps its
+messages until it is killed.
 """
 
 from __future__ import annotations
@@ -54,11 +55,13 @@ from typing import Any
 
 import redis
 from celery import Celery, bootsteps
+from celery.exceptions import ImproperlyConfigured
 from kombu.exceptions import VersionMismatch
 from kombu.transport import redis as kombu_redis
 from kombu.transport.virtual.base import QoS
 
 from sdp_core import keys
+from sdp_worker.outage import Outage
 
 __all__ = [
     "KeepHeldMessages",
@@ -72,6 +75,8 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_KOMBU = (5, 7)
 MIN_INTERVAL_S = 0.5
+# A stop waits this long for a refresh under way (a Redis that stopped answering) to end.
+STOP_WAIT_S = 5
 # The copy of the held tags is retried if another thread changed them while it ran.
 COPY_ATTEMPTS = 5
 
@@ -109,7 +114,7 @@ class MessageKeeper:
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sdp-keepalive", daemon=True)
-        self._failing = False
+        self.outage = Outage(log, "keeping the held messages alive")
 
     def start(self) -> None:
         self._thread.start()
@@ -117,7 +122,7 @@ class MessageKeeper:
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(self.interval_s + 5)
+            self._thread.join(STOP_WAIT_S)
 
     def refresh(self) -> int:
         """Mark every held message as delivered now; the number of index entries refreshed."""
@@ -134,14 +139,9 @@ class MessageKeeper:
             try:
                 self.refresh()
             except redis.RedisError as exc:
-                # Logged once per outage; the next round tries again.
-                if not self._failing:
-                    log.warning("could not keep the held messages alive: %s", exc)
-                self._failing = True
+                self.outage.failed(exc)
             else:
-                if self._failing:
-                    log.info("keeping the held messages alive again")
-                self._failing = False
+                self.outage.ok()
 
 
 def _index_key(channel: kombu_redis.Channel, options: Mapping[str, Any]) -> str:
@@ -167,7 +167,9 @@ class KeepHeldMessages(bootsteps.StartStopStep):
     def start(self, parent: Any) -> None:
         channel = parent.task_consumer.channel
         if not isinstance(channel, kombu_redis.Channel):
-            raise VersionMismatch(f"the broker's channel is {type(channel).__name__}, not Redis")
+            raise ImproperlyConfigured(
+                f"the broker's channel is {type(channel).__name__}, not Redis"
+            )
         qos = channel.qos
         if not isinstance(getattr(qos, "_delivered", None), dict) or not isinstance(
             getattr(qos, "_dirty", None), set
