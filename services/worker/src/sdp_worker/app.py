@@ -1,4 +1,5 @@
-"""The worker's Celery app: shared configuration plus the catalogue's tasks."""
+"""The worker's Celery app: shared configuration, the catalogue's tasks (which honour the
+revocations stored in Redis) and the step that keeps the messages the worker holds alive."""
 
 from __future__ import annotations
 
