@@ -6,6 +6,8 @@ read them directly.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = [
     "BEAT_HEARTBEAT",
     "BEAT_NODE_PREFIX",
@@ -15,6 +17,8 @@ __all__ = [
     "ETL_OUTPUT_PREFIX",
     "KOMBU_BINDING_MATCH",
     "KOMBU_BINDING_PREFIX",
+    "KOMBU_UNACKED",
+    "KOMBU_UNACKED_INDEX",
     "MONITOR_AUDIT",
     "MONITOR_INDEX_PREFIX",
     "MONITOR_PREFIX",
@@ -25,6 +29,7 @@ __all__ = [
     "PREFIX",
     "PRIORITY_SEP",
     "PRIORITY_STEPS",
+    "REVOKED",
     "SCHEDULE_CHANGES",
     "SCHEDULE_DUE",
     "SCHEDULE_FENCE",
@@ -38,6 +43,8 @@ __all__ = [
     "beat_node",
     "celery_result",
     "etl_output",
+    "kombu_unacked",
+    "kombu_unacked_index",
     "monitor_index",
     "monitor_task",
     "payload",
@@ -86,6 +93,10 @@ MONITOR_INDEX_PREFIX = f"{MONITOR_TASKS}:"
 # Stream of operator and admin actions, capped by length.
 MONITOR_AUDIT = f"{MONITOR_PREFIX}audit"
 
+# ZSET task id -> when its revocation lapses (epoch ms): tasks cancelled through the monitor.
+# Workers check it before running any task; each write trims the lapsed members.
+REVOKED = f"{PREFIX}:revoked"
+
 # SCAN patterns for the cleanup task; the prefixes hold no glob characters.
 PAYLOAD_MATCH = f"{PAYLOAD_PREFIX}*"
 ETL_OUTPUT_MATCH = f"{ETL_OUTPUT_PREFIX}*"
@@ -103,6 +114,12 @@ PRIORITY_SEP = ":"
 # the monitor finds the queues nobody consumes there.
 KOMBU_BINDING_PREFIX = "_kombu.binding."
 KOMBU_BINDING_MATCH = f"{KOMBU_BINDING_PREFIX}*"
+# kombu's Redis transport keeps every delivered, unacknowledged message in a hash (delivery
+# tag -> message) and its delivery time in a ZSET (delivery tag -> epoch s), and any consumer
+# puts back the messages delivered longer than the visibility timeout ago. The transport
+# options `unacked_key` and `unacked_index_key` rename them.
+KOMBU_UNACKED = "unacked"
+KOMBU_UNACKED_INDEX = "unacked_index"
 
 
 def payload(payload_id: str) -> str:
@@ -156,6 +173,21 @@ def beat_node(node: str) -> str:
 
 def celery_result(task_id: str) -> str:
     return f"{CELERY_RESULT_PREFIX}{task_id}"
+
+
+def _kombu_key(options: Mapping[str, object] | None, option: str, default: str) -> str:
+    options = options or {}
+    return f"{options.get('global_keyprefix') or ''}{options.get(option) or default}"
+
+
+def kombu_unacked(transport_options: Mapping[str, object] | None = None) -> str:
+    """kombu's hash of unacknowledged messages, as the broker's transport options name it."""
+    return _kombu_key(transport_options, "unacked_key", KOMBU_UNACKED)
+
+
+def kombu_unacked_index(transport_options: Mapping[str, object] | None = None) -> str:
+    """kombu's ZSET of when each unacknowledged message was delivered."""
+    return _kombu_key(transport_options, "unacked_index_key", KOMBU_UNACKED_INDEX)
 
 
 def queue_keys(queue: str, prefix: str = "") -> list[str]:
