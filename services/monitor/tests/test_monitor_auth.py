@@ -124,3 +124,33 @@ def test_controls_without_workers_are_503_and_unknown_ones_404(
     assert (
         client.get(f"/api/v1/celery/task/{TASK}", headers=auth(token, "viewer")).status_code == 404
     )
+
+
+def test_every_route_taking_a_body_answers_a_malformed_one_alike(
+    client: TestClient, token: Token
+) -> None:
+    paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    taking = [
+        (method.upper(), path.replace("{task_id}", TASK).replace("{name}", "w@h"))
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+    assert len(taking) >= 7, taking
+    bodies = [
+        (b"{bad", "application/json", 400, "malformed_body"),
+        (b"\xff\xfe", "application/json", 400, "malformed_body"),
+        (b'{"n": 1}', "text/plain", 415, "unsupported_media_type"),
+    ]
+    for method, path in taking:
+        operation = paths[path.replace(TASK, "{task_id}").replace("w@h", "{name}")]
+        for status, code in (("400", "malformed_body"), ("415", "unsupported_media_type")):
+            media = operation[method.lower()]["responses"][status]["content"]["application/json"]
+            (example,) = media["examples"].values()
+            assert example["value"]["error"]["code"] == code, (method, path)
+        for body, content_type, status_code, code in bodies:
+            headers = {**auth(token, "admin"), "Content-Type": content_type}
+            response = client.request(method, path, content=body, headers=headers)
+            assert response.status_code == status_code, (method, path, body, response.text)
+            assert response.json()["error"]["code"] == code
+    assert client.get("/api/v1/celery/audit", headers=auth(token, "admin")).json()["items"] == []
