@@ -260,23 +260,29 @@ def consuming(call: Call, name: str, queue: str) -> Iterator[None]:
         wait_until(lambda: queue not in worker_row(call, name)["queues"], 15, "the cancel")
 
 
+def resize_by_one(call: Call, way: str, name: str, message: str, before: int, after: int) -> None:
+    """Grow or shrink the worker's pool by one: what it answers, and /workers following."""
+    body = {"workers": [name], "n": 1}
+    resized = ok(call("POST", f"/worker/pool/{way}", role="admin", json=body))
+    assert resized["results"] == [
+        {
+            "worker": name,
+            "ok": True,
+            "message": message,
+            "processes_before": before,
+            "processes_after": after,
+        }
+    ]
+    wait_until(lambda: worker_row(call, name)["concurrency"] == after, 15, "/workers to follow")
+
+
 def test_shrinking_never_leaves_a_pool_without_a_process(
     call: Call, workers: list[ServiceProcess], sender: Celery
 ) -> None:
     name = names(workers)[0]
     one = {"workers": [name], "n": 1}
-    shrunk = ok(call("POST", "/worker/pool/shrink", role="admin", json=one))
-    assert shrunk["results"] == [
-        {
-            "worker": name,
-            "ok": True,
-            "message": "shrank from 2 to 1 processes",
-            "processes_before": 2,
-            "processes_after": 1,
-        }
-    ]
+    resize_by_one(call, "shrink", name, "shrank from 2 to 1 processes", 2, 1)
     assert len(processes(sender, name)) == 1
-    wait_until(lambda: worker_row(call, name)["concurrency"] == 1, 15, "/workers to follow")
 
     again = call("POST", "/worker/pool/shrink", role="admin", json=one)
     assert again.status_code == 422, again.text
@@ -284,7 +290,7 @@ def test_shrinking_never_leaves_a_pool_without_a_process(
     assert error["code"] == "validation_error"
     assert name in error["message"]
     assert error["fields"] == [
-        {"field": "n", "message": f"{name} has 1 processes: shrink it by at most 0"}
+        {"field": "n", "message": f"{name} has a pool of 1: shrink it by at most 0"}
     ]
     assert len(processes(sender, name)) == 1
     # Its one process still runs what it is sent.
@@ -298,17 +304,7 @@ def test_shrinking_never_leaves_a_pool_without_a_process(
         assert nothing.status_code == 409
         assert nothing.json()["error"]["fields"][0]["field"] == "queue"
 
-    grown = ok(call("POST", "/worker/pool/grow", role="admin", json=one))
-    assert grown["results"] == [
-        {
-            "worker": name,
-            "ok": True,
-            "message": "grew from 1 to 2 processes",
-            "processes_before": 1,
-            "processes_after": 2,
-        }
-    ]
-    wait_until(lambda: worker_row(call, name)["concurrency"] == 2, 15, "/workers to follow")
+    resize_by_one(call, "grow", name, "grew from 1 to 2 processes", 1, 2)
     audit = ok(call("GET", "/audit", role="admin", params={"limit": 6}))["items"]
     resizes = [(e["action"], e["result"]) for e in audit if "pool" in e["action"]]
     assert resizes == [

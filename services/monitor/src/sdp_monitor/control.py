@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from celery import Celery
 
@@ -16,6 +18,9 @@ from sdp_monitor.live import LiveState
 __all__ = ["Control", "Replies", "broadcast", "read_reply"]
 
 Replies = dict[str, Any]
+
+# Between the questions of `Control.poll`.
+POLL_S = 0.1
 
 
 def broadcast(
@@ -85,6 +90,21 @@ class Control:
                 [("workers", f"{name} did not answer") for name in silent],
             )
         return replies
+
+    async def poll(
+        self, command: str, workers: Sequence[str], done: Callable[[Replies], bool], wait_s: float
+    ) -> Replies:
+        """Ask until the replies show `done`, or for `wait_s`; the last replies.
+
+        A worker acts on some commands after it has answered them (a consumer is added at its
+        next loop, a grown pool's processes start at its next maintenance).
+        """
+        deadline = time.monotonic() + wait_s
+        while True:
+            replies = await self.call(command, workers)
+            if done(replies) or time.monotonic() >= deadline:
+                return replies
+            await anyio.sleep(POLL_S)
 
     async def cast(self, command: str, workers: Sequence[str], **arguments: Any) -> None:
         """Send a command that no worker answers (shutdown), after checking each one answers."""

@@ -11,7 +11,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -127,6 +127,12 @@ class Inspector:
             self._queued.update(fresh)
         for name in fresh:
             self._asks.put(name)
+
+    def refresh(self, names: Sequence[str]) -> None:
+        """Inspect workers a control call changed; should that inspect go unanswered, their
+        heartbeats ask again."""
+        self.live.forget_facts(names)
+        self.request(names)
 
     def _run(self) -> None:
         while not self._closed.is_set():

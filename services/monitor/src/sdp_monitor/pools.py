@@ -17,16 +17,13 @@ Resizes run one at a time, so each reads the pool the one before it left.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
-
 from sdp_core.celery_config import MAX_POOL_PROCESSES
 from sdp_http.errors import Conflict, ValidationFailed
-from sdp_monitor.control import Control, read_reply
+from sdp_monitor.control import Control, Replies, read_reply
 from sdp_monitor.inspector import pool_kind, pool_processes, pool_size
 from sdp_monitor.schemas import ControlResult
 
@@ -36,7 +33,6 @@ __all__ = ["GROW_WAIT_S", "grow", "shrink"]
 GROW_WAIT_S = 15.0
 # An idle process told to stop is gone within a few tenths of a second.
 STEP_WAIT_S = 5.0
-_POLL_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,21 +70,21 @@ async def _pools(control: Control, workers: Sequence[str], *, busy: bool) -> dic
     }
 
 
-async def _sizes(control: Control, workers: Sequence[str]) -> dict[str, int | None]:
-    replies = await control.call("stats", workers)
-    return {w: pool_size(_stats(replies[w])) for w in workers}
+def _sizes(replies: Replies) -> dict[str, int | None]:
+    return {w: pool_size(_stats(reply)) for w, reply in replies.items()}
 
 
 async def _settle(
     control: Control, workers: Sequence[str], want: dict[str, int], wait_s: float
 ) -> dict[str, int | None]:
     """The workers' pool sizes once those in `want` have reached theirs, or after `wait_s`."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        sizes = await _sizes(control, workers)
-        if all(sizes[w] == n for w, n in want.items()) or time.monotonic() >= deadline:
-            return sizes
-        await anyio.sleep(_POLL_S)
+    replies = await control.poll(
+        "stats",
+        workers,
+        lambda replies: all(_sizes(replies)[w] == n for w, n in want.items()),
+        wait_s,
+    )
+    return _sizes(replies)
 
 
 def _result(worker: str, ok: bool, message: str, before: int, after: int | None) -> ControlResult:
@@ -111,7 +107,7 @@ async def grow(control: Control, workers: Sequence[str], n: int) -> list[Control
                 [
                     (
                         "n",
-                        f"{w} has {before[w]} processes: grow it by at most "
+                        f"{w} has a pool of {before[w]}: grow it by at most "
                         f"{MAX_POOL_PROCESSES - before[w]}",
                     )
                     for w in over
@@ -147,7 +143,7 @@ async def shrink(control: Control, workers: Sequence[str], n: int) -> list[Contr
                 + ", ".join(f"{w} {before[w] - n}" for w in few)
                 + " processes; a pool keeps at least 1",
                 [
-                    ("n", f"{w} has {before[w]} processes: shrink it by at most {before[w] - 1}")
+                    ("n", f"{w} has a pool of {before[w]}: shrink it by at most {before[w] - 1}")
                     for w in few
                 ],
             )
@@ -179,7 +175,7 @@ async def shrink(control: Control, workers: Sequence[str], n: int) -> list[Contr
                 if sizes[w] != want[w]:
                     failed[w] = f"a stopped process was still listed after {STEP_WAIT_S:g} s"
             stepping = [w for w in stepping if w not in failed]
-        after = await _sizes(control, workers)
+        after = _sizes(await control.call("stats", workers))
     results = []
     for w in workers:
         if w in failed:

@@ -97,7 +97,7 @@ class _Controller:
             outcome.result = _verdict(results)
             outcome.detail = "; ".join(f"{r.worker}: {r.message}" for r in results)
         # Their pool or queues changed.
-        self.inspector.request(workers)
+        self.inspector.refresh(workers)
         return ControlResponse(action=action, results=results)
 
     async def command(
@@ -172,10 +172,13 @@ async def pool_shrink(body: PoolResizeRequest, controller: ControllerDep) -> Con
     )
 
 
-async def _consumed(control: Control, worker: str) -> list[str]:
-    """The queues a worker consumes now, as it says (not as last inspected)."""
-    reply = (await control.call("active_queues", [worker]))[worker]
-    return [str(q["name"]) for q in reply] if isinstance(reply, list) else []
+# A worker starts or stops consuming at its next loop, after it has answered.
+CONSUMER_WAIT_S = 5.0
+
+
+def _consumed(reply: Any) -> list[str]:
+    """The queues in a worker's answer to `active_queues`."""
+    return sorted(str(q["name"]) for q in reply) if isinstance(reply, list) else []
 
 
 @router.post("/worker/{name}/queues", response_model=ControlResponse, responses=_CONTROL_ERRORS)
@@ -183,20 +186,33 @@ async def consumer(name: str, body: ConsumerRequest, controller: ControllerDep) 
     """Start (`add`) or stop (`cancel`) consuming a queue on one worker.
 
     Celery answers both as done whatever the worker consumed, so a queue it already consumes
-    (add) or does not consume (cancel) is a 409 and nothing is sent.
+    (add) or does not consume (cancel) is a 409 and nothing is sent; `ok` is true once the
+    worker says it consumes the queue (or no longer does).
     """
-    command = f"{body.action}_consumer"
+    command, adding, queue = f"{body.action}_consumer", body.action == "add", body.queue
 
     async def perform(workers: list[str]) -> list[ControlResult]:
         [worker] = workers
-        consumed = await _consumed(controller.control, worker)
-        if (body.queue in consumed) == (body.action == "add"):
-            state = "already consumes" if body.action == "add" else "does not consume"
-            listed = ", ".join(sorted(consumed)) or "none"
+        control = controller.control
+        consumed = _consumed((await control.call("active_queues", workers))[worker])
+        if (queue in consumed) == adding:
+            state = "already consumes" if adding else "does not consume"
             raise Conflict(
-                f"{worker} {state} {body.queue} (it consumes: {listed})",
-                [("queue", f"{worker} {state} {body.queue}")],
+                f"{worker} {state} {queue} (it consumes: {', '.join(consumed) or 'none'})",
+                [("queue", f"{worker} {state} {queue}")],
             )
-        return _results(workers, await controller.control.call(command, workers, queue=body.queue))
+        accepted, said = read_reply((await control.call(command, workers, queue=queue))[worker])
+        if accepted:
+            replies = await control.poll(
+                "active_queues",
+                workers,
+                lambda replies: (queue in _consumed(replies[worker])) == adding,
+                CONSUMER_WAIT_S,
+            )
+            consumed = _consumed(replies[worker])
+            if (queue in consumed) != adding:
+                accepted = False
+                said += f", but after {CONSUMER_WAIT_S:g} s it consumes: {', '.join(consumed)}"
+        return [ControlResult(worker=worker, ok=accepted, message=said)]
 
     return await controller.run(f"worker.{command}", [name], perform)
