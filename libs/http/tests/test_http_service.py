@@ -107,6 +107,67 @@ def test_validation_errors_name_each_field(client: TestClient, token: Callable[[
     assert {f["field"] for f in error["fields"]} == {"name", "count"}
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code", "says"),
+    [
+        (b"{bad", "application/json", 400, "malformed_body", "line 1, column 2"),
+        (b'{\n  "name": "a",\n  "count": }', "application/json", 400, "malformed_body", "line 3"),
+        (b"\xff\xfe", "application/json", 400, "malformed_body", "not UTF-8"),
+        (b'{"name": "\xff", "count": 1}', "application/json", 400, "malformed_body", "byte 10"),
+        (b"[" * 100_000, "application/json", 400, "malformed_body", "nested"),
+        (b'{"name": "a", "count": 1}', "text/plain", 415, "unsupported_media_type", "text/plain"),
+        (b"name=a&count=1", "application/x-www-form-urlencoded", 415, "unsupported_media_type", ""),
+        (b'{"name": "a", "count": 1}', None, 415, "unsupported_media_type", "Content-Type"),
+    ],
+)
+def test_malformed_bodies_get_one_documented_answer(
+    client: TestClient,
+    token: Callable[[str], str],
+    body: bytes,
+    content_type: str | None,
+    status: int,
+    code: str,
+    says: str,
+) -> None:
+    headers = auth(token("operator"))
+    if content_type:
+        headers["Content-Type"] = content_type
+    response = client.post("/operate", content=body, headers=headers)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert says in error["message"]
+    if status == 415:
+        assert "application/json" in error["message"]
+    # What the client reads is about its body, never the parser's internals.
+    assert "JSON decode error" not in error["message"]
+    assert "Input should be" not in error["message"]
+
+
+def test_a_missing_body_is_422_naming_body(client: TestClient, token: Callable[[str], str]) -> None:
+    headers = {**auth(token("operator")), "Content-Type": "application/json"}
+    response = client.post("/operate", headers=headers)
+    assert response.status_code == 422
+    assert [f["field"] for f in response.json()["error"]["fields"]] == ["body"]
+    assert client.post("/operate", json={"name": "a", "count": 1}, headers=headers).json() == {
+        "name": "a",
+        "count": 1,
+    }
+
+
+def test_openapi_documents_400_and_415_where_a_body_is_taken(
+    redis_url: str, jwt_secret: str
+) -> None:
+    paths = make_app(redis_url, jwt_secret).openapi()["paths"]
+    taking = paths["/operate"]["post"]["responses"]
+    for status, code in (("400", "malformed_body"), ("415", "unsupported_media_type")):
+        media = taking[status]["content"]["application/json"]
+        assert media["schema"]["$ref"].endswith("/ErrorResponse")
+        (example,) = media["examples"].values()
+        assert example["value"]["error"]["code"] == code
+    assert not {"400", "415"} & set(paths["/administer"]["post"]["responses"])
+
+
 def test_errors_are_json_never_tracebacks(client: TestClient) -> None:
     assert client.get("/missing").json() == {
         "error": {"code": "not_found", "message": "no such thing", "fields": []}

@@ -1,8 +1,10 @@
-"""The auth matrix over every route the API serves, taken from the app itself."""
+"""The auth matrix over every route the API serves, and what a malformed body gets on every
+route that takes one, both taken from the app itself."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,12 +19,23 @@ WRITES = {"POST", "PATCH", "PUT", "DELETE"}
 
 
 @pytest.fixture(scope="module")
-def routes() -> list[tuple[str, str]]:
-    app = create_app(ApiSettings(environment="test", jwt_secret=generate_secret()))
+def document() -> dict[str, Any]:
+    openapi: dict[str, Any] = create_app(
+        ApiSettings(environment="test", jwt_secret=generate_secret())
+    ).openapi()
+    return openapi
+
+
+def concrete(path: str) -> str:
+    return path.replace("{schedule_id}", "x").replace("{task_id}", "x")
+
+
+@pytest.fixture(scope="module")
+def routes(document: dict[str, Any]) -> list[tuple[str, str]]:
     # The OpenAPI document lists every route, including those of included routers.
     found = [
-        (method.upper(), path.replace("{schedule_id}", "x").replace("{task_id}", "x"))
-        for path, operations in app.openapi()["paths"].items()
+        (method.upper(), concrete(path))
+        for path, operations in document["paths"].items()
         if path not in OPEN
         for method in operations
     ]
@@ -70,3 +83,33 @@ def test_writes_need_an_operator_and_reads_a_viewer(
 def test_health_and_metrics_need_no_token(client: TestClient) -> None:
     for path in OPEN:
         assert client.get(path).status_code == 200, path
+
+
+def test_every_route_taking_a_body_answers_a_malformed_one_alike(
+    client: TestClient, document: dict[str, Any], token: Token
+) -> None:
+    taking = [
+        (method.upper(), concrete(path))
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+    assert {("POST", "/api/v1/tasks"), ("POST", "/api/v1/schedules")} <= set(taking)
+    bodies = [
+        (b"{bad", "application/json", 400, "malformed_body"),
+        (b"\xff\xfe", "application/json", 400, "malformed_body"),
+        (b'{"task": "system.noop"}', "text/plain", 415, "unsupported_media_type"),
+    ]
+    for method, path in taking:
+        for body, content_type, status, code in bodies:
+            headers = {**bearer(token("operator")), "Content-Type": content_type}
+            response = client.request(method, path, content=body, headers=headers)
+            assert response.status_code == status, (method, path, body, response.text)
+            error = response.json()["error"]
+            assert error["code"] == code, (method, path, body)
+            assert error["message"].startswith(
+                "request body is not" if status == 400 else "Content-Type text/plain"
+            ), error
+    nothing_sent = client.post("/api/v1/tasks", headers=bearer(token("operator")))
+    assert nothing_sent.status_code == 422
+    assert [f["field"] for f in nothing_sent.json()["error"]["fields"]] == ["body"]

@@ -70,6 +70,8 @@ def test_errors_are_documented_with_the_envelope(document: dict[str, Any]) -> No
         expected = {"401", "403", "503"}
         if "requestBody" in operation or operation.get("parameters"):
             expected.add("422")
+        if "requestBody" in operation:
+            expected |= {"400", "415"}
         if "{" in path:
             expected.add("404")
         assert expected <= set(responses), (method, path, sorted(responses))

@@ -88,11 +88,24 @@ def test_health_and_flower_url(client: TestClient, token: Token) -> None:
     [
         ("/worker/autoscale", {"max": 2, "min": 5}, "min"),
         ("/worker/autoscale", {"max": 0}, "max"),
+        ("/worker/autoscale", {"max": 257}, "max"),
         ("/worker/pool/grow", {"n": 0}, "n"),
+        ("/worker/pool/grow", {"n": 256}, "n"),
+        ("/worker/pool/shrink", {"n": 1000}, "n"),
         ("/worker/pool/restart", {"workers": "w@h"}, "workers"),
         ("/worker/shutdown", {"everyone": True}, "everyone"),
         ("/worker/w@h/queues", {"action": "drop", "queue": "etl"}, "action"),
         ("/worker/w@h/queues", {"action": "add", "queue": "no spaces"}, "queue"),
+        ("/worker/w@h/queues", {"action": "add", "queue": "q" * 101}, "queue"),
+        ("/worker/w@h/queues", {"action": "add", "queue": "-leading"}, "queue"),
+        ("/worker/w@h/queues", {"action": "add", "queue": "w@h"}, "queue"),
+        ("/worker/w@h/queues", {"action": "add", "queue": "celeryev"}, "queue"),
+        ("/worker/w@h/queues", {"action": "add", "queue": "celeryev.1234"}, "queue"),
+        ("/worker/w@h/queues", {"action": "cancel", "queue": "celery.pidbox"}, "queue"),
+        ("/worker/w@h/queues", {"action": "add", "queue": "reply.celery.pidbox"}, "queue"),
+        ("/worker/w@h/queues", {"action": "add", "queue": "w.celery.pidbox"}, "queue"),
+        ("/worker/w@h/queues", {"action": "add", "queue": "unacked_index"}, "queue"),
+        ("/worker/w@h/queues", {"action": "add", "queue": "sdp:mon:audit"}, "queue"),
         (f"/task/{TASK}/cancel", {"terminate": True, "signal": "SIGNOPE"}, "signal"),
     ],
 )
@@ -124,3 +137,33 @@ def test_controls_without_workers_are_503_and_unknown_ones_404(
     assert (
         client.get(f"/api/v1/celery/task/{TASK}", headers=auth(token, "viewer")).status_code == 404
     )
+
+
+def test_every_route_taking_a_body_answers_a_malformed_one_alike(
+    client: TestClient, token: Token
+) -> None:
+    paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    taking = [
+        (method.upper(), path.replace("{task_id}", TASK).replace("{name}", "w@h"))
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+    assert len(taking) >= 7, taking
+    bodies = [
+        (b"{bad", "application/json", 400, "malformed_body"),
+        (b"\xff\xfe", "application/json", 400, "malformed_body"),
+        (b'{"n": 1}', "text/plain", 415, "unsupported_media_type"),
+    ]
+    for method, path in taking:
+        operation = paths[path.replace(TASK, "{task_id}").replace("w@h", "{name}")]
+        for status, code in (("400", "malformed_body"), ("415", "unsupported_media_type")):
+            media = operation[method.lower()]["responses"][status]["content"]["application/json"]
+            (example,) = media["examples"].values()
+            assert example["value"]["error"]["code"] == code, (method, path)
+        for body, content_type, status_code, code in bodies:
+            headers = {**auth(token, "admin"), "Content-Type": content_type}
+            response = client.request(method, path, content=body, headers=headers)
+            assert response.status_code == status_code, (method, path, body, response.text)
+            assert response.json()["error"]["code"] == code
+    assert client.get("/api/v1/celery/audit", headers=auth(token, "admin")).json()["items"] == []

@@ -19,8 +19,10 @@ from celery import Celery
 from fastapi.testclient import TestClient
 
 from sdp_core.celery_config import make_celery
+from sdp_core.keys import PRIORITY_SEP
 from sdp_core.settings import CommonSettings
 from sdp_monitor.app import create_app
+from sdp_monitor.control import broadcast
 from sdp_testing.processes import ServiceProcess, running_worker, wait_until
 
 from .support import Token, auth, monitor_settings, serve
@@ -185,15 +187,21 @@ def test_pool_restart_and_resizes_answer_per_worker(
 
     one = names(workers)[:1]
     grown = ok(call("POST", "/worker/pool/grow", role="admin", json={"workers": one, "n": 1}))
-    assert [(r["worker"], r["ok"]) for r in grown["results"]] == [(one[0], True)]
+    assert [(r["worker"], r["ok"], r["processes_after"]) for r in grown["results"]] == [
+        (one[0], True, 3)
+    ]
     shrunk = ok(call("POST", "/worker/pool/shrink", role="admin", json={"workers": one}))
-    assert shrunk["results"][0]["ok"] is True
+    assert [(r["ok"], r["processes_after"]) for r in shrunk["results"]] == [(True, 2)]
     # A worker runs no autoscaler unless started with one: it says so, by name.
     scaled = ok(call("POST", "/worker/autoscale", role="admin", json={"max": 4, "min": 1}))
     assert [(r["worker"], r["ok"]) for r in scaled["results"]] == [
         (name, False) for name in names(workers)
     ]
     assert "Autoscale not enabled" in scaled["results"][0]["message"]
+    # Every worker refused, so the audit does not say it went well.
+    [entry] = ok(call("GET", "/audit", role="admin", params={"limit": 1}))["items"]
+    assert (entry["action"], entry["result"]) == ("worker.autoscale", "failed")
+    assert "Autoscale not enabled" in entry["detail"]
     missing = call("POST", "/worker/pool/restart", role="admin", json={"workers": ["nobody@x"]})
     assert missing.status_code == 404
     assert "nobody@x" in missing.json()["error"]["message"]
@@ -210,7 +218,9 @@ def test_consumers_are_added_and_cancelled(call: Call, workers: list[ServiceProc
     added = ok(
         call("POST", f"/worker/{name}/queues", role="admin", json={"action": "add", "queue": "etl"})
     )
-    assert added["results"] == [{"worker": name, "ok": True, "message": "add consumer etl"}]
+    assert [(r["worker"], r["ok"], r["message"]) for r in added["results"]] == [
+        (name, True, "add consumer etl")
+    ]
     wait_until(lambda: consumers_of_etl() == [name], 10, "the worker to consume etl")
     ok(
         call(
@@ -221,6 +231,152 @@ def test_consumers_are_added_and_cancelled(call: Call, workers: list[ServiceProc
         )
     )
     wait_until(lambda: consumers_of_etl() == [], 10, "the worker to stop consuming etl")
+
+
+def worker_row(call: Call, name: str) -> dict[str, Any]:
+    row: dict[str, Any]
+    [row] = [w for w in ok(call("GET", "/workers"))["items"] if w["name"] == name]
+    return row
+
+
+def processes(sender: Celery, name: str) -> list[int]:
+    """The worker's pool processes as it tells them now, not as the monitor last heard."""
+    found: list[int] = broadcast(sender, "stats", [name], 10)[name]["pool"]["processes"]
+    return found
+
+
+@contextlib.contextmanager
+def consuming(call: Call, name: str, queue: str) -> Iterator[None]:
+    """The worker consumes `queue` (a new one) for the block's length, as /workers shows."""
+    body = {"action": "add", "queue": queue}
+    added = ok(call("POST", f"/worker/{name}/queues", role="admin", json=body))
+    assert [(r["worker"], r["ok"]) for r in added["results"]] == [(name, True)]
+    wait_until(lambda: queue in worker_row(call, name)["queues"], 15, f"{name} to consume {queue}")
+    try:
+        yield
+    finally:
+        body = {"action": "cancel", "queue": queue}
+        ok(call("POST", f"/worker/{name}/queues", role="admin", json=body))
+        wait_until(lambda: queue not in worker_row(call, name)["queues"], 15, "the cancel")
+
+
+def resize_by_one(call: Call, way: str, name: str, message: str, before: int, after: int) -> None:
+    """Grow or shrink the worker's pool by one: what it answers, and /workers following."""
+    body = {"workers": [name], "n": 1}
+    resized = ok(call("POST", f"/worker/pool/{way}", role="admin", json=body))
+    assert resized["results"] == [
+        {
+            "worker": name,
+            "ok": True,
+            "message": message,
+            "processes_before": before,
+            "processes_after": after,
+        }
+    ]
+    wait_until(lambda: worker_row(call, name)["concurrency"] == after, 15, "/workers to follow")
+
+
+def test_shrinking_never_leaves_a_pool_without_a_process(
+    call: Call, workers: list[ServiceProcess], sender: Celery
+) -> None:
+    name = names(workers)[0]
+    one = {"workers": [name], "n": 1}
+    resize_by_one(call, "shrink", name, "shrank from 2 to 1 processes", 2, 1)
+    assert len(processes(sender, name)) == 1
+
+    again = call("POST", "/worker/pool/shrink", role="admin", json=one)
+    assert again.status_code == 422, again.text
+    error = again.json()["error"]
+    assert error["code"] == "validation_error"
+    assert name in error["message"]
+    assert error["fields"] == [
+        {"field": "n", "message": f"{name} has a pool of 1: shrink it by at most 0"}
+    ]
+    assert len(processes(sender, name)) == 1
+    # Its one process still runs what it is sent.
+    queue = f"only-{uuid.uuid4().hex[:8]}"
+    with consuming(call, name, queue):
+        task_id = sender.send_task("system.noop", queue=queue).id
+        assert wait_for_task(call, task_id, {"SUCCESS"})["worker"] == name
+        nothing = call(
+            "POST", f"/worker/{name}/queues", role="admin", json={"action": "add", "queue": queue}
+        )
+        assert nothing.status_code == 409
+        assert nothing.json()["error"]["fields"][0]["field"] == "queue"
+
+    resize_by_one(call, "grow", name, "grew from 1 to 2 processes", 1, 2)
+    audit = ok(call("GET", "/audit", role="admin", params={"limit": 6}))["items"]
+    resizes = [(e["action"], e["result"]) for e in audit if "pool" in e["action"]]
+    assert resizes == [
+        ("worker.pool_grow", "ok"),
+        ("worker.pool_shrink", "validation_error"),
+        ("worker.pool_shrink", "ok"),
+    ]
+
+
+def test_a_resize_beyond_the_pool_is_refused_and_changes_nothing(
+    call: Call, workers: list[ServiceProcess], sender: Celery
+) -> None:
+    name = names(workers)[0]
+    before = processes(sender, name)
+    for path, n in (("shrink", 5), ("shrink", 2), ("grow", 255)):
+        refused = call("POST", f"/worker/pool/{path}", role="admin", json={"n": n})
+        assert refused.status_code == 422, (path, n, refused.text)
+        error = refused.json()["error"]
+        assert {f["field"] for f in error["fields"]} == {"n"}
+        assert set(names(workers)) <= {f["message"].split()[0] for f in error["fields"]}
+    assert call("POST", "/worker/pool/grow", role="admin", json={"n": 256}).status_code == 422
+    assert processes(sender, name) == before
+    assert worker_row(call, name)["concurrency"] == 2
+    audit = ok(call("GET", "/audit", role="admin", params={"limit": 3}))["items"]
+    assert [e["result"] for e in audit] == ["validation_error"] * 3
+
+
+def test_a_shrink_stops_only_idle_processes(
+    call: Call, workers: list[ServiceProcess], sender: Celery
+) -> None:
+    name = names(workers)[0]
+    queue = f"busy-{uuid.uuid4().hex[:8]}"
+    with consuming(call, name, queue):
+        sleeps = [sender.send_task("system.sleep", args=[60], queue=queue).id for _ in range(2)]
+        for task_id in sleeps:
+            wait_for_task(call, task_id, {"STARTED"})
+        before = processes(sender, name)
+        busy = call("POST", "/worker/pool/shrink", role="admin", json={"workers": [name]})
+        assert busy.status_code == 409, busy.text
+        assert busy.json()["error"]["fields"] == [
+            {"field": "n", "message": f"{name} has 0 idle processes"}
+        ]
+        assert processes(sender, name) == before
+        for task_id in sleeps:
+            ok(call("POST", f"/task/{task_id}/cancel", role="operator", json={"terminate": True}))
+        for task_id in sleeps:
+            wait_for_task(call, task_id, {"REVOKED"})
+    # The killed processes were replaced: the pool is as big as before.
+    wait_until(lambda: len(processes(sender, name)) == 2, 20, "the pool to be whole again")
+    audit = ok(call("GET", "/audit", role="admin", params={"limit": 10}))["items"]
+    [result] = [e["result"] for e in audit if e["action"] == "worker.pool_shrink"][:1]
+    assert result == "conflict"
+
+
+def test_queue_names_are_checked_and_consumers_say_what_they_did(
+    call: Call, workers: list[ServiceProcess]
+) -> None:
+    name = names(workers)[0]
+    absent = call(
+        "POST", f"/worker/{name}/queues", role="admin", json={"action": "cancel", "queue": "etl"}
+    )
+    assert absent.status_code == 409
+    assert absent.json()["error"]["message"] == (
+        f"{name} does not consume etl (it consumes: collect, system)"
+    )
+    for queue in ("x" * 200, "no spaces", "celeryev", "x.celery.pidbox", f"system{PRIORITY_SEP}3"):
+        bad = call(
+            "POST", f"/worker/{name}/queues", role="admin", json={"action": "add", "queue": queue}
+        )
+        assert bad.status_code == 422, (queue, bad.text)
+        assert [f["field"] for f in bad.json()["error"]["fields"]] == ["queue"]
+    assert sorted(worker_row(call, name)["queues"]) == ["collect", "system"]
 
 
 def test_queue_lengths_count_every_priority_and_unconsumed_queues(

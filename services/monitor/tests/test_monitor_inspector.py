@@ -46,6 +46,24 @@ def test_full_answers_make_the_facts() -> None:
     assert facts.tasks[2].eta == datetime(2999, 1, 1, tzinfo=UTC).timestamp()
 
 
+def test_concurrency_is_the_pool_as_it_is_not_as_it_started() -> None:
+    # A prefork pool grown from 2 to 3 still reports the 2 it started with as max-concurrency.
+    grown = answers()
+    grown["stats"]["pool"]["processes"] = [101, 102, 103]
+    facts = facts_from(NAME, grown)
+    assert facts is not None
+    assert facts.concurrency == 3
+    threads = answers()
+    threads["stats"]["pool"] = {
+        "implementation": "celery.concurrency.thread:TaskPool",
+        "max-concurrency": 4,
+        "threads": 1,
+    }
+    facts = facts_from(NAME, threads)
+    assert facts is not None
+    assert (facts.pool, facts.concurrency) == ("thread", 4)
+
+
 def test_a_worker_holding_nothing_answers_empty_lists() -> None:
     idle = {**answers(), "active": [], "reserved": [], "scheduled": []}
     facts = facts_from(NAME, idle)

@@ -115,6 +115,21 @@ def test_a_described_worker_is_not_inspected_again_until_it_restarts(live: LiveS
     assert live.heartbeat("w1@h", beat("w1@h")) is True
 
 
+def test_a_worker_a_control_call_changed_is_asked_until_an_inspect_answers(
+    live: LiveState,
+) -> None:
+    for name in ("w1@h", "w2@h"):
+        live.heartbeat(name, beat(name))
+        live.describe(name, WorkerFacts("prefork", 2, 42, ("system",)), asked_at=0)
+    live.forget_facts(["w1@h"])
+    # Its inspect went unanswered: every heartbeat asks again, and the other's none.
+    for _ in range(2):
+        assert live.heartbeat("w1@h", beat("w1@h")) is True
+        assert live.heartbeat("w2@h", beat("w2@h")) is False
+    live.describe("w1@h", WorkerFacts("prefork", 1, 42, ("system",)), asked_at=0)
+    assert live.heartbeat("w1@h", beat("w1@h")) is False
+
+
 def test_tasks_count_as_reserved_active_or_scheduled_while_their_worker_lives(
     router: EventRouter, live: LiveState, clock: Clock
 ) -> None:

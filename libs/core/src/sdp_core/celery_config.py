@@ -14,7 +14,11 @@ from sdp_core.queues import DEFAULT_PRIORITY, QUEUES, Queue
 from sdp_core.sender_backend import result_backend_url
 from sdp_core.settings import CommonSettings
 
-__all__ = ["celery_config", "make_celery"]
+__all__ = ["MAX_POOL_PROCESSES", "celery_config", "make_celery"]
+
+# The most processes a worker's pool may have: at start (SDP_WORKER_CONCURRENCY) or grown
+# through the monitor, so a typo cannot fork thousands.
+MAX_POOL_PROCESSES = 256
 
 
 def celery_config(settings: CommonSettings) -> dict[str, Any]:

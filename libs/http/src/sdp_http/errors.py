@@ -10,9 +10,11 @@ __all__ = [
     "FieldError",
     "Forbidden",
     "GatewayTimeout",
+    "MalformedBody",
     "NotFound",
     "ServiceUnavailable",
     "Unauthorized",
+    "UnsupportedMediaType",
     "ValidationFailed",
 ]
 
@@ -27,6 +29,13 @@ class ApiError(Exception):
         super().__init__(message)
         self.message = message
         self.fields = list(fields)
+
+
+class MalformedBody(ApiError):
+    """The request body is not JSON (or not UTF-8) at all, so no field can be named."""
+
+    status_code = 400
+    code = "malformed_body"
 
 
 class Unauthorized(ApiError):
@@ -47,6 +56,11 @@ class NotFound(ApiError):
 class Conflict(ApiError):
     status_code = 409
     code = "conflict"
+
+
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+    code = "unsupported_media_type"
 
 
 class ValidationFailed(ApiError):

@@ -1,4 +1,5 @@
-"""The OpenAPI document as the error handler really answers: 422s carry the one envelope."""
+"""The OpenAPI document as the error handler really answers: 422s carry the one envelope, and
+every operation that takes a body documents the 400 and 415 a malformed one gets."""
 
 from __future__ import annotations
 
@@ -11,20 +12,32 @@ from sdp_http.schemas import error_responses
 __all__ = ["install_openapi"]
 
 _FASTAPI_422 = "#/components/schemas/HTTPValidationError"
+_ENVELOPE = "#/components/schemas/ErrorResponse"
+# What the handler answers any operation that takes a body, whatever its route says.
+_BODY_ERRORS = (400, 415)
 
 
-def _envelope_422(document: dict[str, Any]) -> dict[str, Any]:
-    """Swap FastAPI's default 422 body (which our handler never sends) for the envelope."""
-    envelope: dict[str, Any] = error_responses(422)[422]
-    content = envelope["content"]
-    content["application/json"]["schema"] = {"$ref": "#/components/schemas/ErrorResponse"}
+def _documented(status: int) -> dict[str, Any]:
+    """The response object of an error status, its content the envelope with an example."""
+    entry = error_responses(status)[status]
+    content: Any = entry["content"]
+    content["application/json"]["schema"] = {"$ref": _ENVELOPE}
+    return {"description": entry["description"], "content": content}
+
+
+def _mend(document: dict[str, Any]) -> dict[str, Any]:
+    """Swap FastAPI's default 422 body (which our handler never sends) for the envelope, and add
+    the malformed-body answers where a body is taken."""
     for methods in document.get("paths", {}).values():
         for operation in methods.values():
-            response = operation.get("responses", {}).get("422")
+            responses = operation.get("responses", {})
+            response = responses.get("422")
             schema = response and response["content"]["application/json"].get("schema", {})
             if schema and schema.get("$ref") == _FASTAPI_422:
-                response["description"] = envelope["description"]
-                response["content"] = content
+                responses["422"] = _documented(422)
+            if "requestBody" in operation:
+                for status in _BODY_ERRORS:
+                    responses.setdefault(str(status), _documented(status))
     schemas = document.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
@@ -35,7 +48,7 @@ def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             # FastAPI's own builder caches the document on the app; it is then mended in place.
-            _envelope_422(FastAPI.openapi(app))
+            _mend(FastAPI.openapi(app))
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]

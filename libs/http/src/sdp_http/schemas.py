@@ -28,6 +28,15 @@ class Health(BaseModel):
 
 
 _EXAMPLES: dict[int, tuple[str, str, ErrorBody]] = {
+    400: (
+        "The body is not JSON, or not UTF-8; the message says where it stops being either.",
+        "malformed_body",
+        ErrorBody(
+            code="malformed_body",
+            message="request body is not JSON: Expecting property name enclosed in double "
+            "quotes at line 1, column 2",
+        ),
+    ),
     401: (
         "No valid token.",
         "unauthorized",
@@ -43,6 +52,14 @@ _EXAMPLES: dict[int, tuple[str, str, ErrorBody]] = {
         "Conflicts with the current state.",
         "conflict",
         ErrorBody(code="conflict", message="a schedule named nightly-cleanup exists"),
+    ),
+    415: (
+        "The body is sent as another media type than application/json.",
+        "unsupported_media_type",
+        ErrorBody(
+            code="unsupported_media_type",
+            message="Content-Type text/plain is not accepted: send the body as application/json",
+        ),
     ),
     422: (
         "Invalid input; each field is named.",

@@ -40,6 +40,8 @@ class AuditEntry:
 class Outcome:
     """What the action reports back for its audit entry."""
 
+    # "ok", or what the action says of workers that did not do it ("partial", "failed").
+    result: str = "ok"
     detail: str = ""
 
 
@@ -63,13 +65,14 @@ class AuditLog:
     async def action(
         self, principal: Principal, action: str, target: str
     ) -> AsyncIterator[Outcome]:
-        """Record the action when it ends: `ok`, or the error code it failed with."""
+        """Record the action when it ends: the outcome's result, or the error code it failed
+        with."""
         outcome = Outcome()
         # Stays so only if the request is cancelled mid-action.
         result, detail = "interrupted", ""
         try:
             yield outcome
-            result, detail = "ok", outcome.detail
+            result, detail = outcome.result, outcome.detail
         except ApiError as exc:
             result, detail = exc.code, exc.message
             raise

@@ -11,7 +11,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,15 +21,42 @@ from kombu.exceptions import OperationalError
 from sdp_monitor.control import broadcast
 from sdp_monitor.live import LiveState, LiveTask, WorkerFacts
 
-__all__ = ["COMMANDS", "Inspector", "describe", "facts_from"]
+__all__ = [
+    "COMMANDS",
+    "Inspector",
+    "describe",
+    "facts_from",
+    "pool_kind",
+    "pool_processes",
+    "pool_size",
+]
 
 log = logging.getLogger(__name__)
 
 
-def _pool_name(implementation: object) -> str | None:
+def pool_kind(stats: dict[str, Any]) -> str | None:
     # "celery.concurrency.prefork:TaskPool" -> "prefork"
-    text = str(implementation or "")
+    text = str((stats.get("pool") or {}).get("implementation") or "")
     return text.split(":", 1)[0].rsplit(".", 1)[-1] or None
+
+
+def pool_processes(stats: dict[str, Any]) -> list[int] | None:
+    """The pids of a prefork pool's processes; None for a pool without any (threads, solo)."""
+    processes = (stats.get("pool") or {}).get("processes")
+    return [int(pid) for pid in processes] if isinstance(processes, list) else None
+
+
+def pool_size(stats: dict[str, Any]) -> int | None:
+    """How many tasks the pool runs at once now.
+
+    A prefork pool's `max-concurrency` is the size it started with and never follows a grow or
+    shrink; its processes do.
+    """
+    processes = pool_processes(stats)
+    if processes is not None:
+        return len(processes)
+    limit = (stats.get("pool") or {}).get("max-concurrency")
+    return int(limit) if limit is not None else None
 
 
 def _task(name: str, request: dict[str, Any], state: str, eta: str | None = None) -> LiveTask:
@@ -68,14 +95,12 @@ def facts_from(name: str, answers: dict[str, Any]) -> WorkerFacts | None:
     stats = answers.get("stats")
     if not isinstance(stats, dict) or any(answers.get(c) is None for c in COMMANDS):
         return None
-    pool = stats.get("pool") or {}
-    concurrency = pool.get("max-concurrency")
     tasks = [_task(name, r, "STARTED") for r in answers["active"]]
     tasks += [_task(name, r, "RECEIVED") for r in answers["reserved"]]
     tasks += [_task(name, s["request"], "RECEIVED", s.get("eta")) for s in answers["scheduled"]]
     return WorkerFacts(
-        pool=_pool_name(pool.get("implementation")),
-        concurrency=int(concurrency) if concurrency is not None else None,
+        pool=pool_kind(stats),
+        concurrency=pool_size(stats),
         pid=stats.get("pid"),
         queues=tuple(str(q["name"]) for q in answers["active_queues"]),
         tasks=tuple(tasks),
@@ -102,6 +127,12 @@ class Inspector:
             self._queued.update(fresh)
         for name in fresh:
             self._asks.put(name)
+
+    def refresh(self, names: Sequence[str]) -> None:
+        """Inspect workers a control call changed; should that inspect go unanswered, their
+        heartbeats ask again."""
+        self.live.forget_facts(names)
+        self.request(names)
 
     def _run(self) -> None:
         while not self._closed.is_set():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -164,11 +164,13 @@ class LiveState:
                 self._tasks.setdefault(task.id, replace(task, seen_at=asked_at))
             self._bound()
 
-    def forget_facts(self) -> None:
-        """Have every worker inspected again at its next heartbeat (after events were lost)."""
+    def forget_facts(self, names: Iterable[str] | None = None) -> None:
+        """Have these workers (every one: after events were lost) inspected again at their
+        next heartbeat, and at each one after until an inspect succeeds."""
         with self._lock:
-            for worker in self._workers.values():
-                worker.described = False
+            for name, worker in self._workers.items():
+                if names is None or name in names:
+                    worker.described = False
 
     def sent(self, task_id: str, queue: str | None, at: float) -> None:
         with self._lock:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import signal
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from sdp_core import keys
+from sdp_core.celery_config import MAX_POOL_PROCESSES
 
 __all__ = [
     "AuditEntryOut",
@@ -193,8 +197,8 @@ class WorkersRequest(BaseModel):
 
 
 class AutoscaleRequest(WorkersRequest):
-    max: int = Field(ge=1, le=1_000)
-    min: int = Field(0, ge=0, le=1_000)
+    max: int = Field(ge=1, le=MAX_POOL_PROCESSES, description="Most processes the pool runs.")
+    min: int = Field(0, ge=0, le=MAX_POOL_PROCESSES, description="Fewest; not above `max`.")
 
     @field_validator("min")
     @classmethod
@@ -206,20 +210,76 @@ class AutoscaleRequest(WorkersRequest):
 
 
 class PoolResizeRequest(WorkersRequest):
-    n: int = Field(1, ge=1, le=100, description="Processes to add or remove.")
+    n: int = Field(
+        1,
+        ge=1,
+        le=MAX_POOL_PROCESSES - 1,
+        description=f"Processes to add or remove; a pool keeps 1 to {MAX_POOL_PROCESSES}.",
+    )
+
+
+QUEUE_NAME_MAX_CHARS = 100
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
+# A queue is a Redis list of the same name on the broker, beside what kombu, Celery and the
+# platform keep there: the event and control exchanges and the Redis transport's own keys;
+_RESERVED_NAMES = frozenset(
+    {
+        "celeryev",
+        "celery.pidbox",
+        "reply.celery.pidbox",
+        "unacked",
+        "unacked_index",
+        "unacked_mutex",
+    }
+)
+# event receivers' queues, the platform's keys and Celery's results;
+_RESERVED_PREFIXES = ("celeryev.", f"{keys.PREFIX}:", keys.CELERY_RESULT_PREFIX)
+# each worker's control queue and the lists of another queue's priority steps.
+_RESERVED_SUFFIXES = (
+    ".celery.pidbox",
+    *(f"{keys.PRIORITY_SEP}{step}" for step in keys.PRIORITY_STEPS[1:]),
+)
+
+
+def _queue_name(value: str) -> str:
+    if not _QUEUE_NAME.fullmatch(value):
+        raise ValueError("letters, digits and . _ : - only, starting with a letter or digit")
+    if (
+        value in _RESERVED_NAMES
+        or value.startswith(_RESERVED_PREFIXES)
+        or value.endswith(_RESERVED_SUFFIXES)
+    ):
+        raise ValueError(f"{value!r} is reserved for what kombu, Celery or the platform keep")
+    return value
 
 
 class ConsumerRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["add", "cancel"]
-    queue: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:@-]+$")
+    queue: str = Field(
+        min_length=1,
+        max_length=QUEUE_NAME_MAX_CHARS,
+        description="Letters, digits and `._:-`, starting with a letter or digit; not a name "
+        "kombu or Celery keep for themselves (`celeryev`, `*.celery.pidbox`, …).",
+    )
+
+    @field_validator("queue")
+    @classmethod
+    def _valid_queue(cls, value: str) -> str:
+        return _queue_name(value)
 
 
 class ControlResult(BaseModel):
     worker: str
-    ok: bool
-    message: str
+    ok: bool = Field(description="The worker did all that was asked.")
+    message: str = Field(description="What the worker said, or what happened.")
+    processes_before: int | None = Field(
+        None, description="Pool processes before a grow or shrink, from a fresh `stats`."
+    )
+    processes_after: int | None = Field(
+        None, description="Pool processes after a grow or shrink, from a fresh `stats`."
+    )
 
 
 class ControlResponse(BaseModel):
@@ -239,7 +299,10 @@ class AuditEntryOut(BaseModel):
     role: str
     action: str
     target: str
-    result: str = Field(description="`ok`, or the error code the action failed with.")
+    result: str = Field(
+        description="`ok`; `partial` or `failed` when some or every worker addressed did not do "
+        "it (the detail says which); or the error code the request was refused with."
+    )
     detail: str
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from sdp_core.celery_config import MAX_POOL_PROCESSES
 from sdp_core.queues import QUEUES, Queue
 from sdp_core.settings import CommaList, CommonSettings
 
@@ -20,7 +21,7 @@ class WorkerSettings(CommonSettings):
     queues: CommaList[Queue] = Field(
         default_factory=lambda: list(QUEUES), description="Comma-separated queues to consume."
     )
-    concurrency: int = Field(2, ge=1, le=256)
+    concurrency: int = Field(2, ge=1, le=MAX_POOL_PROCESSES)
     pool: Literal["prefork", "threads", "solo"] = "prefork"
     log_level: str = "INFO"
     payload_ttl_s: int = Field(86_400, ge=60, description="How long collected payloads live.")

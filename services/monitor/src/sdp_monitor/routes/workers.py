@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 
 from sdp_core.auth import Principal
 from sdp_http.auth import AdminDep, ViewerDep
+from sdp_http.errors import Conflict
 from sdp_http.schemas import error_responses
+from sdp_monitor import pools
 from sdp_monitor.audit import AuditLog
-from sdp_monitor.control import Control, Replies
+from sdp_monitor.control import Control, Replies, read_reply
 from sdp_monitor.deps import AuditDep, ControlDep, InspectorDep, LiveDep
 from sdp_monitor.inspector import Inspector
 from sdp_monitor.schemas import (
@@ -28,7 +32,7 @@ from sdp_monitor.schemas import (
 
 router = APIRouter(tags=["workers"])
 
-_CONTROL_ERRORS = error_responses(401, 403, 404, 422, 503, 504)
+_CONTROL_ERRORS = error_responses(401, 403, 404, 409, 422, 503, 504)
 
 
 @router.get("/workers", response_model=WorkerList, responses=error_responses(401, 403))
@@ -58,11 +62,21 @@ async def list_workers(_: ViewerDep, live: LiveDep) -> WorkerList:
     return WorkerList(items=items)
 
 
-def _result(name: str, reply: Any) -> ControlResult:
-    if isinstance(reply, dict) and "error" in reply:
-        return ControlResult(worker=name, ok=False, message=str(reply["error"]))
-    message = reply.get("ok", reply) if isinstance(reply, dict) else reply
-    return ControlResult(worker=name, ok=True, message=str(message))
+def _results(workers: Sequence[str], replies: Replies) -> list[ControlResult]:
+    results = []
+    for name in workers:
+        ok, message = read_reply(replies[name])
+        results.append(ControlResult(worker=name, ok=ok, message=message))
+    return results
+
+
+def _verdict(results: Sequence[ControlResult]) -> str:
+    """The audit's result: `ok` only when every worker addressed did what was asked."""
+    refused = sum(not r.ok for r in results)
+    return "ok" if not refused else "failed" if refused == len(results) else "partial"
+
+
+Perform = Callable[[list[str]], Awaitable[list[ControlResult]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,18 +88,27 @@ class _Controller:
     control: Control
     inspector: Inspector
 
-    async def run(
-        self, action: str, command: str, names: list[str] | None, **arguments: Any
-    ) -> ControlResponse:
+    async def run(self, action: str, names: list[str] | None, perform: Perform) -> ControlResponse:
+        """`perform` on the named or every online worker; a refusal it raises changes nothing."""
         target = ",".join(names or ["all"])
         async with self.audit.action(self.principal, action, target) as outcome:
             workers = self.control.targets(names)
-            replies: Replies = await self.control.call(command, workers, **arguments)
-            results = [_result(name, replies[name]) for name in workers]
+            results = await perform(workers)
+            outcome.result = _verdict(results)
             outcome.detail = "; ".join(f"{r.worker}: {r.message}" for r in results)
         # Their pool or queues changed.
-        self.inspector.request(workers)
+        self.inspector.refresh(workers)
         return ControlResponse(action=action, results=results)
+
+    async def command(
+        self, action: str, command: str, names: list[str] | None, **arguments: Any
+    ) -> ControlResponse:
+        """Send one control command; each worker answers for itself."""
+
+        async def perform(workers: list[str]) -> list[ControlResult]:
+            return _results(workers, await self.control.call(command, workers, **arguments))
+
+        return await self.run(action, names, perform)
 
 
 def _controller(
@@ -122,29 +145,74 @@ async def pool_restart(
 ) -> ControlResponse:
     """Replace each pool's processes; each worker answers for itself."""
     names = body.workers if body else None
-    return await controller.run("worker.pool_restart", "pool_restart", names)
+    return await controller.command("worker.pool_restart", "pool_restart", names)
 
 
 @router.post("/worker/autoscale", response_model=ControlResponse, responses=_CONTROL_ERRORS)
 async def autoscale(body: AutoscaleRequest, controller: ControllerDep) -> ControlResponse:
     """Set the autoscaler's bounds; a worker started without one answers an error."""
-    return await controller.run(
+    return await controller.command(
         "worker.autoscale", "autoscale", body.workers, max=body.max, min=body.min
     )
 
 
 @router.post("/worker/pool/grow", response_model=ControlResponse, responses=_CONTROL_ERRORS)
 async def pool_grow(body: PoolResizeRequest, controller: ControllerDep) -> ControlResponse:
-    return await controller.run("worker.pool_grow", "pool_grow", body.workers, n=body.n)
+    """Add `n` processes to each prefork pool; answered once they run (or after a wait)."""
+    return await controller.run(
+        "worker.pool_grow", body.workers, partial(pools.grow, controller.control, n=body.n)
+    )
 
 
 @router.post("/worker/pool/shrink", response_model=ControlResponse, responses=_CONTROL_ERRORS)
 async def pool_shrink(body: PoolResizeRequest, controller: ControllerDep) -> ControlResponse:
-    return await controller.run("worker.pool_shrink", "pool_shrink", body.workers, n=body.n)
+    """Stop `n` idle processes of each prefork pool; refused if fewer than 1 would remain."""
+    return await controller.run(
+        "worker.pool_shrink", body.workers, partial(pools.shrink, controller.control, n=body.n)
+    )
+
+
+# A worker starts or stops consuming at its next loop, after it has answered.
+CONSUMER_WAIT_S = 5.0
+
+
+def _consumed(reply: Any) -> list[str]:
+    """The queues in a worker's answer to `active_queues`."""
+    return sorted(str(q["name"]) for q in reply) if isinstance(reply, list) else []
 
 
 @router.post("/worker/{name}/queues", response_model=ControlResponse, responses=_CONTROL_ERRORS)
 async def consumer(name: str, body: ConsumerRequest, controller: ControllerDep) -> ControlResponse:
-    """Start (`add`) or stop (`cancel`) consuming a queue on one worker."""
-    command = f"{body.action}_consumer"
-    return await controller.run(f"worker.{command}", command, [name], queue=body.queue)
+    """Start (`add`) or stop (`cancel`) consuming a queue on one worker.
+
+    Celery answers both as done whatever the worker consumed, so a queue it already consumes
+    (add) or does not consume (cancel) is a 409 and nothing is sent; `ok` is true once the
+    worker says it consumes the queue (or no longer does).
+    """
+    command, adding, queue = f"{body.action}_consumer", body.action == "add", body.queue
+
+    async def perform(workers: list[str]) -> list[ControlResult]:
+        [worker] = workers
+        control = controller.control
+        consumed = _consumed((await control.call("active_queues", workers))[worker])
+        if (queue in consumed) == adding:
+            state = "already consumes" if adding else "does not consume"
+            raise Conflict(
+                f"{worker} {state} {queue} (it consumes: {', '.join(consumed) or 'none'})",
+                [("queue", f"{worker} {state} {queue}")],
+            )
+        accepted, said = read_reply((await control.call(command, workers, queue=queue))[worker])
+        if accepted:
+            replies = await control.poll(
+                "active_queues",
+                workers,
+                lambda replies: (queue in _consumed(replies[worker])) == adding,
+                CONSUMER_WAIT_S,
+            )
+            consumed = _consumed(replies[worker])
+            if (queue in consumed) != adding:
+                accepted = False
+                said += f", but after {CONSUMER_WAIT_S:g} s it consumes: {', '.join(consumed)}"
+        return [ControlResult(worker=worker, ok=accepted, message=said)]
+
+    return await controller.run(f"worker.{command}", [name], perform)
