@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -12,13 +11,10 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from sdp_api.app import create_app
-from sdp_api.settings import ApiSettings
 from sdp_core import keys
 from sdp_schedules.store import ScheduleStore
 from sdp_testing.processes import running_worker, spawn, wait_until
 
-Token = Callable[[str], str]
 BASE = "/api/v1/schedules"
 
 
@@ -30,23 +26,6 @@ def schedule_doc(name: str = "orders", **changes: Any) -> dict[str, Any]:
         "trigger": {"type": "interval", "every": 30, "unit": "seconds"},
         **changes,
     }
-
-
-@pytest.fixture
-def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
-    settings = ApiSettings(environment="test", jwt_secret=jwt_secret, redis_url=redis_url)
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture
-def operator(token: Token) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token('operator')}"}
-
-
-@pytest.fixture
-def viewer(token: Token) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token('viewer')}"}
 
 
 def test_create_read_update_delete(
