@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -28,6 +28,13 @@ def routes() -> list[tuple[str, str]]:
     ]
     assert len(found) >= 12, found
     return found
+
+
+@pytest.fixture
+def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
+    settings = ApiSettings(environment="test", jwt_secret=jwt_secret, redis_url=redis_url)
+    with TestClient(create_app(settings)) as client:
+        yield client
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ from sdp_core import keys
 from sdp_core.heartbeat import BeatHeartbeat
 from sdp_testing.processes import running_worker, spawn, wait_until
 
+Token = Callable[[str], str]
 BASE = "/api/v1/schedules"
 
 
@@ -32,6 +33,11 @@ def api(redis_url: str, secret: str, *, use_celery: bool, node: str = "api-a") -
         engine_lock_ttl_s=2,
     )
     return TestClient(create_app(settings))
+
+
+@pytest.fixture
+def operator(token: Token) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token('operator')}"}
 
 
 @pytest.fixture
