@@ -22,9 +22,9 @@ from sdp_api.settings import ApiSettings
 from sdp_core import keys
 from sdp_core.celery_config import make_celery
 from sdp_schedules.model import EXPIRES_MAX_S, PERIOD_MAX_S
-from sdp_schedules.records import ENTRY_FIELDS
 from sdp_schedules.store import ScheduleStore
 from sdp_testing.processes import running_worker, spawn, wait_until
+from sdp_testing.schedules import rewrite_definition
 
 Token = Callable[[str], str]
 BASE = "/api/v1/schedules"
@@ -580,68 +580,58 @@ def test_a_static_schedule_is_paused_here_and_changed_in_beats_configuration(
 # --- entries stored before the bounds -----------------------------------------------------
 
 
-def store_unbounded(
-    client: redis.Redis, schedule_id: str, document: dict[str, Any], slot: datetime | None
-) -> None:
-    """Write an entry as the store did before the bounds, without validating it."""
-    now = str(time.time_ns() // 1_000_000)
-    slot_ms = "" if slot is None else str(int(slot.timestamp() * 1000))
-    entry = dict.fromkeys(ENTRY_FIELDS, "") | {
-        "version": "1",
-        "state": "active" if slot else "finished",
-        "slot": slot_ms,
-        "created": now,
-        "updated": now,
-        "runs": "0",
-    }
-    raw = ",".join(entry[f] for f in ENTRY_FIELDS) + "|" + json.dumps(document)
-    client.hset(keys.schedule_bucket(schedule_id), schedule_id, raw)
-    client.zadd(keys.SCHEDULE_NAMES, {f"{document['name']}/{schedule_id}": 0})
-    if slot_ms:
-        client.zadd(keys.SCHEDULE_DUE, {schedule_id: int(slot_ms)})
-
-
-SOON = datetime.now(UTC) + timedelta(hours=1)
-UNBOUNDED: list[tuple[dict[str, Any], datetime | None, str]] = [
-    (noop("a-huge-expiry", expires_s=9_223_372_036_854_775_807), SOON, "expires_s"),
-    (noop("b-far-start", trigger=crontab(), start_at="9999-12-31T00:00:00Z"), None, "start_at"),
+# Definitions the API accepted before it bounded them: (name, the unbounded fields, the field
+# a change must fix).
+UNBOUNDED: list[tuple[str, dict[str, Any], str]] = [
+    ("a-huge-expiry", {"expires_s": 9_223_372_036_854_775_807}, "expires_s"),
+    ("b-far-crontab", {"trigger": crontab(), "start_at": "9999-12-31T00:00:00Z"}, "start_at"),
+    ("c-far-interval", {"start_at": "9999-12-31T00:00:00Z"}, "start_at"),
     (
-        noop("c-far-interval", start_at="9999-12-31T00:00:00Z"),
-        datetime(9999, 12, 31, tzinfo=UTC),
-        "start_at",
-    ),
-    (
-        noop("d-long-period", trigger={"type": "interval", "every": 1_000_000, "unit": "days"}),
-        SOON,
+        "d-long-period",
+        {"trigger": {"type": "interval", "every": 1_000_000, "unit": "days"}},
         "trigger.interval.every",
     ),
     (
-        noop("e-host-zone", trigger=crontab(minute=MINUTES_20K, timezone="localtime")),
-        SOON,
+        "e-host-zone",
+        {"trigger": crontab(minute=MINUTES_20K, timezone="localtime")},
         "trigger.crontab.minute",
     ),
-    (noop("f-ended", end_at="2020-01-01T00:00:00Z"), None, "end_at"),
+    ("f-ended", {"end_at": "2020-01-01T00:00:00Z"}, "end_at"),
 ]
+
+
+def store_unbounded(
+    client: TestClient, operator: dict[str, str], redis_client: redis.Redis
+) -> list[str]:
+    """Create each schedule of UNBOUNDED, then give it its fields behind the store's back."""
+    ids = []
+    for name, changes, _ in UNBOUNDED:
+        schedule_id = client.post(BASE, json=noop(name), headers=operator).json()["id"]
+        rewrite_definition(redis_client, schedule_id, **changes)
+        ids.append(schedule_id)
+    return ids
 
 
 def test_an_entry_stored_before_the_bounds_still_reads_pauses_and_deletes(
     client: TestClient, operator: dict[str, str], redis_client: redis.Redis
 ) -> None:
-    for number, (document, slot, _) in enumerate(UNBOUNDED):
-        store_unbounded(redis_client, f"{number:016x}", document, slot)
+    ids = store_unbounded(client, operator, redis_client)
     listed = client.get(BASE, headers=operator)
     assert listed.status_code == 200, listed.text
-    assert [s["name"] for s in listed.json()["items"]] == [d["name"] for d, _, _ in UNBOUNDED]
-    for number, (document, _, field) in enumerate(UNBOUNDED):
-        path = f"{BASE}/{number:016x}"
+    assert [s["name"] for s in listed.json()["items"]] == [name for name, _, _ in UNBOUNDED]
+    for schedule_id, (name, changes, field) in zip(ids, UNBOUNDED, strict=True):
+        path = f"{BASE}/{schedule_id}"
         shown = client.get(path, headers=operator)
         assert shown.status_code == 200, shown.text
-        assert shown.json()["name"] == document["name"]
+        # Shown as stored (the trigger with its defaults filled in).
+        for key, value in changes.items():
+            stored = shown.json()[key]
+            assert value.items() <= stored.items() if isinstance(value, dict) else stored == value
         assert client.post(f"{path}/pause", headers=operator).status_code == 200
         resumed = client.post(f"{path}/resume", headers=operator)
         assert resumed.status_code == 200, resumed.text
-        # A changed definition is held to the bounds, so it names what to fix.
-        renamed = client.patch(path, json={"name": f"{document['name']}-2"}, headers=operator)
+        # A changed definition is held to the bounds, so the answer names what to fix.
+        renamed = client.patch(path, json={"name": f"{name}-2"}, headers=operator)
         assert field in refused_fields(renamed)
         assert client.delete(path, headers=operator).status_code == 204
     assert client.get(BASE, headers=operator).json()["items"] == []
@@ -650,8 +640,8 @@ def test_an_entry_stored_before_the_bounds_still_reads_pauses_and_deletes(
 def test_a_far_start_stored_before_the_bounds_finishes_when_resumed(
     client: TestClient, operator: dict[str, str], redis_client: redis.Redis
 ) -> None:
-    store_unbounded(redis_client, "00000000000000ff", *UNBOUNDED[1][:2])
-    path = f"{BASE}/00000000000000ff"
+    far_crontab = store_unbounded(client, operator, redis_client)[1]
+    path = f"{BASE}/{far_crontab}"
     client.post(f"{path}/pause", headers=operator)
     resumed = client.post(f"{path}/resume", headers=operator).json()
     assert (resumed["state"], resumed["next_run_at"]) == ("finished", None)
