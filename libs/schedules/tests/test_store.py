@@ -11,6 +11,7 @@ from sdp_core import keys
 from sdp_core.replies import text
 from sdp_schedules.errors import ScheduleConflict, ScheduleInvalid, ScheduleNotFound
 from sdp_schedules.leader import LeaderLock
+from sdp_schedules.model import STORED, ScheduleSpec
 from sdp_schedules.records import (
     ENTRY_FIELDS,
     REASON_MAX_CHARS,
@@ -88,6 +89,7 @@ def test_create_and_read_back(store: ScheduleStore, redis_client: redis.Redis) -
         ({"task": "system.noop", "kwargs": {"bogus": 1}}, "kwargs.bogus"),
         ({"queue": "nowhere"}, "queue"),
         ({"trigger": {"type": "once", "at": "2020-01-01T00:00:00Z"}}, "trigger.once.at"),
+        ({"end_at": "2020-01-01T00:00:00Z"}, "end_at"),
         (
             {"trigger": {"type": "crontab", "day_of_month": "30", "month_of_year": "2"}},
             "trigger.crontab.day_of_month",
@@ -449,3 +451,54 @@ def test_a_script_that_fails_on_an_entry_is_that_entry_s_fault(
     assert isinstance(fault, redis.ResponseError)
     assert is_entry_fault(fault)
     assert not is_entry_fault(redis.exceptions.OutOfMemoryError("OOM command not allowed"))
+
+
+def test_a_replacement_that_ends_or_fires_once_in_the_past_is_refused(
+    store: ScheduleStore,
+) -> None:
+    schedule = store.create(doc())
+    past: list[tuple[dict[str, Any], str]] = [
+        ({"end_at": "2020-01-01T00:00:00Z"}, "end_at"),
+        ({"trigger": {"type": "once", "at": "2020-01-01T00:00:00Z"}}, "trigger.once.at"),
+    ]
+    for changes, field in past:
+        with pytest.raises(ScheduleInvalid) as caught:
+            store.replace(schedule.id, doc(**changes))
+        assert [name for name, _ in caught.value.fields] == [field]
+    assert store.get(schedule.id) == schedule
+
+
+def test_a_schedule_that_ended_still_reads_pauses_and_resumes(
+    store: ScheduleStore, clock: Clock
+) -> None:
+    ends = store.create(doc(end_at="2026-09-22T00:00:00Z"))
+    clock.now = ends.created_ms + 2 * 86_400_000  # after its end
+    paused = store.pause(ends.id)
+    assert paused.state is ScheduleState.paused
+    resumed = store.resume(ends.id)
+    assert (resumed.state, resumed.next_slot_ms) == (ScheduleState.finished, None)
+    assert store.get(ends.id).spec.end_at == ends.spec.end_at
+
+
+def test_a_definition_stored_before_the_bounds_reads_back_as_it_was(
+    store: ScheduleStore,
+) -> None:
+    unbounded = doc(
+        trigger={"type": "crontab", "minute": "0", "timezone": "localtime"},
+        start_at="9999-12-31T00:00:00Z",
+        expires_s=9_223_372_036_854_775_807,
+    )
+    # A ScheduleSpec is stored as it is; the bounds apply to documents.
+    schedule = store.create(ScheduleSpec.model_validate(unbounded, context=STORED))
+    assert schedule.state is ScheduleState.finished
+    assert store.get(schedule.id).spec.expires_s == 9_223_372_036_854_775_807
+    assert [s.id for s in store.page().items] == [schedule.id]
+    assert store.resume(store.pause(schedule.id).id).state is ScheduleState.finished
+    with pytest.raises(ScheduleInvalid) as caught:
+        store.replace(schedule.id, {**unbounded, "name": "renamed"})
+    assert {name for name, _ in caught.value.fields} == {
+        "trigger.crontab.timezone",
+        "start_at",
+        "expires_s",
+    }
+    store.delete(schedule.id)

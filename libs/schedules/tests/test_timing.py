@@ -7,8 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sdp_schedules.model import CrontabTrigger, ScheduleSpec
-from sdp_schedules.timing import Timetable, crontab_ever_fires, slots_until, timetable
+from sdp_schedules.model import HORIZON, STORED, CrontabTrigger, ScheduleSpec
+from sdp_schedules.timing import (
+    Timetable,
+    crontab_ever_fires,
+    from_ms,
+    slots_until,
+    timetable,
+    to_ms,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MINUTE_MS = 60_000
@@ -305,6 +312,68 @@ def test_start_at_delays_a_crontab() -> None:
     )
     assert table.next_after(ms("2025-12-01T00:00:00+00:00")) == ms("2026-01-01T10:00:00+00:00")
     assert table.next_after(ms("2026-01-01T10:00:00+00:00")) == ms("2026-01-01T11:00:00+00:00")
+
+
+# --- the horizon ------------------------------------------------------------------------
+
+LAST_HOUR = "2999-12-31T23:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        {"type": "crontab", "minute": "30"},
+        {"type": "crontab", "minute": "30", "timezone": "Pacific/Kiritimati"},
+        {"type": "interval", "every": 366, "unit": "days"},
+    ],
+)
+def test_the_last_slot_before_the_horizon_ends_the_schedule(trigger: dict[str, Any]) -> None:
+    table = timetable(spec(trigger, start_at="2999-12-31T23:30:00Z"), created_ms=0)
+    last = table.next_after(ms(LAST_HOUR))
+    assert last == ms("2999-12-31T23:30:00+00:00")
+    assert table.next_after(last) is None
+
+
+def test_a_crontab_whose_next_day_lies_past_the_horizon_has_none() -> None:
+    # 3000 is no leap year, so after 2996 the next 29 February is in 3004.
+    table = crontab(minute="0", hour="0", day_of_month="29", month_of_year="2")
+    assert table.next_after(ms("2996-03-01T00:00:00+00:00")) is None
+
+
+def test_a_once_at_the_last_moment_runs() -> None:
+    at = to_ms(HORIZON) - 1
+    table = timetable(spec({"type": "once", "at": from_ms(at).isoformat()}), created_ms=0)
+    assert table.next_after(at - 1) == at
+
+
+@pytest.mark.parametrize(
+    ("trigger", "changes"),
+    [
+        ({"type": "crontab", "minute": "0"}, {"start_at": "9999-12-31T00:00:00Z"}),
+        ({"type": "crontab", "minute": "0"}, {"start_at": "9999-12-31T23:59:59.999999-14:00"}),
+        ({"type": "interval", "every": 1}, {"start_at": "9999-12-31T23:59:59Z"}),
+        ({"type": "interval", "every": 1_000_000, "unit": "days"}, {}),
+        ({"type": "once", "at": "9999-12-31T23:59:59Z"}, {}),
+        ({"type": "crontab", "minute": "0"}, {"start_at": "0001-01-01T00:00:00Z"}),
+    ],
+)
+def test_dates_stored_before_the_bounds_compute_without_overflow(
+    trigger: dict[str, Any], changes: dict[str, Any]
+) -> None:
+    stored = ScheduleSpec.model_validate(
+        {"name": "far", "task": "system.noop", "trigger": trigger, **changes}, context=STORED
+    )
+    table = timetable(stored, created_ms=ms("2026-01-01T00:00:00+00:00"))
+    for after in (
+        0,
+        ms("2026-06-01T00:00:00+00:00"),
+        ms(LAST_HOUR),
+        to_ms(datetime.max.replace(tzinfo=UTC)),
+    ):
+        slot = table.next_after(after)
+        assert slot is None or slot < to_ms(HORIZON)
+        if slot is not None:
+            from_ms(slot)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jsonschema
@@ -90,3 +91,58 @@ def test_examples_match_their_schemas(document: dict[str, Any]) -> None:
             jsonschema.validate(example, root, cls=jsonschema.Draft202012Validator)
             checked += 1
     assert checked >= 10
+
+
+def _value_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A property's schema for its values, inside a nullable anyOf if there is one."""
+    branches = [b for b in schema.get("anyOf", []) if b.get("type") != "null"]
+    return {**schema, **branches[0]} if branches else schema
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "bounds"),
+    [
+        ("ScheduleSpec", "priority", (0, 9)),
+        ("ScheduleSpec", "expires_s", (1, 366 * 86_400)),
+        ("ScheduleSpec", "jitter_s", (0, 3_600)),
+        ("ScheduleSpec", "max_instances", (1, 100)),
+        ("IntervalTrigger", "every", (1, 366 * 86_400)),
+        ("Misfire", "grace_s", (0, 7 * 86_400)),
+        ("TaskSubmission", "countdown", (0, 7 * 86_400)),
+        ("TaskSubmission", "priority", (0, 9)),
+        ("SchedulePatch", "expires_s", (1, 366 * 86_400)),
+    ],
+)
+def test_the_bounds_are_in_the_schema(
+    document: dict[str, Any], model: str, field: str, bounds: tuple[int, int]
+) -> None:
+    schema = _value_schema(document["components"]["schemas"][model]["properties"][field])
+    assert (schema["minimum"], schema["maximum"]) == bounds
+    assert f"{bounds[1]:,}" in schema["description"]
+
+
+def test_crontab_fields_say_their_size_and_dates_their_window(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    assert schemas["CrontabTrigger"]["properties"]["minute"]["maxLength"] == 256
+    start_at = json.dumps(schemas["ScheduleSpec"]["properties"]["start_at"])
+    assert "1970" in start_at and "3000" in start_at
+    assert "localtime" in schemas["CrontabTrigger"]["properties"]["timezone"]["description"]
+
+
+def test_patch_shows_null_only_where_a_field_can_be_unset(document: dict[str, Any]) -> None:
+    patch = document["components"]["schemas"]["SchedulePatch"]
+    assert not patch.get("required")
+    nullable = {
+        name
+        for name, schema in patch["properties"].items()
+        if {"type": "null"} in schema.get("anyOf", [])
+    }
+    assert nullable == {"queue", "priority", "start_at", "end_at", "expires_s"}
+    assert set(patch["properties"]) == set(
+        document["components"]["schemas"]["ScheduleSpec"]["properties"]
+    )
+
+
+def test_deleting_documents_the_static_conflict(document: dict[str, Any]) -> None:
+    responses = document["paths"]["/api/v1/schedules/{schedule_id}"]["delete"]["responses"]
+    assert "409" in responses

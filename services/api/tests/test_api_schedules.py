@@ -1,11 +1,16 @@
-"""`/api/v1/schedules` on real Redis; the end-to-end case with a real beat and worker."""
+"""`/api/v1/schedules` on real Redis; the end-to-end case with a real beat and worker.
+
+What the API accepts is strict, bounded numbers and dates; the maxima are also sent the way
+the platform sends them (its Celery app, a real beat and worker) to show they can be carried.
+"""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,11 +20,16 @@ from fastapi.testclient import TestClient
 from sdp_api.app import create_app
 from sdp_api.settings import ApiSettings
 from sdp_core import keys
+from sdp_core.celery_config import make_celery
+from sdp_schedules.model import EXPIRES_MAX_S, PERIOD_MAX_S
 from sdp_schedules.store import ScheduleStore
 from sdp_testing.processes import running_worker, spawn, wait_until
+from sdp_testing.schedules import rewrite_definition
 
 Token = Callable[[str], str]
 BASE = "/api/v1/schedules"
+TASKS = "/api/v1/tasks"
+WEEK_S = 7 * 86_400
 
 
 def schedule_doc(name: str = "orders", **changes: Any) -> dict[str, Any]:
@@ -276,3 +286,364 @@ def test_a_schedule_beat_set_aside_shows_why_until_it_is_fixed_resumed_or_delete
     set_aside()
     assert client.delete(path, headers=operator).status_code == 204
     assert counts()["schedules_set_aside"] == 0
+
+
+# --- bounds: helpers ----------------------------------------------------------------------
+
+
+def noop(name: str = "bounded", **changes: Any) -> dict[str, Any]:
+    return schedule_doc(name, **{"task": "system.noop", "kwargs": {}, **changes})
+
+
+def crontab(**fields: Any) -> dict[str, Any]:
+    return {"type": "crontab", "minute": "0", **fields}
+
+
+def refused_fields(answer: Any) -> list[str]:
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "validation_error"
+    return [f["field"] for f in error["fields"]]
+
+
+# --- refused on create --------------------------------------------------------------------
+
+MINUTES_20K = ",".join(["0"] * 20_000)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        # Celery's send turns the expiry into now + timedelta: beat died on these.
+        ({"expires_s": 9_223_372_036_854_775_807}, "expires_s"),
+        ({"expires_s": 300_000_000_000}, "expires_s"),
+        ({"expires_s": EXPIRES_MAX_S + 1}, "expires_s"),
+        ({"expires_s": "60"}, "expires_s"),
+        # A crontab walking past year 9999 answered 500.
+        ({"trigger": crontab(), "start_at": "9999-12-31T00:00:00Z"}, "start_at"),
+        ({"start_at": "3000-01-01T00:00:00Z"}, "start_at"),
+        ({"start_at": "1969-12-31T23:59:59Z"}, "start_at"),
+        ({"end_at": "9999-12-31T00:00:00Z"}, "end_at"),
+        ({"trigger": {"type": "once", "at": "3000-01-01T00:00:00Z"}}, "trigger.once.at"),
+        ({"trigger": {"type": "interval", "every": True}}, "trigger.interval.every"),
+        ({"trigger": {"type": "interval", "every": "5"}}, "trigger.interval.every"),
+        ({"trigger": {"type": "interval", "every": 5.0}}, "trigger.interval.every"),
+        ({"trigger": {"type": "interval", "every": PERIOD_MAX_S + 1}}, "trigger.interval.every"),
+        (
+            {"trigger": {"type": "interval", "every": 527_041, "unit": "minutes"}},
+            "trigger.interval.every",
+        ),
+        (
+            {"trigger": {"type": "interval", "every": 8_785, "unit": "hours"}},
+            "trigger.interval.every",
+        ),
+        (
+            {"trigger": {"type": "interval", "every": 367, "unit": "days"}},
+            "trigger.interval.every",
+        ),
+        ({"trigger": crontab(timezone="localtime")}, "trigger.crontab.timezone"),
+        ({"trigger": crontab(timezone="posixrules")}, "trigger.crontab.timezone"),
+        ({"trigger": crontab(timezone="Factory")}, "trigger.crontab.timezone"),
+        ({"trigger": crontab(timezone="/usr/share/zoneinfo/UTC")}, "trigger.crontab.timezone"),
+        ({"trigger": crontab(minute=MINUTES_20K)}, "trigger.crontab.minute"),
+        ({"trigger": crontab(hour=",".join(["1"] * 25))}, "trigger.crontab.hour"),
+        ({"trigger": crontab(day_of_week="1" + " " * 300)}, "trigger.crontab.day_of_week"),
+        ({"end_at": "2020-01-01T00:00:00Z"}, "end_at"),
+        ({"priority": "5"}, "priority"),
+        ({"priority": True}, "priority"),
+        ({"jitter_s": True}, "jitter_s"),
+        ({"max_instances": "2"}, "max_instances"),
+        ({"misfire": {"grace_s": True}}, "misfire.grace_s"),
+        ({"enabled": "false"}, "enabled"),
+        ({"enabled": 0}, "enabled"),
+        ({"task": "system.sleep", "kwargs": {"seconds": True}}, "kwargs.seconds"),
+        ({"task": "system.cleanup", "kwargs": {"older_than_s": 10**12}}, "kwargs.older_than_s"),
+    ],
+)
+def test_a_schedule_out_of_bounds_is_refused_naming_the_field(
+    client: TestClient, operator: dict[str, str], changes: dict[str, Any], field: str
+) -> None:
+    answer = client.post(BASE, json=noop(**changes), headers=operator)
+    assert field in refused_fields(answer)
+    assert client.get(BASE, headers=operator).json()["items"] == []
+
+
+def test_the_period_refusal_says_the_maximum_for_the_unit(
+    client: TestClient, operator: dict[str, str]
+) -> None:
+    trigger = {"type": "interval", "every": 8_785, "unit": "hours"}
+    answer = client.post(BASE, json=noop(trigger=trigger), headers=operator)
+    (message,) = [f["message"] for f in answer.json()["error"]["fields"]]
+    assert "8,784 hours" in message
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"priority": "5"}, "priority"),
+        ({"priority": True}, "priority"),
+        ({"countdown": True}, "countdown"),
+        ({"countdown": "10"}, "countdown"),
+        ({"countdown": WEEK_S + 1}, "countdown"),
+        ({"task": "system.sleep", "kwargs": {"seconds": "1"}}, "kwargs.seconds"),
+    ],
+)
+def test_a_task_submission_out_of_bounds_is_refused(
+    client: TestClient, operator: dict[str, str], body: dict[str, Any], field: str
+) -> None:
+    answer = client.post(TASKS, json={"task": "system.noop", **body}, headers=operator)
+    assert field in refused_fields(answer)
+
+
+# --- the maxima are accepted and can be carried -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        {"type": "interval", "every": PERIOD_MAX_S},
+        {"type": "interval", "every": 527_040, "unit": "minutes"},
+        {"type": "interval", "every": 8_784, "unit": "hours"},
+        {"type": "interval", "every": 366, "unit": "days"},
+    ],
+)
+def test_the_longest_period_in_each_unit_is_accepted(
+    client: TestClient, operator: dict[str, str], trigger: dict[str, Any]
+) -> None:
+    answer = client.post(BASE, json=noop(trigger=trigger), headers=operator)
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    created = datetime.fromisoformat(body["created_at"])
+    assert datetime.fromisoformat(body["next_run_at"]) - created == timedelta(days=366)
+
+
+def test_every_maximum_at_once_is_accepted(client: TestClient, operator: dict[str, str]) -> None:
+    document = noop(
+        trigger=crontab(minute=",".join(str(m) for m in range(60)), timezone="Pacific/Kiritimati"),
+        priority=9,
+        expires_s=EXPIRES_MAX_S,
+        jitter_s=3_600,
+        max_instances=100,
+        misfire={"policy": "skip", "grace_s": WEEK_S},
+        start_at="2999-12-31T23:00:00Z",
+        end_at="2999-12-31T23:59:59.999Z",
+    )
+    answer = client.post(BASE, json=document, headers=operator)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["next_run_at"] == "2999-12-31T23:00:00Z"
+    once = {"type": "once", "at": "2999-12-31T23:59:59.999Z"}
+    answer = client.post(BASE, json=noop("last-moment", trigger=once), headers=operator)
+    assert answer.json()["state"] == "active", answer.text
+
+
+def test_the_platforms_sender_carries_the_longest_expiry_and_countdown(
+    redis_url: str, redis_client: redis.Redis, jwt_secret: str
+) -> None:
+    settings = ApiSettings(environment="test", jwt_secret=jwt_secret, redis_url=redis_url)
+    celery = make_celery("bounds", settings)
+    sent_at = datetime.now(UTC)
+    celery.send_task(
+        "system.noop", queue="system", priority=9, expires=EXPIRES_MAX_S, countdown=WEEK_S
+    )
+    (raw,) = [m for key in keys.queue_keys("system") for m in redis_client.lrange(key, 0, -1)]
+    headers = json.loads(raw)["headers"]
+    expires = datetime.fromisoformat(headers["expires"])
+    assert expires - sent_at >= timedelta(seconds=EXPIRES_MAX_S)
+    assert datetime.fromisoformat(headers["eta"]) - sent_at >= timedelta(seconds=WEEK_S)
+    # What the bound keeps out: the value beat died on.
+    with pytest.raises(OverflowError):
+        celery.send_task("system.noop", queue="system", expires=300_000_000_000)
+
+
+def test_a_submission_at_the_maxima_is_queued(
+    client: TestClient, operator: dict[str, str], redis_client: redis.Redis
+) -> None:
+    body = {"task": "system.noop", "priority": 9, "countdown": WEEK_S}
+    answer = client.post(TASKS, json=body, headers=operator)
+    assert answer.status_code == 202, answer.text
+    queued = [m for key in keys.queue_keys("system") for m in redis_client.lrange(key, 0, -1)]
+    assert [json.loads(m)["headers"]["id"] for m in queued] == [answer.json()["id"]]
+
+
+def test_beat_fires_a_schedule_at_the_maxima(
+    client: TestClient, operator: dict[str, str], redis_url: str, redis_client: redis.Redis
+) -> None:
+    env = {"REDIS_URL": redis_url, "SDP_BEAT_NODE_NAME": "beat-bounds"}
+    with (
+        running_worker(redis_url),
+        spawn([sys.executable, "-m", "sdp_beat"], env, name="beat") as beat,
+    ):
+        wait_until(lambda: bool(redis_client.exists(keys.BEAT_HEARTBEAT)), 30, "beat to lead")
+        document = noop(
+            trigger={"type": "interval", "every": 1},
+            priority=9,
+            expires_s=EXPIRES_MAX_S,
+            max_instances=100,
+            misfire={"policy": "run_all", "grace_s": WEEK_S},
+        )
+        created = client.post(BASE, json=document, headers=operator).json()
+        runs = f"{BASE}/{created['id']}/runs"
+
+        def succeeded() -> bool:
+            items = client.get(runs, headers=operator).json()["items"]
+            return any(r["state"] == "SUCCESS" for r in items)
+
+        wait_until(succeeded, 30, "a run at the maxima to succeed")
+        assert beat.alive()
+
+
+# --- end_at in the past, PATCH ------------------------------------------------------------
+
+
+def test_a_change_that_ends_in_the_past_is_refused(
+    client: TestClient, operator: dict[str, str]
+) -> None:
+    created = client.post(BASE, json=noop(), headers=operator).json()
+    path = f"{BASE}/{created['id']}"
+    for change, field in [
+        ({"end_at": "2020-01-01T00:00:00Z"}, "end_at"),
+        ({"trigger": {"type": "once", "at": "2020-01-01T00:00:00Z"}}, "trigger.once.at"),
+    ]:
+        assert field in refused_fields(client.patch(path, json=change, headers=operator))
+    assert client.get(path, headers=operator).json() == created
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "name",
+        "task",
+        "args",
+        "kwargs",
+        "trigger",
+        "enabled",
+        "misfire",
+        "max_instances",
+        "jitter_s",
+    ],
+)
+def test_patch_refuses_null_where_a_field_cannot_be_unset(
+    client: TestClient, operator: dict[str, str], field: str
+) -> None:
+    created = client.post(BASE, json=noop(), headers=operator).json()
+    path = f"{BASE}/{created['id']}"
+    assert refused_fields(client.patch(path, json={field: None}, headers=operator)) == [field]
+
+
+def test_patch_unsets_the_nullable_fields_and_refuses_lax_numbers(
+    client: TestClient, operator: dict[str, str]
+) -> None:
+    document = noop(
+        queue="system",
+        priority=1,
+        expires_s=60,
+        start_at="2030-01-01T00:00:00Z",
+        end_at="2031-01-01T00:00:00Z",
+    )
+    created = client.post(BASE, json=document, headers=operator).json()
+    path = f"{BASE}/{created['id']}"
+    nullable = ("queue", "priority", "start_at", "end_at", "expires_s")
+    unset = client.patch(path, json=dict.fromkeys(nullable), headers=operator)
+    assert unset.status_code == 200, unset.text
+    assert all(unset.json()[name] is None for name in nullable)
+    for change in ({"priority": "5"}, {"jitter_s": True}, {"expires_s": 300_000_000_000}):
+        assert list(change) == refused_fields(client.patch(path, json=change, headers=operator))
+
+
+# --- static schedules ---------------------------------------------------------------------
+
+
+def test_a_static_schedule_is_paused_here_and_changed_in_beats_configuration(
+    client: TestClient, operator: dict[str, str], redis_client: redis.Redis
+) -> None:
+    # As beat seeds system.cleanup from its configuration.
+    static = ScheduleStore(redis_client).create(
+        noop("system.cleanup", task="system.cleanup", trigger={"type": "interval", "every": 3600}),
+        static=True,
+    )
+    path = f"{BASE}/{static.id}"
+    deleted = client.delete(path, headers=operator)
+    assert deleted.status_code == 409, deleted.text
+    assert deleted.json()["error"]["fields"][0]["field"] == "static"
+    assert "beat's configuration" in deleted.json()["error"]["message"]
+    changed = client.patch(
+        path, json={"trigger": {"type": "interval", "every": 60}}, headers=operator
+    )
+    assert changed.status_code == 409, changed.text
+
+    assert client.post(f"{path}/pause", headers=operator).json()["state"] == "paused"
+    resumed = client.patch(path, json={"enabled": True, "name": "system.cleanup"}, headers=operator)
+    assert resumed.json()["state"] == "active", resumed.text
+    assert resumed.json()["trigger"]["every"] == 3600
+
+
+# --- entries stored before the bounds -----------------------------------------------------
+
+
+# Definitions the API accepted before it bounded them: (name, the unbounded fields, the field
+# a change must fix).
+UNBOUNDED: list[tuple[str, dict[str, Any], str]] = [
+    ("a-huge-expiry", {"expires_s": 9_223_372_036_854_775_807}, "expires_s"),
+    ("b-far-crontab", {"trigger": crontab(), "start_at": "9999-12-31T00:00:00Z"}, "start_at"),
+    ("c-far-interval", {"start_at": "9999-12-31T00:00:00Z"}, "start_at"),
+    (
+        "d-long-period",
+        {"trigger": {"type": "interval", "every": 1_000_000, "unit": "days"}},
+        "trigger.interval.every",
+    ),
+    (
+        "e-host-zone",
+        {"trigger": crontab(minute=MINUTES_20K, timezone="localtime")},
+        "trigger.crontab.minute",
+    ),
+    ("f-ended", {"end_at": "2020-01-01T00:00:00Z"}, "end_at"),
+]
+
+
+def store_unbounded(
+    client: TestClient, operator: dict[str, str], redis_client: redis.Redis
+) -> list[str]:
+    """Create each schedule of UNBOUNDED, then give it its fields behind the store's back."""
+    ids = []
+    for name, changes, _ in UNBOUNDED:
+        schedule_id = client.post(BASE, json=noop(name), headers=operator).json()["id"]
+        rewrite_definition(redis_client, schedule_id, **changes)
+        ids.append(schedule_id)
+    return ids
+
+
+def test_an_entry_stored_before_the_bounds_still_reads_pauses_and_deletes(
+    client: TestClient, operator: dict[str, str], redis_client: redis.Redis
+) -> None:
+    ids = store_unbounded(client, operator, redis_client)
+    listed = client.get(BASE, headers=operator)
+    assert listed.status_code == 200, listed.text
+    assert [s["name"] for s in listed.json()["items"]] == [name for name, _, _ in UNBOUNDED]
+    for schedule_id, (name, changes, field) in zip(ids, UNBOUNDED, strict=True):
+        path = f"{BASE}/{schedule_id}"
+        shown = client.get(path, headers=operator)
+        assert shown.status_code == 200, shown.text
+        # Shown as stored (the trigger with its defaults filled in).
+        for key, value in changes.items():
+            stored = shown.json()[key]
+            assert value.items() <= stored.items() if isinstance(value, dict) else stored == value
+        assert client.post(f"{path}/pause", headers=operator).status_code == 200
+        resumed = client.post(f"{path}/resume", headers=operator)
+        assert resumed.status_code == 200, resumed.text
+        # A changed definition is held to the bounds, so the answer names what to fix.
+        renamed = client.patch(path, json={"name": f"{name}-2"}, headers=operator)
+        assert field in refused_fields(renamed)
+        assert client.delete(path, headers=operator).status_code == 204
+    assert client.get(BASE, headers=operator).json()["items"] == []
+
+
+def test_a_far_start_stored_before_the_bounds_finishes_when_resumed(
+    client: TestClient, operator: dict[str, str], redis_client: redis.Redis
+) -> None:
+    far_crontab = store_unbounded(client, operator, redis_client)[1]
+    path = f"{BASE}/{far_crontab}"
+    client.post(f"{path}/pause", headers=operator)
+    resumed = client.post(f"{path}/resume", headers=operator).json()
+    assert (resumed["state"], resumed["next_run_at"]) == ("finished", None)
+    fixed = client.patch(path, json={"start_at": "2999-12-31T23:00:00Z"}, headers=operator)
+    assert fixed.json()["next_run_at"] == "2999-12-31T23:00:00Z", fixed.text

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-__all__ = ["DEFAULT_PRIORITY", "QUEUES", "Queue", "TaskName", "queue_for"]
+from pydantic import Field, StrictInt
+
+__all__ = ["DEFAULT_PRIORITY", "QUEUES", "Priority", "Queue", "TaskName", "queue_for"]
 
 
 class Queue(StrEnum):
@@ -26,6 +29,10 @@ class TaskName(StrEnum):
 
 # kombu's Redis transport serves priority 0 first and 9 last; 5 leaves room either side.
 DEFAULT_PRIORITY = 5
+# What a sender may ask for; kombu maps it onto the queue's priority steps.
+Priority = Annotated[
+    StrictInt, Field(ge=0, le=9, description="0 to 9: 0 is served first, 9 last (default 5).")
+]
 
 
 def queue_for(task_name: str) -> Queue:

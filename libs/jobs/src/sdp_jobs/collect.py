@@ -18,6 +18,8 @@ from pydantic import (
     Field,
     HttpUrl,
     JsonValue,
+    StrictFloat,
+    StrictInt,
     field_validator,
     model_validator,
 )
@@ -32,7 +34,7 @@ MIB = 1024 * 1024
 BACKOFF_CAP_S = 30.0
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
-Status = Annotated[int, Field(ge=100, le=599)]
+Status = Annotated[StrictInt, Field(ge=100, le=599)]
 
 # RFC 9110 token characters; anything else in a header name is a mistake or an injection.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -49,10 +51,10 @@ class CollectParams(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     json_body: JsonValue | None = None
     body: str | None = None
-    timeout_s: float = Field(10.0, gt=0, le=300)
-    max_bytes: int = Field(10 * MIB, gt=0, le=100 * MIB)
-    attempts: int = Field(3, ge=1, le=10)
-    backoff_s: float = Field(0.5, ge=0, le=60)
+    timeout_s: StrictFloat = Field(10.0, gt=0, le=300)
+    max_bytes: StrictInt = Field(10 * MIB, gt=0, le=100 * MIB)
+    attempts: StrictInt = Field(3, ge=1, le=10)
+    backoff_s: StrictFloat = Field(0.5, ge=0, le=60)
     retry_statuses: frozenset[Status] = Field(default_factory=lambda: frozenset(range(500, 600)))
 
     @field_validator("method", mode="before")

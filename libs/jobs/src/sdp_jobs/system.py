@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import redis
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from sdp_core import keys
 from sdp_jobs.context import JobContext
@@ -41,7 +41,7 @@ def noop(ctx: JobContext, params: NoopParams) -> None:
 class SleepParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    seconds: float = Field(ge=0, le=3600)
+    seconds: StrictFloat = Field(ge=0, le=3600)
 
 
 def sleep(ctx: JobContext, params: SleepParams) -> dict[str, float]:
@@ -53,8 +53,9 @@ def sleep(ctx: JobContext, params: SleepParams) -> dict[str, float]:
 class CleanupParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    older_than_s: int | None = Field(None, ge=0)
-    batch_size: int = Field(500, ge=1, le=10_000)
+    # Ten years is past any retention and keeps now - older_than_s a date.
+    older_than_s: StrictInt | None = Field(None, ge=0, le=3_650 * 86_400)
+    batch_size: StrictInt = Field(500, ge=1, le=10_000)
 
 
 @dataclass(frozen=True, slots=True)

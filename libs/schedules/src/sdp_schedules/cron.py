@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CronField", "CronFieldError", "parse_field"]
+__all__ = ["MAX_LENGTH", "CronField", "CronFieldError", "check_size", "parse_field"]
+
+# Any real expression is far shorter; the cap keeps a request from costing a parse of a
+# megabyte.
+MAX_LENGTH = 256
 
 _DAY_NAMES = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
 _MONTH_NAMES = {
@@ -25,6 +29,11 @@ class CronField:
     low: int
     high: int
     names: dict[str, int] | None = None
+
+    @property
+    def size(self) -> int:
+        """How many values the field has, so the most list items that can say anything."""
+        return self.high - self.low + 1
 
 
 MINUTE = CronField("minute", 0, 59)
@@ -81,3 +90,14 @@ def parse_field(expression: str, field: CronField) -> frozenset[int]:
     if field is DAY_OF_WEEK and 7 in values:
         values = (values - {7}) | {0}
     return frozenset(values)
+
+
+def check_size(expression: str, field: CronField) -> None:
+    """Refuse an expression longer than MAX_LENGTH or with more list items than values."""
+    if len(expression) > MAX_LENGTH:
+        raise CronFieldError(f"is {len(expression):,} characters long; at most {MAX_LENGTH}")
+    items = expression.count(",") + 1
+    if items > field.size:
+        raise CronFieldError(
+            f"has {items:,} list items; at most {field.size}, one per {field.name} value"
+        )

@@ -37,3 +37,9 @@ class ScheduleInvalid(ScheduleError, ValueError):
     def __init__(self, message: str, fields: list[FieldError]) -> None:
         super().__init__(message)
         self.fields = fields
+
+    @classmethod
+    def naming(cls, fields: list[FieldError]) -> ScheduleInvalid:
+        """One whose message lists each field and why."""
+        summary = "; ".join(f"{name}: {why}" for name, why in fields)
+        return cls(f"invalid schedule: {summary}", fields)

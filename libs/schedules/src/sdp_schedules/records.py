@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from sdp_core.replies import text
-from sdp_schedules.model import ScheduleSpec
+from sdp_schedules.model import STORED, ScheduleSpec
 
 __all__ = [
     "ENTRY_FIELDS",
@@ -143,11 +143,11 @@ def decode_entry(raw: str | bytes) -> dict[str, str]:
 
 
 def decode_schedule(schedule_id: str, raw: str | bytes) -> Schedule:
-    """A schedule from its stored entry."""
+    """A schedule from its stored entry, read without the limits it may predate (STORED)."""
     data = decode_entry(raw)
     return Schedule(
         id=schedule_id,
-        spec=ScheduleSpec.model_validate_json(data["spec"]),
+        spec=ScheduleSpec.model_validate_json(data["spec"], context=STORED),
         state=ScheduleState(data["state"]),
         version=int(data["version"]),
         created_ms=int(data["created"]),

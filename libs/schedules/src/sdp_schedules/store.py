@@ -290,8 +290,15 @@ class ScheduleStore:
         return [text(m) for m in self.client.zrangebylex(index, low, high, 0, count)]
 
     def replace(self, schedule_id: str, document: Mapping[str, Any] | ScheduleSpec) -> Schedule:
-        """Put a new definition in place; the next slot is recomputed if the timing changed."""
+        """Put a new definition in place; the next slot is recomputed if the timing changed.
+
+        Like a new one, it may not end, or fire once, in the past.
+        """
         spec = parse_spec(document)
+        _refuse_past(spec, self.clock())
+        return self._replace(schedule_id, spec)
+
+    def _replace(self, schedule_id: str, spec: ScheduleSpec) -> Schedule:
         for _ in range(_RETRIES):
             current = self.get(schedule_id)
             if current.static and spec.name != current.spec.name:
@@ -337,7 +344,9 @@ class ScheduleStore:
         # A set-aside schedule is enabled but not firing: resuming it is what brings it back.
         if current.spec.enabled == enabled and current.state is not ScheduleState.set_aside:
             return current
-        return self.replace(schedule_id, current.spec.model_copy(update={"enabled": enabled}))
+        # Not replace(): pausing or resuming a finished schedule, or one stored before a limit
+        # it breaks, is no new definition.
+        return self._replace(schedule_id, current.spec.model_copy(update={"enabled": enabled}))
 
     def delete(self, schedule_id: str) -> None:
         for _ in range(_RETRIES):
@@ -696,11 +705,14 @@ def _new_fields(
 
 
 def _refuse_past(spec: ScheduleSpec, now: int) -> None:
+    """A definition that could never run: its one-off time or its end has passed."""
+    fields = []
     if isinstance(spec.trigger, OnceTrigger) and to_ms(spec.trigger.at) <= now:
-        raise ScheduleInvalid(
-            "invalid schedule: trigger.once.at is in the past",
-            [("trigger.once.at", "is in the past")],
-        )
+        fields.append(("trigger.once.at", "is in the past"))
+    if spec.end_at is not None and to_ms(spec.end_at) <= now:
+        fields.append(("end_at", "is in the past"))
+    if fields:
+        raise ScheduleInvalid.naming(fields)
 
 
 def _state(spec: ScheduleSpec, slot: int | None) -> ScheduleState:

@@ -4,6 +4,10 @@ Crontabs are read in their own IANA timezone. A wall time skipped by a spring-fo
 fires once, when the gap ends; a wall time repeated by a fall-back fires at its first
 occurrence only, unless the hour field is ``*``: such a schedule follows real hours, so it
 fires in both passes of the repeated hour and not at all in the skipped one.
+
+Slots lie in [EARLIEST, HORIZON): a schedule whose next slot would come at or after HORIZON
+has none, so no entry, however far out its dates (one stored before they were bounded), makes
+a slot computation overflow a datetime.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sdp_schedules.model import CrontabTrigger, IntervalTrigger, ScheduleSpec
+from sdp_schedules.model import EARLIEST, HORIZON, CrontabTrigger, IntervalTrigger, ScheduleSpec
 
 __all__ = ["Timetable", "crontab_ever_fires", "from_ms", "slots_until", "timetable", "to_ms"]
 
@@ -42,6 +46,10 @@ def to_ms(moment: datetime) -> int:
 def from_ms(t_ms: int) -> datetime:
     """The UTC datetime of epoch milliseconds."""
     return _EPOCH + t_ms * _MS
+
+
+_EARLIEST_MS = to_ms(EARLIEST)
+_HORIZON_MS = to_ms(HORIZON)
 
 
 def _offset(moment: datetime) -> timedelta:
@@ -180,17 +188,19 @@ def crontab_ever_fires(trigger: CrontabTrigger) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _Window:
-    """Another timetable cut to ``[start_ms, end_ms]``."""
+    """Another timetable cut to ``[start_ms, end_ms]`` and to ``[EARLIEST, HORIZON)``."""
 
     inner: Timetable
     start_ms: int | None
     end_ms: int | None
 
     def next_after(self, t_ms: int) -> int | None:
-        if self.start_ms is not None:
-            t_ms = max(t_ms, self.start_ms - 1)
+        first = _EARLIEST_MS if self.start_ms is None else max(_EARLIEST_MS, self.start_ms)
+        t_ms = max(t_ms, first - 1)
+        if t_ms >= _HORIZON_MS - 1:
+            return None  # the inner timetables are only ever asked about times before HORIZON
         slot = self.inner.next_after(t_ms)
-        if slot is None or (self.end_ms is not None and slot > self.end_ms):
+        if slot is None or slot >= _HORIZON_MS or (self.end_ms is not None and slot > self.end_ms):
             return None
         return slot
 

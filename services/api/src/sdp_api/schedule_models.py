@@ -5,11 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool
 from pydantic.config import JsonDict, JsonValue
 
-from sdp_core.queues import Queue
-from sdp_schedules.model import Misfire, ScheduleSpec, Trigger
+from sdp_core.queues import Priority, Queue, TaskName
+from sdp_schedules.model import (
+    STORED,
+    ExpiresS,
+    JitterS,
+    MaxInstances,
+    Misfire,
+    Moment,
+    Name,
+    ScheduleSpec,
+    Trigger,
+)
 from sdp_schedules.records import Run, Schedule, ScheduleState
 from sdp_schedules.timing import from_ms
 
@@ -103,18 +113,22 @@ class ScheduleOut(ScheduleSpec):
 
     @classmethod
     def of(cls, schedule: Schedule) -> ScheduleOut:
-        return cls(
-            **schedule.spec.model_dump(),
-            id=schedule.id,
-            state=schedule.state,
-            next_run_at=_moment(schedule.next_slot_ms),
-            last_run_at=_moment(schedule.last_run_ms),
-            run_count=schedule.run_count,
-            created_at=_moment(schedule.created_ms),
-            updated_at=_moment(schedule.updated_ms),
-            static=schedule.static,
-            set_aside_at=_moment(schedule.aside_ms),
-            set_aside_reason=schedule.aside_reason,
+        # STORED: a schedule stored before a limit it breaks is still shown as it is.
+        return cls.model_validate(
+            {
+                **schedule.spec.model_dump(),
+                "id": schedule.id,
+                "state": schedule.state,
+                "next_run_at": _moment(schedule.next_slot_ms),
+                "last_run_at": _moment(schedule.last_run_ms),
+                "run_count": schedule.run_count,
+                "created_at": _moment(schedule.created_ms),
+                "updated_at": _moment(schedule.updated_ms),
+                "static": schedule.static,
+                "set_aside_at": _moment(schedule.aside_ms),
+                "set_aside_reason": schedule.aside_reason,
+            },
+            context=STORED,
         )
 
 
@@ -130,27 +144,31 @@ class SchedulePage(BaseModel):
 
 
 class SchedulePatch(BaseModel):
-    """Any subset of the document; a field given replaces the stored one whole."""
+    """Any subset of the document; a field given replaces the stored one whole.
+
+    A field left out keeps its stored value; only the fields that may be unset (queue,
+    priority, start_at, end_at, expires_s) take null.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"trigger": {"type": "interval", "every": 5}}]},
     )
 
-    name: str | None = None
-    task: str | None = None
-    args: list[Any] | None = None
-    kwargs: dict[str, Any] | None = None
-    queue: Queue | None = None
-    priority: int | None = None
-    trigger: Trigger | None = None
-    start_at: AwareDatetime | None = None
-    end_at: AwareDatetime | None = None
-    enabled: bool | None = None
-    expires_s: int | None = None
-    misfire: Misfire | None = None
-    max_instances: int | None = None
-    jitter_s: float | None = None
+    name: Name | MISSING = MISSING
+    task: TaskName | MISSING = MISSING
+    args: list[Any] | MISSING = MISSING
+    kwargs: dict[str, Any] | MISSING = MISSING
+    queue: Queue | MISSING | None = MISSING
+    priority: Priority | MISSING | None = MISSING
+    trigger: Trigger | MISSING = MISSING
+    start_at: Moment | MISSING | None = MISSING
+    end_at: Moment | MISSING | None = MISSING
+    enabled: StrictBool | MISSING = MISSING
+    expires_s: ExpiresS | MISSING | None = MISSING
+    misfire: Misfire | MISSING = MISSING
+    max_instances: MaxInstances | MISSING = MISSING
+    jitter_s: JitterS | MISSING = MISSING
 
 
 class RunOut(BaseModel):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
-from sdp_core.queues import Queue
+from sdp_core.queues import Priority, Queue
 
 __all__ = ["TaskAccepted", "TaskStatus", "TaskSubmission"]
 
@@ -27,8 +27,10 @@ class TaskSubmission(BaseModel):
     args: list[Any] = Field(default_factory=list)
     kwargs: dict[str, Any] = Field(default_factory=dict)
     queue: Queue | None = Field(None, description="Defaults to the task's own queue.")
-    countdown: float | None = Field(None, ge=0, le=7 * 86_400, description="Seconds to wait.")
-    priority: int | None = Field(None, ge=0, le=9, description="0 is served first, 9 last.")
+    countdown: StrictFloat | None = Field(
+        None, ge=0, le=7 * 86_400, description="Seconds to wait first: 0 to 604,800 (7 days)."
+    )
+    priority: Priority | None = None
 
 
 class TaskAccepted(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Body, Query, Response, status
@@ -21,9 +21,10 @@ from sdp_api.schemas import TaskSubmission
 from sdp_api.submission import submit_task
 from sdp_core.results import task_states
 from sdp_http.auth import OperatorDep, ViewerDep
+from sdp_http.errors import Conflict
 from sdp_http.schemas import error_responses
 from sdp_schedules.model import ScheduleSpec
-from sdp_schedules.records import Run, RunState, ScheduleState
+from sdp_schedules.records import Run, RunState, Schedule, ScheduleState
 
 router = APIRouter(prefix="/schedules", tags=["schedules"])
 
@@ -72,23 +73,38 @@ def get(schedule_id: str, _: ViewerDep, store: StoreDep) -> ScheduleOut:
     return ScheduleOut.of(store.get(schedule_id))
 
 
+def _static_conflict(schedule: Schedule, change: str) -> Conflict:
+    # Beat seeds static schedules from its configuration and re-seeds them on every re-sync,
+    # so a change made here would be undone (or a deleted one come back).
+    return Conflict(
+        f"schedule {schedule.spec.name!r} is static: it comes from beat's configuration "
+        f"(beat_schedule), so {change} it there; pausing and resuming work here",
+        [("static", "defined by beat's configuration")],
+    )
+
+
 @router.patch("/{schedule_id}", response_model=ScheduleOut, responses=_WRITE)
 def patch(schedule_id: str, body: SchedulePatch, _: OperatorDep, store: StoreDep) -> ScheduleOut:
+    """Change fields; a static schedule's only field that changes here is `enabled` (409)."""
     current = store.get(schedule_id)
-    merged: dict[str, Any] = {
-        **current.spec.model_dump(mode="json"),
-        **body.model_dump(mode="json", exclude_unset=True),
-    }
-    return ScheduleOut.of(store.replace(schedule_id, merged))
+    stored = current.spec.model_dump(mode="json")
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    if current.static and any(changes[k] != stored[k] for k in changes.keys() - {"enabled"}):
+        raise _static_conflict(current, "change")
+    return ScheduleOut.of(store.replace(schedule_id, {**stored, **changes}))
 
 
 @router.delete(
     "/{schedule_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=_READ,
+    responses=error_responses(401, 403, 404, 409, 503),
 )
 def delete(schedule_id: str, _: OperatorDep, store: StoreDep) -> None:
+    """Delete a schedule and its run history; a static one is 409 (pause it instead)."""
+    current = store.get(schedule_id)
+    if current.static:
+        raise _static_conflict(current, "remove")
     store.delete(schedule_id)
 
 
