@@ -1,13 +1,18 @@
-"""The worker's Celery app: shared configuration plus the catalogue's tasks."""
+"""The worker's Celery app: shared configuration plus the catalogue's tasks.
+
+``celery -A sdp_worker.app …`` (``inspect ping``, ``status``…) finds the module's ``app``, built
+from the environment's settings on first access, so importing the module reads no settings.
+"""
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache, cached_property
 
 import redis
 from celery import Celery
 
 from sdp_core.celery_config import make_celery
+from sdp_core.settings import load_settings
 from sdp_jobs.context import JobContext
 from sdp_worker.settings import WorkerSettings
 from sdp_worker.tasks import register_tasks
@@ -40,3 +45,15 @@ def create_app(settings: WorkerSettings) -> Celery:
     app.conf.update(worker_pool_restarts=True)
     register_tasks(app, WorkerRuntime(settings).context)
     return app
+
+
+@cache
+def _from_environment() -> Celery:
+    return create_app(load_settings(WorkerSettings))
+
+
+def __getattr__(name: str) -> Celery:
+    # The celery CLI looks for `app`, then `celery`.
+    if name in ("app", "celery"):
+        return _from_environment()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
