@@ -8,10 +8,29 @@ import pytest
 import redis
 
 from sdp_core import keys
+from sdp_core.replies import text
 from sdp_schedules.errors import ScheduleConflict, ScheduleInvalid, ScheduleNotFound
 from sdp_schedules.leader import LeaderLock
-from sdp_schedules.records import Run, ScheduleState
-from sdp_schedules.store import SCAN_BUDGET, Claim, Page, ScheduleStore
+from sdp_schedules.records import (
+    ENTRY_FIELDS,
+    REASON_MAX_CHARS,
+    Run,
+    Schedule,
+    ScheduleState,
+    decode_entry,
+    decode_schedule,
+    entry_version,
+)
+from sdp_schedules.store import (
+    SCAN_BUDGET,
+    Claim,
+    Counts,
+    Firing,
+    Page,
+    ScheduleStore,
+    is_entry_fault,
+)
+from sdp_testing.schedules import rewrite_definition
 
 T0 = 1_790_000_000_000  # a fixed "now", epoch ms
 
@@ -234,22 +253,34 @@ def test_record_after_delete_writes_nothing(
     assert redis_client.dbsize() == 0
 
 
+def lead(client: redis.Redis) -> str:
+    """Take the leader lock; its fencing token."""
+    lock = LeaderLock(client, "node-a", 5_000)
+    assert lock.ensure()
+    assert lock.token is not None
+    return lock.token
+
+
+def first_claim(schedule: Schedule) -> Claim:
+    """The claim of a 30 s schedule's first slot."""
+    due = schedule.next_slot_ms
+    assert due is not None
+    return Claim(schedule.id, schedule.version, due, due + 30_000, due + 30_000)
+
+
 def test_claims_need_the_lock_the_due_time_and_the_version(
     store: ScheduleStore, redis_client: redis.Redis
 ) -> None:
     schedule = store.create(doc())
-    lock = LeaderLock(redis_client, "node-a", 5_000)
-    assert lock.ensure()
-    assert lock.token is not None
-    due = schedule.next_slot_ms
-    assert due is not None
-    claim = Claim(schedule.id, schedule.version, due, due + 30_000, due + 30_000)
+    token = lead(redis_client)
+    claim = first_claim(schedule)
+    due = claim.due_ms
     assert store.claim([claim], "1:someone-else") == [-1]
     stale = Claim(schedule.id, schedule.version, due - 1, due + 30_000, due + 30_000)
-    assert store.claim([stale], lock.token) == [0]
+    assert store.claim([stale], token) == [0]
     edited = Claim(schedule.id, schedule.version - 1, due, due + 30_000, due + 30_000)
-    assert store.claim([edited], lock.token) == [0]
-    assert store.claim([claim, claim], lock.token) == [1, 0]
+    assert store.claim([edited], token) == [0]
+    assert store.claim([claim, claim], token) == [1, 0]
     assert store.get(schedule.id).next_slot_ms == due + 30_000
     assert store.unclaim(claim, due)
     assert store.get(schedule.id).next_slot_ms == due
@@ -260,12 +291,10 @@ def test_a_claim_of_the_last_slot_finishes_the_schedule(
     store: ScheduleStore, redis_client: redis.Redis
 ) -> None:
     schedule = store.create(doc(trigger={"type": "once", "at": "2030-01-01T00:00:00Z"}))
-    lock = LeaderLock(redis_client, "node-a", 5_000)
-    assert lock.ensure()
-    assert lock.token is not None
     due = schedule.next_slot_ms
     assert due is not None
-    assert store.claim([Claim(schedule.id, schedule.version, due, None, None)], lock.token) == [1]
+    last = Claim(schedule.id, schedule.version, due, None, None)
+    assert store.claim([last], lead(redis_client)) == [1]
     finished = store.get(schedule.id)
     assert finished.state is ScheduleState.finished
     assert finished.next_slot_ms is None
@@ -310,3 +339,113 @@ def test_schedules_share_compact_bucket_hashes(
         redis_client.object("encoding", bucket) in (b"listpack", b"ziplist") for bucket in buckets
     )
     assert store.get(ids[7]).spec.name == "compact-0007"
+
+
+def test_an_entry_written_before_set_aside_existed_still_decodes_and_is_upgraded(
+    store: ScheduleStore, redis_client: redis.Redis
+) -> None:
+    schedule = store.create(doc())
+    bucket = keys.schedule_bucket(schedule.id)
+    head, _, definition = text(redis_client.hget(bucket, schedule.id)).partition("|")
+    # The layout before "aside" and "reason" were added at its end.
+    old = ",".join(head.split(",")[: ENTRY_FIELDS.index("aside")])
+    redis_client.hset(bucket, schedule.id, f"{old}|{definition}")
+    assert store.get(schedule.id) == schedule
+    paused = store.pause(schedule.id)
+    assert paused.state is ScheduleState.paused
+    written = text(redis_client.hget(bucket, schedule.id)).partition("|")[0]
+    assert written.count(",") == len(ENTRY_FIELDS) - 1
+
+
+def test_a_set_aside_schedule_waits_out_of_the_due_set_until_resumed_or_changed(
+    store: ScheduleStore, redis_client: redis.Redis, clock: Clock
+) -> None:
+    schedule = store.create(doc())
+    other = store.create(doc("other"))
+    reason = "OverflowError: 100%, a|b, " + "x" * 1_000
+    assert not store.set_aside(schedule.id, str(schedule.version + 1), reason)  # changed since
+    clock.now += 1_000
+    assert store.set_aside(schedule.id, str(schedule.version), reason)
+    aside = store.get(schedule.id)
+    assert aside.state is ScheduleState.set_aside
+    assert aside.aside_reason == reason[:REASON_MAX_CHARS]
+    assert aside.aside_ms == T0 + 1_000
+    assert aside.next_slot_ms is None
+    assert aside.version == schedule.version
+    assert redis_client.zscore(keys.SCHEDULE_DUE, schedule.id) is None
+    assert store.counts() == Counts(active=1, paused=0, finished=0, set_aside=1)
+    assert store.page(state=ScheduleState.set_aside).items == [aside]
+    assert store.page(state=ScheduleState.active).items == [store.get(other.id)]
+
+    clock.now += 95_000
+    resumed = store.resume(schedule.id)
+    assert resumed.state is ScheduleState.active
+    assert resumed.next_slot_ms == T0 + 120_000  # the next slot after now
+    assert (resumed.aside_ms, resumed.aside_reason) == (None, None)
+    assert redis_client.zscore(keys.SCHEDULE_DUE, schedule.id) == T0 + 120_000
+    assert store.counts().set_aside == 0
+
+    # A change of the definition (a fix) brings it back too, even with the same timing.
+    assert store.set_aside(schedule.id, str(resumed.version), reason)
+    fixed = store.replace(schedule.id, doc(priority=3))
+    assert fixed.state is ScheduleState.active
+    assert fixed.next_slot_ms == T0 + 120_000
+    assert store.counts().set_aside == 0
+
+    assert store.set_aside(schedule.id, str(fixed.version), reason)
+    store.delete(schedule.id)
+    assert store.counts() == Counts(active=1, paused=0, finished=0, set_aside=0)
+    assert not store.set_aside(schedule.id, str(fixed.version), reason)
+
+
+def test_an_entry_that_does_not_decode_can_be_set_aside(
+    store: ScheduleStore, redis_client: redis.Redis
+) -> None:
+    schedule = store.create(doc())
+    rewrite_definition(redis_client, schedule.id, trigger={"type": "weekly"})
+    raw = redis_client.hget(keys.schedule_bucket(schedule.id), schedule.id)
+    assert raw is not None
+    with pytest.raises(ValueError, match="trigger"):
+        decode_schedule(schedule.id, raw)
+    assert store.set_aside(schedule.id, entry_version(raw), "ValidationError: trigger")
+    entry = decode_entry(text(redis_client.hget(keys.schedule_bucket(schedule.id), schedule.id)))
+    assert entry["state"] == "set_aside"
+    assert redis_client.zcard(keys.SCHEDULE_DUE) == 0
+    # Even an entry with no definition at all.
+    redis_client.hset(keys.schedule_bucket("abc123"), "abc123", "garbage")
+    redis_client.zadd(keys.SCHEDULE_DUE, {"abc123": T0})
+    assert store.set_aside("abc123", "garbage", "ValueError: garbage")
+    assert redis_client.zcard(keys.SCHEDULE_DUE) == 0
+
+
+def test_a_firing_publishes_its_events_with_its_messages(
+    store: ScheduleStore, redis_client: redis.Redis, clock: Clock
+) -> None:
+    claim = first_claim(store.create(doc()))
+    token = lead(redis_client)
+    events = redis_client.pubsub()  # type: ignore[no-untyped-call]
+    events.subscribe("events")
+    events.get_message(timeout=5)
+    commands = [("lpush", "queue", "message"), ("publish", "events", "sent")]
+    firing = Firing(claim, [], commands, [], [])
+    assert store.fire([firing, firing], token, 0) == [1, 0]  # the second lost the race
+    assert redis_client.lrange("queue", 0, -1) == [b"message"]
+    published = events.get_message(timeout=5)
+    assert published is not None
+    assert published["data"] == b"sent"
+    assert events.get_message(timeout=0.2) is None
+    events.close()
+    with pytest.raises(ValueError, match="FIRE runs only"):
+        store.fire([Firing(claim, [], [("del", "queue", "")], [], [])], token, 0)
+
+
+def test_a_script_that_fails_on_an_entry_is_that_entry_s_fault(
+    store: ScheduleStore, redis_client: redis.Redis
+) -> None:
+    claim = first_claim(store.create(doc()))
+    redis_client.set("not-a-list", "x")
+    firing = Firing(claim, [], [("lpush", "not-a-list", "message")], [], [])
+    [fault] = store.fire([firing], lead(redis_client), 0)
+    assert isinstance(fault, redis.ResponseError)
+    assert is_entry_fault(fault)
+    assert not is_entry_fault(redis.exceptions.OutOfMemoryError("OOM command not allowed"))

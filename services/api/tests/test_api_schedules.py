@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sdp_api.app import create_app
 from sdp_api.settings import ApiSettings
 from sdp_core import keys
+from sdp_schedules.store import ScheduleStore
 from sdp_testing.processes import running_worker, spawn, wait_until
 
 Token = Callable[[str], str]
@@ -221,3 +222,57 @@ def test_requests_show_on_metrics_by_route_template(
     assert f'http_requests_total{{method="GET",route="{route}",status="404"}} 1.0' in text
     assert f'http_requests_total{{method="POST",route="{BASE}",status="201"}} 1.0' in text
     assert created["id"] not in text
+
+
+def test_a_schedule_beat_set_aside_shows_why_until_it_is_fixed_resumed_or_deleted(
+    client: TestClient, operator: dict[str, str], viewer: dict[str, str], redis_client: redis.Redis
+) -> None:
+    doc = schedule_doc("unfireable", task="system.noop", kwargs={}, expires_s=30)
+    created = client.post(BASE, json=doc, headers=operator).json()
+    client.post(BASE, json=schedule_doc("fine"), headers=operator)
+    path = f"{BASE}/{created['id']}"
+    store = ScheduleStore(redis_client)
+    reason = "OverflowError: Python int too large to convert to C int"
+
+    def set_aside() -> None:
+        # What beat does with a schedule it cannot fire.
+        assert store.set_aside(created["id"], str(store.get(created["id"]).version), reason)
+
+    def counts() -> dict[str, int]:
+        status = client.get("/api/v1/scheduler/status", headers=viewer).json()
+        return {k: v for k, v in status.items() if k.startswith("schedules_")}
+
+    set_aside()
+    shown = client.get(path, headers=viewer).json()
+    assert (shown["state"], shown["set_aside_reason"], shown["next_run_at"]) == (
+        "set_aside",
+        reason,
+        None,
+    )
+    assert shown["set_aside_at"] is not None
+    listed = client.get(BASE, params={"state": "set_aside"}, headers=viewer).json()["items"]
+    assert [item["id"] for item in listed] == [created["id"]]
+    assert counts() == {
+        "schedules_active": 1,
+        "schedules_paused": 0,
+        "schedules_finished": 0,
+        "schedules_set_aside": 1,
+    }
+
+    fixed = client.patch(path, json={"expires_s": 60}, headers=operator).json()
+    assert (fixed["state"], fixed["set_aside_at"], fixed["set_aside_reason"]) == (
+        "active",
+        None,
+        None,
+    )
+    assert fixed["next_run_at"] is not None
+    assert counts()["schedules_set_aside"] == 0
+
+    set_aside()
+    resumed = client.post(f"{path}/resume", headers=operator).json()
+    assert (resumed["state"], resumed["set_aside_reason"]) == ("active", None)
+    assert resumed["next_run_at"] is not None
+
+    set_aside()
+    assert client.delete(path, headers=operator).status_code == 204
+    assert counts()["schedules_set_aside"] == 0

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from sdp_api.app import create_app
 from sdp_api.settings import ApiSettings
-from sdp_core import keys
+from sdp_core import keys, revocations
 from sdp_testing.processes import running_worker
 from sdp_testing.redis_server import free_port
 
@@ -156,3 +156,14 @@ def test_openapi_documents_errors_and_examples(client: TestClient) -> None:
     post = spec["paths"]["/api/v1/tasks"]["post"]
     assert {"202", "401", "403", "422", "503"} <= set(post["responses"])
     assert "examples" in spec["components"]["schemas"]["TaskSubmission"]
+
+
+def test_no_countdown_outlives_a_stored_revocation(
+    client: TestClient, token: Token, redis_client: redis.Redis
+) -> None:
+    """A task cancelled while it waits is still refused by the worker when its time comes."""
+    body = {"task": "system.noop", "countdown": revocations.TTL_S}
+    response = client.post("/api/v1/tasks", json=body, headers=auth(token))
+    assert response.status_code == 422
+    assert [f["field"] for f in response.json()["error"]["fields"]] == ["countdown"]
+    assert redis_client.dbsize() == 0

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from contextlib import ExitStack
@@ -19,10 +20,14 @@ from pydantic import ValidationError
 
 from sdp_beat.app import create_app
 from sdp_beat.settings import BeatSettings
+from sdp_beat.static import seed_static
 from sdp_core import keys
+from sdp_core.celery_config import make_celery
 from sdp_core.heartbeat import read_heartbeat
-from sdp_schedules.records import Run
-from sdp_schedules.store import ScheduleStore
+from sdp_core.replies import text
+from sdp_core.settings import CommonSettings
+from sdp_schedules.records import Run, decode_entry
+from sdp_schedules.store import ScheduleStore, now_ms
 from sdp_testing.processes import ServiceProcess, spawn, wait_until
 from sdp_testing.redis_server import (
     free_port,
@@ -30,6 +35,7 @@ from sdp_testing.redis_server import (
     redis_server_binary,
     wait_for_redis,
 )
+from sdp_testing.schedules import rewrite_definition
 
 
 def test_static_schedule_has_cleanup() -> None:
@@ -143,6 +149,33 @@ def test_static_entries_removed_from_configuration_are_pruned(
         wait_until(lambda: store.find("old-static") is None, 30, "the stale entry to go")
     assert store.find("system.cleanup") is not None
     assert redis_client.sismember(keys.SCHEDULE_STATIC, stale.id) == 0
+
+
+def test_bad_static_configuration_is_logged_and_never_stops_the_seeding(
+    store: ScheduleStore, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = {"task": "system.noop", "schedule": 60.0}
+    seed_static(store, {"kept": good}, "UTC")
+    kept = store.find("kept")
+    assert kept is not None
+    # Its stored definition no longer decodes (the firing sets such a one aside).
+    rewrite_definition(redis_client, kept.id, trigger={"type": "weekly"})
+    beat_schedule: dict[str, Any] = {
+        "kept": good,
+        "infinite": {"task": "system.noop", "schedule": float("inf")},
+        "not-a-number": {"task": "system.noop", "schedule": float("nan")},
+        "no-task": {"schedule": 60.0},
+        "unknown-task": {"task": "nope.nothing", "schedule": 60.0},
+        "not-a-mapping": "system.noop",
+        "bad-args": {"task": "system.noop", "schedule": 60.0, "args": 5},
+        "fine": good,
+    }
+    seed_static(store, beat_schedule, "UTC")
+    assert store.find("fine") is not None
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert {name for name in beat_schedule if any(repr(name) in m for m in errors)} == (
+        set(beat_schedule) - {"fine"}
+    )
 
 
 def test_two_replicas_fire_each_slot_exactly_once(
@@ -295,3 +328,133 @@ def test_beat_survives_a_redis_restart(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def stored_state(client: redis.Redis, schedule_id: str) -> dict[str, str]:
+    """An entry's fields as stored, whether or not its definition still decodes."""
+    return decode_entry(text(client.hget(keys.schedule_bucket(schedule_id), schedule_id)))
+
+
+def set_aside_lines(beat: ServiceProcess) -> list[str]:
+    return [line for line in beat.log().splitlines() if "set aside until" in line]
+
+
+def test_a_schedule_that_cannot_be_fired_is_set_aside_and_beat_keeps_firing_the_others(
+    redis_url: str, redis_client: redis.Redis, store: ScheduleStore
+) -> None:
+    # Written before the model refused such values, or by hand: accepted, but unfireable.
+    [good] = every_second(store, 1)
+    [overflow] = every_second(store, 1, name="huge-expiry", expires_s=30)
+    rewrite_definition(redis_client, overflow, expires_s=9_223_372_036_854_775_807)
+    [undecodable] = every_second(store, 1, name="no-longer-valid")
+    rewrite_definition(redis_client, undecodable, trigger={"type": "weekly"})
+    # Created two minutes ago, so its first minute is due at once.
+    earlier = ScheduleStore(redis_client, clock=lambda: now_ms() - 120_000)
+    beyond = earlier.create(
+        {"name": "beyond-9999", "task": "system.noop", "trigger": {"type": "crontab"}}
+    ).id
+    rewrite_definition(redis_client, beyond, start_at="9999-12-31T23:59:30Z")
+    bad = {overflow: "OverflowError", undecodable: "ValidationError", beyond: "ValueError"}
+
+    def heartbeat_counts() -> tuple[int, int] | None:
+        beat = read_heartbeat(redis_client)
+        return None if beat is None else (beat.active, beat.set_aside)
+
+    with ExitStack() as stack:
+        beat = start_beat(stack, redis_url, "beat-a")
+        wait_until(
+            lambda: not beat.alive() or len(sent_runs(store, good)) >= 3, 60, "3 runs of good"
+        )
+        assert beat.alive(), beat.log()[-3000:]
+        for schedule_id, error in bad.items():
+            entry = stored_state(redis_client, schedule_id)
+            assert entry["state"] == "set_aside"
+            assert entry["reason"].startswith(error)
+        assert redis_client.zrange(keys.SCHEDULE_DUE, 0, -1) != []
+        assert set(bad).isdisjoint(text(i) for i in redis_client.zrange(keys.SCHEDULE_DUE, 0, -1))
+        # Logged once each, however many ticks passed since.
+        lines = set_aside_lines(beat)
+        assert sorted(next(i for i in bad if i in line) for line in lines) == sorted(bad)
+        assert all("ERROR" in line for line in lines)
+        # Active: good and the static cleanup.
+        wait_until(lambda: heartbeat_counts() == (2, 3), 30, "the heartbeat to count them")
+        beat.stop()
+
+        # A restarted beat does not meet them again.
+        restarted = start_beat(stack, redis_url, "beat-a")
+        runs_before = len(sent_runs(store, good))
+        wait_until(
+            lambda: not restarted.alive() or len(sent_runs(store, good)) >= runs_before + 2,
+            60,
+            "good to fire after the restart",
+        )
+        assert restarted.alive(), restarted.log()[-3000:]
+        assert set_aside_lines(restarted) == []
+
+        # A fix brings it back, from the next slot after now.
+        fixed = store.replace(
+            overflow,
+            {
+                "name": "huge-expiry",
+                "task": "system.noop",
+                "trigger": {"type": "interval", "every": 1},
+                "expires_s": 30,
+            },
+        )
+        assert fixed.state.value == "active"
+        assert fixed.next_slot_ms is not None
+        assert fixed.next_slot_ms > fixed.updated_ms
+        first_run(store, overflow, 30)
+        wait_until(lambda: heartbeat_counts() == (3, 2), 30, "the heartbeat to count the fix")
+        assert restarted.alive()
+
+
+@pytest.mark.parametrize("own_broker", [False, True], ids=["one-step", "broker-elsewhere"])
+def test_each_scheduled_send_emits_the_task_sent_event_celery_would(
+    redis_url: str, store: ScheduleStore, own_broker: bool
+) -> None:
+    # Another database stands for a broker elsewhere: beat then claims first and sends
+    # through kombu's publish batch.
+    broker = redis_url.rsplit("/", 1)[0] + "/1" if own_broker else redis_url
+    receiver_app = make_celery(
+        "test-events", CommonSettings(redis_url=redis_url, broker_url=broker)
+    )
+    sent: list[dict[str, Any]] = []
+    probes: list[dict[str, Any]] = []
+    connection = receiver_app.connection_for_read()
+    receiver = receiver_app.events.Receiver(
+        connection, handlers={"task-sent": sent.append, "*": probes.append}
+    )
+    listener = threading.Thread(target=receiver.capture, kwargs={"wakeup": False}, daemon=True)
+    listener.start()
+    with receiver_app.events.default_dispatcher() as dispatcher:
+        wait_until(
+            lambda: bool(dispatcher.send("test-probe") or probes), 30, "the receiver to listen"
+        )
+    [schedule_id] = every_second(store, 1)
+    with ExitStack() as stack:
+        beat = start_beat(stack, redis_url, "beat-a", CELERY_BROKER_URL=broker)
+        wait_until(lambda: len(sent_runs(store, schedule_id)) >= 3, 60, "3 runs")
+        beat.stop()
+    runs = {r.task_id: r for r in sent_runs(store, schedule_id)}
+    wait_until(lambda: len(sent) >= len(runs), 30, "an event for every run")
+    receiver.should_stop = True
+    listener.join(30)
+    connection.release()
+    receiver_app.close()
+    events = {event["uuid"]: event for event in sent}
+    assert set(events) == set(runs)
+    with redis.Redis.from_url(broker) as on_broker:
+        assert len(sent_messages(on_broker)) == len(runs)
+    for event in events.values():
+        assert event["type"] == "task-sent"
+        assert (event["name"], event["queue"], event["routing_key"]) == (
+            "system.noop",
+            "system",
+            "system",
+        )
+        assert event["root_id"] == event["uuid"]
+        assert {"hostname", "pid", "clock", "timestamp", "utcoffset", "retries"} <= set(event)
+    clocks = [event["clock"] for event in sorted(sent, key=lambda e: e["timestamp"])]
+    assert clocks == sorted(clocks)
+    assert len(set(clocks)) == len(clocks)

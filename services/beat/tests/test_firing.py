@@ -11,10 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 
-from sdp_beat.firing import FiringEngine
+from sdp_beat.firing import Command, FiringEngine
+from sdp_core import keys
+from sdp_core.replies import text
 from sdp_schedules.leader import LeaderLock
-from sdp_schedules.records import Schedule
-from sdp_schedules.store import ScheduleStore
+from sdp_schedules.records import Schedule, ScheduleState, decode_entry
+from sdp_schedules.store import Counts, ScheduleStore
+from sdp_testing.schedules import rewrite_definition
 
 T0 = 1_790_000_000_000
 EVERY_30S = {"type": "interval", "every": 30}
@@ -291,15 +294,26 @@ def test_with_a_shared_broker_claim_enqueue_and_record_are_one_step(
     schedule = store.create(doc("a"))
     sent = Sent()
 
-    def encode(sends: Sequence[tuple[Schedule, str, int]]) -> list[list[tuple[str, str]]]:
-        return [[("test-queue", f"{task_id}@{slot}")] for _, task_id, slot in sends]
+    def encode(sends: Sequence[tuple[Schedule, str, int]]) -> list[list[Command]]:
+        return [
+            [("lpush", "test-queue", f"{task_id}@{slot}"), ("publish", "test-events", task_id)]
+            for _, task_id, slot in sends
+        ]
 
+    events = redis_client.pubsub()  # type: ignore[no-untyped-call]
+    events.subscribe("test-events")
+    events.get_message(timeout=5)
     beat = engine(store, sent, encode=encode)
     clock.now = T0 + 30_000
     assert beat.tick().sent == 1
     [message] = redis_client.lrange("test-queue", 0, -1)
     [run] = store.runs(schedule.id)
     assert message == f"{run.task_id}@{T0 + 30_000}".encode()
+    # The event went out in the same script as the message it tells of.
+    published = events.get_message(timeout=5)
+    assert published is not None
+    assert published["data"] == str(run.task_id).encode()
+    events.close()
     assert store.get(schedule.id).next_slot_ms == T0 + 60_000
     # Nothing went through the sender: the script pushed the message itself.
     assert sent.slots == []
@@ -310,3 +324,70 @@ def test_with_a_shared_broker_claim_enqueue_and_record_are_one_step(
     stale_report = stale.tick()
     assert not stale_report.leading
     assert redis_client.llen("test-queue") == 1
+
+
+class RefusesOne(Sent):
+    """A sender for which Celery cannot build one schedule's message (as for a huge expiry)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def __call__(self, schedule: Schedule, task_id: str, slot_ms: int) -> None:
+        if schedule.spec.name == self.name:
+            raise OverflowError("Python int too large to convert to C int")
+        super().__call__(schedule, task_id, slot_ms)
+
+
+@pytest.mark.parametrize("one_step", [False, True], ids=["claim-then-send", "one-step"])
+def test_a_schedule_that_cannot_be_fired_is_set_aside_and_the_others_keep_firing(
+    store: ScheduleStore,
+    clock: Clock,
+    redis_client: redis.Redis,
+    caplog: pytest.LogCaptureFixture,
+    one_step: bool,
+) -> None:
+    every_minute = {"type": "crontab", "minute": "*"}
+    good = store.create(doc("good", {"type": "interval", "every": 60}))
+    undecodable = store.create(doc("undecodable", every_minute))
+    rewrite_definition(redis_client, undecodable.id, trigger={"type": "weekly"})
+    beyond_9999 = store.create(doc("beyond-9999", every_minute))
+    rewrite_definition(redis_client, beyond_9999.id, start_at="9999-12-31T23:59:30Z")
+    unsendable = store.create(doc("unsendable", {"type": "interval", "every": 60}))
+    sent = RefusesOne("unsendable")
+
+    def encode(sends: Sequence[tuple[Schedule, str, int]]) -> list[list[Command]]:
+        for schedule, task_id, slot in sends:
+            sent(schedule, task_id, slot)
+        return [[("lpush", "test-queue", task_id)] for _, task_id, _ in sends]
+
+    beat = engine(store, sent, encode=encode if one_step else None)
+    for minute in range(1, 4):
+        clock.now = T0 + minute * 60_000
+        beat.tick()
+    assert sent.slots == [("good", T0 + m * 60_000) for m in range(1, 4)]
+    # As stored: the API's reading of a definition that no longer decodes is its own matter.
+    entries = {
+        s.spec.name: decode_entry(text(redis_client.hget(keys.schedule_bucket(s.id), s.id)))
+        for s in (undecodable, beyond_9999, unsendable)
+    }
+    assert {name: entry["state"] for name, entry in entries.items()} == dict.fromkeys(
+        entries, "set_aside"
+    )
+    assert {name: entry["reason"].split(":")[0] for name, entry in entries.items()} == {
+        "undecodable": "ValidationError",
+        "beyond-9999": "ValueError",
+        "unsendable": "OverflowError",
+    }
+    assert store.get(unsendable.id).aside_reason == (
+        "OverflowError: Python int too large to convert to C int"
+    )
+    assert store.counts() == Counts(active=1, paused=0, finished=0, set_aside=3)
+    assert store.get(good.id).state is ScheduleState.active
+    logged = [r for r in caplog.records if "set aside" in r.getMessage()]
+    assert sorted(r.getMessage().split()[2] for r in logged) == [
+        "beyond-9999",
+        "undecodable",
+        "unsendable",
+    ]
+    assert all(r.levelname == "ERROR" for r in logged)

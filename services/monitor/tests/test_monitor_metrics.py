@@ -29,7 +29,13 @@ def test_a_scrape_shows_workers_queues_tasks_and_beat(
     redis_url: str, redis_client: redis.Redis, jwt_secret: str, token: Token
 ) -> None:
     beat = BeatHeartbeat(
-        node="beat-1", last_tick=time.time() - 3, active=4, paused=1, finished=2, lag_s=0.25
+        node="beat-1",
+        last_tick=time.time() - 3,
+        active=4,
+        paused=1,
+        finished=2,
+        set_aside=3,
+        lag_s=0.25,
     )
     redis_client.set(keys.BEAT_HEARTBEAT, beat.to_json(), ex=60)
     sender = make_celery("test-sender", CommonSettings(redis_url=redis_url))
@@ -64,6 +70,7 @@ def test_a_scrape_shows_workers_queues_tasks_and_beat(
         assert sample("celery_schedules", {"state": "active"}) == 4
         assert sample("celery_schedules", {"state": "paused"}) == 1
         assert sample("celery_schedules", {"state": "finished"}) == 2
+        assert sample("celery_schedules", {"state": "set_aside"}) == 3
         assert sample("http_requests_total", {"method": "GET", "route": "/metrics"}) is None
         client.get("/api/v1/celery/status", headers=auth(token, "viewer"))
         client.get("/metrics")

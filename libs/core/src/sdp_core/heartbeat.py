@@ -25,10 +25,12 @@ class BeatHeartbeat:
     node: str
     last_tick: float
     leading: bool = True
-    # Schedules waiting to fire, paused and finished ones, as the leader last counted them.
+    # Schedules waiting to fire, paused and finished ones, and those set aside because they
+    # could not be fired, as the leader last counted them.
     active: int = 0
     paused: int = 0
     finished: int = 0
+    set_aside: int = 0
     # How late the leader's latest send was after its slot was due, seconds; None if unknown.
     lag_s: float | None = None
 
@@ -49,6 +51,7 @@ class BeatHeartbeat:
             active=int(data.get("active", 0)),
             paused=int(data.get("paused", 0)),
             finished=int(data.get("finished", 0)),
+            set_aside=int(data.get("set_aside", 0)),
             lag_s=None if data.get("lag_s") is None else float(data["lag_s"]),
         )
 

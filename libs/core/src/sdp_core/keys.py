@@ -6,6 +6,8 @@ read them directly.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = [
     "BEAT_HEARTBEAT",
     "BEAT_NODE_PREFIX",
@@ -15,6 +17,8 @@ __all__ = [
     "ETL_OUTPUT_PREFIX",
     "KOMBU_BINDING_MATCH",
     "KOMBU_BINDING_PREFIX",
+    "KOMBU_UNACKED",
+    "KOMBU_UNACKED_INDEX",
     "LEGACY_PRIORITY_SEP",
     "MONITOR_AUDIT",
     "MONITOR_INDEX_PREFIX",
@@ -26,6 +30,7 @@ __all__ = [
     "PREFIX",
     "PRIORITY_SEP",
     "PRIORITY_STEPS",
+    "REVOKED",
     "SCHEDULE_CHANGES",
     "SCHEDULE_DUE",
     "SCHEDULE_FENCE",
@@ -33,12 +38,15 @@ __all__ = [
     "SCHEDULE_NAMES",
     "SCHEDULE_PAUSED",
     "SCHEDULE_PREFIX",
+    "SCHEDULE_SET_ASIDE",
     "SCHEDULE_STATIC",
     "TASK_PREFIX",
     "beat_node",
     "binding_queue",
     "celery_result",
     "etl_output",
+    "kombu_unacked",
+    "kombu_unacked_index",
     "monitor_index",
     "monitor_task",
     "payload",
@@ -66,6 +74,8 @@ SCHEDULE_NAMES = f"{SCHEDULE_PREFIX}names"
 # ZSET of paused schedules' "name/id" at score 0, like SCHEDULE_NAMES: they cost nothing per
 # tick, and listing them pages in name order without reading the others.
 SCHEDULE_PAUSED = f"{SCHEDULE_PREFIX}paused:names"
+# SET of ids of schedules beat set aside (state set_aside): counted by the heartbeat.
+SCHEDULE_SET_ASIDE = f"{SCHEDULE_PREFIX}set_aside"
 # SET of ids seeded from beat's configuration, pruned when an entry leaves it.
 SCHEDULE_STATIC = f"{SCHEDULE_PREFIX}static"
 # Pub/sub channel: every write publishes the schedule id.
@@ -84,6 +94,10 @@ MONITOR_TASKS = f"{MONITOR_PREFIX}tasks"
 MONITOR_INDEX_PREFIX = f"{MONITOR_TASKS}:"
 # Stream of operator and admin actions, capped by length.
 MONITOR_AUDIT = f"{MONITOR_PREFIX}audit"
+
+# ZSET task id -> when its revocation lapses (epoch ms): tasks cancelled through the monitor.
+# Workers check it before running any task; each write trims the lapsed members.
+REVOKED = f"{PREFIX}:revoked"
 
 # SCAN patterns for the cleanup task; the prefixes hold no glob characters.
 PAYLOAD_MATCH = f"{PAYLOAD_PREFIX}*"
@@ -108,6 +122,12 @@ LEGACY_PRIORITY_SEP = ":"
 # separator breaks its sends. The monitor finds the queues nobody consumes there.
 KOMBU_BINDING_PREFIX = "_kombu.binding."
 KOMBU_BINDING_MATCH = f"{KOMBU_BINDING_PREFIX}*"
+# kombu's Redis transport keeps every delivered, unacknowledged message in a hash (delivery
+# tag -> message) and its delivery time in a ZSET (delivery tag -> epoch s), and any consumer
+# puts back the messages delivered longer than the visibility timeout ago. The transport
+# options `unacked_key` and `unacked_index_key` rename them.
+KOMBU_UNACKED = "unacked"
+KOMBU_UNACKED_INDEX = "unacked_index"
 
 
 def payload(payload_id: str) -> str:
@@ -167,6 +187,21 @@ def binding_queue(member: str, sep: str = PRIORITY_SEP) -> str | None:
     """The queue a binding member names, or None if kombu could not split it with `sep`."""
     parts = member.split(sep)
     return parts[2] if len(parts) == 3 else None
+
+
+def _kombu_key(options: Mapping[str, object] | None, option: str, default: str) -> str:
+    options = options or {}
+    return f"{options.get('global_keyprefix') or ''}{options.get(option) or default}"
+
+
+def kombu_unacked(transport_options: Mapping[str, object] | None = None) -> str:
+    """kombu's hash of unacknowledged messages, as the broker's transport options name it."""
+    return _kombu_key(transport_options, "unacked_key", KOMBU_UNACKED)
+
+
+def kombu_unacked_index(transport_options: Mapping[str, object] | None = None) -> str:
+    """kombu's ZSET of when each unacknowledged message was delivered."""
+    return _kombu_key(transport_options, "unacked_index_key", KOMBU_UNACKED_INDEX)
 
 
 def queue_keys(queue: str, prefix: str = "", sep: str = PRIORITY_SEP) -> list[str]:

@@ -71,7 +71,8 @@ class CommonSettings(BaseSettings):
         3_600,
         ge=10,
         validation_alias="SDP_VISIBILITY_TIMEOUT_S",
-        description="How long an unacknowledged message waits before Redis redelivers it.",
+        description="How long a dead worker's unacknowledged messages wait before they are "
+        "delivered again; a live worker keeps its own (sdp_worker.keepalive).",
     )
 
     @field_validator("broker_url", "result_backend")

@@ -6,30 +6,51 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import unquote
 
 from sdp_core.replies import text
 from sdp_schedules.model import ScheduleSpec
 
 __all__ = [
     "ENTRY_FIELDS",
+    "REASON_MAX_CHARS",
     "Run",
     "RunState",
     "Schedule",
     "ScheduleState",
     "decode_entry",
     "decode_schedule",
+    "entry_version",
+    "escape_field",
     "spec_json",
 ]
 
 # A stored entry is these bookkeeping fields, comma-separated in this order, then "|" and the
 # definition's JSON; the Lua scripts write it (scripts._ENTRY) and decode_entry reads it.
-ENTRY_FIELDS = ("version", "state", "slot", "created", "updated", "last", "runs", "static")
+# Fields are only ever added at the end, so an entry written before one existed reads it as "".
+# "aside" and "reason" say when and why beat set the schedule aside (escape_field'd text).
+ENTRY_FIELDS = (
+    "version",
+    "state",
+    "slot",
+    "created",
+    "updated",
+    "last",
+    "runs",
+    "static",
+    "aside",
+    "reason",
+)
+# The longest reason kept for a schedule set aside.
+REASON_MAX_CHARS = 500
 
 
 class ScheduleState(StrEnum):
     active = "active"
     paused = "paused"
     finished = "finished"
+    # Its definition could not be fired (beat logged why once); it waits for a fix or resume.
+    set_aside = "set_aside"
 
 
 class RunState(StrEnum):
@@ -52,6 +73,9 @@ class Schedule:
     last_run_ms: int | None = None
     run_count: int = 0
     static: bool = False
+    # When and why beat set it aside (state set_aside).
+    aside_ms: int | None = None
+    aside_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +121,25 @@ def _int(raw: Any) -> int | None:
     return None if raw is None or raw in {b"", ""} else int(raw)
 
 
+def escape_field(value: str) -> str:
+    """Text made safe for a comma-separated entry field; ``unquote`` gives it back."""
+    return value.replace("%", "%25").replace(",", "%2C").replace("|", "%7C")
+
+
+def entry_version(raw: str | bytes) -> str:
+    """A stored entry's version as written, even when the rest of it does not decode."""
+    return text(raw).split(",", 1)[0].split("|", 1)[0]
+
+
 def decode_entry(raw: str | bytes) -> dict[str, str]:
     """A stored entry's fields by name ("" for one not set), ``spec`` the definition's JSON."""
     head, _, spec = text(raw).partition("|")
-    return dict(zip(ENTRY_FIELDS, head.split(","), strict=True)) | {"spec": spec}
+    values = head.split(",")
+    if len(values) > len(ENTRY_FIELDS):
+        raise ValueError(f"an entry has {len(values)} fields; at most {len(ENTRY_FIELDS)}")
+    fields = dict.fromkeys(ENTRY_FIELDS, "")
+    fields.update(zip(ENTRY_FIELDS, values, strict=False))
+    return fields | {"spec": spec}
 
 
 def decode_schedule(schedule_id: str, raw: str | bytes) -> Schedule:
@@ -117,4 +156,6 @@ def decode_schedule(schedule_id: str, raw: str | bytes) -> Schedule:
         last_run_ms=_int(data["last"]),
         run_count=_int(data["runs"]) or 0,
         static=data["static"] == "1",
+        aside_ms=_int(data["aside"]),
+        aside_reason=unquote(data["reason"]) or None,
     )

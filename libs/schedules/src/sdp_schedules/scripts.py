@@ -19,6 +19,7 @@ __all__ = [
     "PEEK",
     "PUT",
     "RECORD",
+    "SET_ASIDE",
     "UNCLAIM",
 ]
 
@@ -28,14 +29,15 @@ _ENTRY = (
     + ", ".join(f"'{name}'" for name in ENTRY_FIELDS)
     + "}"
     + """
+-- Never fails, whatever the stored text: beat must be able to set any entry aside.
 local function read_entry(bucket, id)
   local raw = redis.call('HGET', bucket, id)
   if not raw then return nil end
-  local bar = string.find(raw, '|', 1, true)
+  local bar = string.find(raw, '|', 1, true) or (#raw + 1)
   local entry = {spec = string.sub(raw, bar + 1)}
   local i = 1
   for value in string.gmatch(string.sub(raw, 1, bar - 1) .. ',', '([^,]*),') do
-    entry[FIELDS[i]] = value
+    if FIELDS[i] then entry[FIELDS[i]] = value end
     i = i + 1
   end
   return entry
@@ -48,10 +50,11 @@ end
 """
 )
 
-# KEYS: bucket, names, due, paused, channel, static
+# KEYS: bucket, names, due, paused, channel, static, set aside
 # ARGV: id, expected version ("" to create), old name ("" to create), new name,
 #       due ms ("" = not due, "keep" = leave as is), paused "1"/"0", static "1"/"0",
 #       then field/value pairs ("" clears the field).
+# Any write of the definition ends a set-aside; the caller gives the new state.
 # Returns the new version, or -1 version moved on, -2 name taken, -3 id exists, -4 no entry.
 PUT = (
     _ENTRY
@@ -81,6 +84,8 @@ end
 if old ~= '' then redis.call('ZREM', KEYS[4], old .. '/' .. id) end
 if ARGV[6] == '1' then redis.call('ZADD', KEYS[4], 0, new .. '/' .. id) end
 if ARGV[7] == '1' then redis.call('SADD', KEYS[6], id) end
+redis.call('SREM', KEYS[7], id)
+entry.aside, entry.reason = '', ''
 for i = 8, #ARGV, 2 do entry[ARGV[i]] = ARGV[i + 1] end
 local version = (tonumber(entry.version) or 0) + 1
 entry.version = tostring(version)
@@ -121,21 +126,48 @@ return codes
 """
 )
 
-# KEYS: bucket, names, due, paused, runs, inflight, channel, static
-# ARGV: id, expected version, name.  Returns 1, or -1 version moved on, -4 no entry.
+# KEYS: bucket, names, due, paused, runs, inflight, channel, static, set aside
+# ARGV: id, expected version (as written: records.entry_version), name.
+# Returns 1, or -1 version moved on, -4 no entry.
 DELETE = """
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current then return -4 end
-if string.match(current, '^[^,]*') ~= ARGV[2] then return -1 end
+if string.match(current, '^[^,|]*') ~= ARGV[2] then return -1 end
 redis.call('ZREM', KEYS[2], ARGV[3] .. '/' .. ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[3] .. '/' .. ARGV[1])
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[5], KEYS[6])
 redis.call('SREM', KEYS[8], ARGV[1])
+redis.call('SREM', KEYS[9], ARGV[1])
 redis.call('PUBLISH', KEYS[7], ARGV[1])
 return 1
 """
+
+# Sets a schedule aside when firing it failed: out of the due set (so it costs nothing per
+# tick and a restarted beat never meets it again), with when and why, unless its definition
+# changed since the caller read it (a fix wins).  A vanished entry just leaves the due set.
+# KEYS: bucket, due, set aside, channel
+# ARGV: id, version as read (records.entry_version), reason (records.escape_field), at ms.
+# Returns 1 set aside, 0 changed meanwhile or gone.
+SET_ASIDE = (
+    _ENTRY
+    + """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+if string.match(raw, '^[^,|]*') ~= ARGV[2] then return 0 end
+local entry = read_entry(KEYS[1], ARGV[1])
+entry.state, entry.slot, entry.reason, entry.aside = 'set_aside', '', ARGV[3], ARGV[4]
+write_entry(KEYS[1], ARGV[1], entry)
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('PUBLISH', KEYS[4], ARGV[1])
+return 1
+"""
+)
 
 # A leader's tick in one round trip: extend the lock, read what is due and the next due time.
 # KEYS: leader, due.  ARGV: token, ttl ms, now ms, limit.
@@ -232,21 +264,30 @@ end
 """
 
 # Claim, enqueue and record in one atomic step, for a broker that is this same Redis: either
-# the slot moves on, its task messages are on their queues and the runs are in the history,
-# or none of it happened.  A leader killed at any moment therefore neither loses nor doubles
-# a slot.  The messages are exactly the LPUSHes kombu would have run.
+# the slot moves on, its task messages are on their queues, their task-sent events are
+# published and the runs are in the history, or none of it happened.  A leader killed at any
+# moment therefore neither loses nor doubles a slot.  The messages and events are exactly the
+# LPUSHes and PUBLISHes kombu would have run.
 # KEYS: due, bucket, leader, runs, inflight
-# ARGV: the six of CLAIM, push count p, p pairs (list key, payload), then RECORD's ARGV.
+# ARGV: the six of CLAIM, push count p, p pairs (list key, message), publish count e,
+#       e pairs (channel, event), then RECORD's ARGV.
 # Returns 1 fired, 0 lost the race (nothing written), -1 not the leader.
 FIRE = (
     _RECORD
     + _CLAIM
     + """
-local pushes = tonumber(ARGV[7])
-for k = 0, pushes - 1 do
-  redis.call('LPUSH', ARGV[8 + 2 * k], ARGV[9 + 2 * k])
+local at = 8
+for _ = 1, tonumber(ARGV[7]) do
+  redis.call('LPUSH', ARGV[at], ARGV[at + 1])
+  at = at + 2
 end
-record(entry, KEYS[4], KEYS[5], 8 + 2 * pushes)
+local events = tonumber(ARGV[at])
+at = at + 1
+for _ = 1, events do
+  redis.call('PUBLISH', ARGV[at], ARGV[at + 1])
+  at = at + 2
+end
+record(entry, KEYS[4], KEYS[5], at)
 write_entry(KEYS[2], ARGV[1], entry)
 return 1
 """

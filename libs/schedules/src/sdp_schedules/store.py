@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -25,16 +25,18 @@ from sdp_schedules import scripts
 from sdp_schedules.errors import ScheduleConflict, ScheduleInvalid, ScheduleNotFound
 from sdp_schedules.model import OnceTrigger, ScheduleSpec, parse_spec
 from sdp_schedules.records import (
+    REASON_MAX_CHARS,
     Run,
     Schedule,
     ScheduleState,
     decode_entry,
     decode_schedule,
+    escape_field,
     spec_json,
 )
 from sdp_schedules.timing import timetable, to_ms
 
-__all__ = ["Claim", "Counts", "Firing", "Page", "ScheduleStore", "now_ms"]
+__all__ = ["Claim", "Counts", "Firing", "Page", "ScheduleStore", "is_entry_fault", "now_ms"]
 
 _RETRIES = 8
 _ID_BYTES = 8
@@ -52,6 +54,7 @@ class Counts:
     active: int
     paused: int
     finished: int
+    set_aside: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +80,9 @@ class Firing:
 
     claim: Claim
     runs: Sequence[Run]
-    # (queue list key, message) as the broker's transport would LPUSH them.
-    messages: Sequence[tuple[str, bytes | str]]
+    # The broker transport's final commands for the sends: ("lpush", queue list key, message)
+    # and ("publish", event channel, task-sent event), as kombu's publish batch holds them.
+    commands: Sequence[tuple[str, str, bytes | str]]
     started: Sequence[tuple[str, int]]
     finished: Sequence[str]
 
@@ -105,6 +109,7 @@ class ScheduleStore:
         self._create_many = client.register_script(scripts.CREATE_MANY)
         self._fire = client.register_script(scripts.FIRE)
         self._record = client.register_script(scripts.RECORD)
+        self._set_aside = client.register_script(scripts.SET_ASIDE)
 
     # -- definitions -------------------------------------------------------------------------
 
@@ -219,19 +224,18 @@ class ScheduleStore:
             for schedule_id, raw in zip(schedule_ids, pipe.execute(), strict=True)
         ]
 
-    def load_due(self, schedule_ids: Sequence[str]) -> list[tuple[Schedule | None, int]]:
-        """Schedules with how many task ids each has in flight, in one round trip."""
+    def load_due(self, schedule_ids: Sequence[str]) -> list[tuple[bytes | None, int]]:
+        """Stored entries with how many task ids each has in flight, in one round trip.
+
+        Left for the caller to decode_schedule, so that one which no longer decodes can be
+        set aside on its own.
+        """
         pipe = self.client.pipeline(transaction=False)
         for schedule_id in schedule_ids:
             pipe.hget(keys.schedule_bucket(schedule_id), schedule_id)
             pipe.zcard(keys.schedule_inflight(schedule_id))
         replies = pipe.execute()
-        return [
-            (None if raw is None else decode_schedule(schedule_id, raw), int(count))
-            for schedule_id, raw, count in zip(
-                schedule_ids, replies[::2], replies[1::2], strict=True
-            )
-        ]
+        return [(raw, int(count)) for raw, count in zip(replies[::2], replies[1::2], strict=True)]
 
     def page(
         self,
@@ -299,7 +303,9 @@ class ScheduleStore:
             fields = {"spec": spec_json(spec), "updated": str(now)}
             same_timing = _timing(spec) == _timing(current.spec)
             state: ScheduleState
-            if spec.enabled and current.state is not ScheduleState.paused and same_timing:
+            # A paused or set-aside schedule has no slot to keep: it takes the next after now.
+            stopped = current.state in {ScheduleState.paused, ScheduleState.set_aside}
+            if spec.enabled and not stopped and same_timing:
                 # The slot and due time belong to whoever fires it; leave them as they are.
                 state, due = current.state, "keep"
             else:
@@ -328,7 +334,8 @@ class ScheduleStore:
 
     def _set_enabled(self, schedule_id: str, *, enabled: bool) -> Schedule:
         current = self.get(schedule_id)
-        if current.spec.enabled == enabled:
+        # A set-aside schedule is enabled but not firing: resuming it is what brings it back.
+        if current.spec.enabled == enabled and current.state is not ScheduleState.set_aside:
             return current
         return self.replace(schedule_id, current.spec.model_copy(update={"enabled": enabled}))
 
@@ -345,6 +352,7 @@ class ScheduleStore:
                     keys.schedule_inflight(schedule_id),
                     keys.SCHEDULE_CHANGES,
                     keys.SCHEDULE_STATIC,
+                    keys.SCHEDULE_SET_ASIDE,
                 ],
                 args=[schedule_id, current.version, current.spec.name],
             )
@@ -384,6 +392,7 @@ class ScheduleStore:
                     keys.SCHEDULE_PAUSED,
                     keys.SCHEDULE_CHANGES,
                     keys.SCHEDULE_STATIC,
+                    keys.SCHEDULE_SET_ASIDE,
                 ],
                 args=args,
             )
@@ -410,9 +419,10 @@ class ScheduleStore:
         pipe = self.client.pipeline(transaction=False)
         pipe.zcard(keys.SCHEDULE_DUE)
         pipe.zcard(keys.SCHEDULE_PAUSED)
+        pipe.scard(keys.SCHEDULE_SET_ASIDE)
         pipe.zcard(keys.SCHEDULE_NAMES)
-        active, paused, total = pipe.execute()
-        return Counts(active, paused, max(0, total - active - paused))
+        active, paused, aside, total = pipe.execute()
+        return Counts(active, paused, max(0, total - active - paused - aside), aside)
 
     def due(self, until_ms: int, limit: int) -> list[tuple[str, int]]:
         """Ids due at or before ``until_ms``, earliest first, with their due times."""
@@ -450,8 +460,34 @@ class ScheduleStore:
         if schedule_ids:
             self.client.zrem(keys.SCHEDULE_DUE, *schedule_ids)
 
-    def claim(self, claims: Sequence[Claim], token: str) -> list[int]:
-        """Claim many entries in one round trip: 1 claimed, 0 moved on, -1 not the leader."""
+    def set_aside(self, schedule_id: str, version: str, reason: str) -> bool:
+        """Take a schedule that cannot be fired out of the due set, keeping why and when.
+
+        ``version`` is the entry's as read (records.entry_version); False when its definition
+        changed since (a fix came first) or it was deleted.
+        """
+        return bool(
+            self._set_aside(
+                keys=[
+                    keys.schedule_bucket(schedule_id),
+                    keys.SCHEDULE_DUE,
+                    keys.SCHEDULE_SET_ASIDE,
+                    keys.SCHEDULE_CHANGES,
+                ],
+                args=[
+                    schedule_id,
+                    version,
+                    escape_field(reason[:REASON_MAX_CHARS]),
+                    self.clock(),
+                ],
+            )
+        )
+
+    def claim(self, claims: Sequence[Claim], token: str) -> list[int | redis.ResponseError]:
+        """Claim many entries in one round trip: 1 claimed, 0 moved on, -1 not the leader.
+
+        A claim whose script failed on that entry's data is its error (see is_entry_fault).
+        """
         pipe = self.client.pipeline(transaction=False)
         for claim in claims:
             self._claim(
@@ -463,7 +499,7 @@ class ScheduleStore:
                 args=_claim_args(claim, token),
                 client=pipe,
             )
-        return [int(result) for result in pipe.execute()]
+        return _replies(pipe)
 
     def advance(
         self, schedule: Schedule, slot_ms: int, next_slot_ms: int | None, token: str
@@ -498,17 +534,26 @@ class ScheduleStore:
                 return
             cursor = page.next_cursor
 
-    def fire(self, firings: Sequence[Firing], token: str, inflight_floor_ms: int) -> list[int]:
+    def fire(
+        self, firings: Sequence[Firing], token: str, inflight_floor_ms: int
+    ) -> list[int | redis.ResponseError]:
         """Claim, enqueue and record each firing atomically; one round trip for all.
 
-        Each result is 1 fired, 0 lost the race (nothing written) or -1 not the leader.
+        Each result is 1 fired, 0 lost the race (nothing written), -1 not the leader, or the
+        error of a script that failed on that entry's data (see is_entry_fault).
         """
         pipe = self.client.pipeline(transaction=False)
         for firing in firings:
             claim = firing.claim
-            args = [*_claim_args(claim, token), len(firing.messages)]
-            for key, payload in firing.messages:
-                args += [key, payload]
+            unknown = {op for op, _, _ in firing.commands} - _FIRE_COMMANDS
+            if unknown:
+                raise ValueError(f"FIRE runs only {sorted(_FIRE_COMMANDS)}, not {unknown}")
+            args: list[Any] = _claim_args(claim, token)
+            for op in ("lpush", "publish"):
+                pairs = [(key, payload) for o, key, payload in firing.commands if o == op]
+                args.append(len(pairs))
+                for key, payload in pairs:
+                    args += [key, payload]
             args += self._record_args(
                 firing.runs, firing.started, firing.finished, inflight_floor_ms
             )
@@ -523,7 +568,7 @@ class ScheduleStore:
                 args=args,
                 client=pipe,
             )
-        return [int(result) for result in pipe.execute()]
+        return _replies(pipe)
 
     def unclaim(self, claim: Claim, slot_ms: int) -> bool:
         """Put an entry back to ``slot_ms`` after its send failed; False if it moved on."""
@@ -598,6 +643,32 @@ class ScheduleStore:
         for schedule_id in schedule_ids:
             pipe.zrange(keys.schedule_inflight(schedule_id), 0, -1)
         return [[text(t) for t in ids] for ids in pipe.execute()]
+
+
+_FIRE_COMMANDS = {"lpush", "publish"}
+
+
+def is_entry_fault(error: BaseException) -> bool:
+    """Whether a script's error came from the entry it ran on rather than from Redis.
+
+    Redis names the script's line in errors raised while it ran ("@user_script"); refusals
+    before it ran (out of memory, read-only replica, loading) have exception classes of their
+    own and are Redis's trouble, retried like any other.
+    """
+    return type(error) is redis.ResponseError and "@user_script" in str(error)
+
+
+def _replies(pipe: redis.client.Pipeline) -> list[int | redis.ResponseError]:
+    """A pipeline of script calls: each one's integer reply, or its entry's fault."""
+    replies: list[int | redis.ResponseError] = []
+    for reply in pipe.execute(raise_on_error=False):
+        if isinstance(reply, Exception):
+            if not is_entry_fault(reply):
+                raise reply
+            replies.append(cast(redis.ResponseError, reply))
+        else:
+            replies.append(int(reply))
+    return replies
 
 
 def _claim_args(claim: Claim, token: str) -> list[Any]:

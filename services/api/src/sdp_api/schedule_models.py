@@ -55,6 +55,8 @@ SCHEDULE_OUT_EXAMPLE: JsonDict = {
     "created_at": "2026-11-23T21:00:00Z",
     "updated_at": "2026-11-23T21:00:00Z",
     "static": False,
+    "set_aside_at": None,
+    "set_aside_reason": None,
 }
 RUN_EXAMPLES: list[JsonValue] = [
     {
@@ -84,13 +86,20 @@ class ScheduleOut(ScheduleSpec):
     model_config = ConfigDict(json_schema_extra={"examples": [SCHEDULE_OUT_EXAMPLE]})
 
     id: str
-    state: ScheduleState = Field(description="active, paused or finished.")
+    state: ScheduleState = Field(
+        description="active, paused, finished, or set_aside: beat could not fire it (see "
+        "set_aside_reason) and waits for a change or a resume."
+    )
     next_run_at: datetime | None = Field(description="The next slot; none when not active.")
     last_run_at: datetime | None
     run_count: int
     created_at: datetime
     updated_at: datetime
     static: bool = Field(description="Seeded from beat's configuration rather than the API.")
+    set_aside_at: datetime | None = Field(None, description="When beat set it aside.")
+    set_aside_reason: str | None = Field(
+        None, description="Why beat could not fire it: the error's type and message."
+    )
 
     @classmethod
     def of(cls, schedule: Schedule) -> ScheduleOut:
@@ -104,6 +113,8 @@ class ScheduleOut(ScheduleSpec):
             created_at=_moment(schedule.created_ms),
             updated_at=_moment(schedule.updated_ms),
             static=schedule.static,
+            set_aside_at=_moment(schedule.aside_ms),
+            set_aside_reason=schedule.aside_reason,
         )
 
 

@@ -26,8 +26,5 @@ def create_app(settings: BeatSettings) -> Celery:
             }
         },
         sdp_beat_settings=settings,
-        # A scheduled send is recorded in the schedule's run history; a task-sent event as
-        # well would double the broker work per send.
-        task_send_sent_event=False,
     )
     return app

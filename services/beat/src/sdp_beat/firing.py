@@ -1,35 +1,68 @@
 """The firing engine behind RedisBeatScheduler: lead, claim due slots, send, record.
 
 Kept apart from Celery's scheduler class so its logic runs under a controlled clock in tests.
+
+One schedule that cannot be fired (its stored definition no longer decodes, its timetable or
+misfire plan raises, Celery cannot build its message, a script fails on its data) is set
+aside: taken out of the due set with the reason, logged once, and the tick goes on with the
+others.  Errors of Redis or the broker are not the schedule's: they end the tick, which the
+scheduler retries.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
+import redis
+from kombu.exceptions import OperationalError
+
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.plan import Plan, plan_firing
-from sdp_schedules.records import Run, RunState, Schedule, ScheduleState
+from sdp_schedules.records import (
+    Run,
+    RunState,
+    Schedule,
+    ScheduleState,
+    decode_entry,
+    decode_schedule,
+    entry_version,
+)
 from sdp_schedules.store import Claim, Firing, ScheduleStore
 from sdp_schedules.timing import Timetable, timetable
 
-__all__ = ["Batch", "Encoder", "FiringEngine", "Sender", "TickReport", "Unfinished"]
+__all__ = [
+    "BROKER_ERRORS",
+    "Batch",
+    "Command",
+    "Encoder",
+    "FiringEngine",
+    "Sender",
+    "TickReport",
+    "Unfinished",
+]
 
 log = logging.getLogger(__name__)
+
+# Trouble reaching Redis or the broker: never a schedule's fault.
+BROKER_ERRORS: tuple[type[Exception], ...] = (redis.RedisError, OSError, OperationalError)
 
 # Sends one slot of a schedule as a task with the given id; raises if the broker refused it.
 Sender = Callable[[Schedule, str, int], None]
 # Groups the sends of one tick into one broker round trip; they are delivered when the
 # context exits, which raises if the broker refused them.
 Batch = Callable[[], AbstractContextManager[object]]
-# The queue messages (list key, payload) each send would push, without pushing them; None
-# when the broker is not the schedule store's Redis.
-Encoder = Callable[[Sequence[tuple[Schedule, str, int]]], list[list[tuple[str, str]]] | None]
+# A broker command kombu would run for a send: ("lpush", queue list key, task message) or
+# ("publish", event channel, its task-sent event).
+Command = tuple[str, str, str]
+# The commands of each send, without running them; None when the broker is not the schedule
+# store's Redis (or its transport does something else).
+Encoder = Callable[[Sequence[tuple[Schedule, str, int]]], list[list[Command]] | None]
 # Of these task ids, the ones that have not finished yet.
 Unfinished = Callable[[Sequence[str]], set[str]]
 
@@ -49,6 +82,9 @@ class _Work:
     inflight: int  # task ids in flight, finished ones not yet pruned
     runs: list[Run] = field(default_factory=list)
     sent: list[tuple[int, str]] = field(default_factory=list)  # (slot, task id)
+    commands: list[Command] = field(default_factory=list)
+    # Why it cannot be sent, once a send of it failed other than by the broker.
+    fault: Exception | None = None
 
 
 class FiringEngine:
@@ -130,32 +166,37 @@ class FiringEngine:
     def _plan(self, due: Sequence[tuple[str, int]], now: int) -> list[_Work]:
         work: list[_Work] = []
         stray: list[str] = []
-        for (schedule_id, due_ms), (schedule, inflight) in zip(
+        for (schedule_id, due_ms), (raw, inflight) in zip(
             due, self.store.load_due([i for i, _ in due]), strict=True
         ):
-            if schedule is None:
+            if raw is None:
                 stray.append(schedule_id)
                 continue
-            slot = schedule.next_slot_ms
-            # Not active, or already advanced by another claimer since the due set was read.
-            if schedule.state is not ScheduleState.active or slot is None or slot > now:
+            try:
+                item = self._work(decode_schedule(schedule_id, raw), due_ms, inflight, now)
+            except Exception as exc:
+                self._set_aside(schedule_id, entry_version(raw), _stored_name(raw), exc)
                 continue
-            plan = plan_firing(
-                self._table(schedule),
-                schedule.spec.misfire,
-                slot,
-                now,
-                limit=self.catchup_limit,
-            )
-            next_due = (
-                None
-                if plan.next_slot is None
-                else self.store.due_of(plan.next_slot, schedule.spec.jitter_s)
-            )
-            claim = Claim(schedule_id, schedule.version, due_ms, plan.next_slot, next_due)
-            work.append(_Work(schedule, claim, plan, inflight))
+            if item is not None:
+                work.append(item)
         self.store.drop_due(stray)
         return work
+
+    def _work(self, schedule: Schedule, due_ms: int, inflight: int, now: int) -> _Work | None:
+        slot = schedule.next_slot_ms
+        # Not active, or already advanced by another claimer since the due set was read.
+        if schedule.state is not ScheduleState.active or slot is None or slot > now:
+            return None
+        plan = plan_firing(
+            self._table(schedule), schedule.spec.misfire, slot, now, limit=self.catchup_limit
+        )
+        next_due = (
+            None
+            if plan.next_slot is None
+            else self.store.due_of(plan.next_slot, schedule.spec.jitter_s)
+        )
+        claim = Claim(schedule.id, schedule.version, due_ms, plan.next_slot, next_due)
+        return _Work(schedule, claim, plan, inflight)
 
     def _fire(self, due: Sequence[tuple[str, int]], now: int) -> int:
         work = self._plan(due, now)
@@ -165,41 +206,61 @@ class FiringEngine:
         running, finished = self._overlaps([w for w in work if w.plan.sends])
         for item in work:
             self._choose(item, running.get(item.schedule.id, 0), now)
-        sends = [(w.schedule, task_id, slot) for w in work for slot, task_id in w.sent]
-        messages = self.encode(sends) if self.encode is not None and sends else None
-        if messages is None and sends:
+        if any(item.sent for item in work) and not self._encode(work):
             return self._claim_then_send(work, finished, token, now)
-        return self._fire_atomically(work, messages or [], finished, token, now)
+        return self._fire_atomically(work, finished, token, now)
+
+    def _encode(self, work: list[_Work]) -> bool:
+        """Each send's broker commands, for the one-step firing; False if kombu must send.
+
+        Encoded a schedule at a time, so one whose message cannot be built is set aside
+        alone.
+        """
+        if self.encode is None:
+            return False
+        for item in list(work):
+            if not item.sent:
+                continue
+            try:
+                encoded = self.encode([(item.schedule, t, slot) for slot, t in item.sent])
+            except BROKER_ERRORS:
+                raise
+            except Exception as exc:
+                work.remove(item)
+                self._set_aside_work(item, exc)
+                continue
+            if encoded is None:
+                return False
+            item.commands = [command for commands in encoded for command in commands]
+        return True
 
     def _fire_atomically(
-        self,
-        work: Sequence[_Work],
-        messages: Sequence[Sequence[tuple[str, str]]],
-        finished: dict[str, list[str]],
-        token: str,
-        now: int,
+        self, work: list[_Work], finished: dict[str, list[str]], token: str, now: int
     ) -> int:
         fired = self.store.clock()
-        firings: list[Firing] = []
-        position = 0
-        for item in work:
-            count = len(item.sent)
-            item_messages = [m for ms in messages[position : position + count] for m in ms]
-            position += count
-            firings.append(
-                Firing(
-                    claim=item.claim,
-                    runs=self._runs(item, fired),
-                    messages=item_messages,
-                    started=[(task_id, fired) for _, task_id in item.sent],
-                    finished=finished.get(item.schedule.id, []),
-                )
+        firings = [
+            Firing(
+                claim=item.claim,
+                runs=self._runs(item, fired),
+                commands=item.commands,
+                started=[(task_id, fired) for _, task_id in item.sent],
+                finished=finished.get(item.schedule.id, []),
             )
+            for item in work
+        ]
         results = self.store.fire(firings, token, now - self.inflight_max_age_ms)
         self._check_lock(results)
-        return self._sent(
-            [w for w, result in zip(work, results, strict=True) if result == 1], fired
-        )
+        return self._sent(self._outcomes(work, results), fired)
+
+    def _outcomes(self, work: Sequence[_Work], results: Sequence[object]) -> list[_Work]:
+        """The work its script did (1); a script that failed on its entry sets it aside."""
+        done: list[_Work] = []
+        for item, result in zip(work, results, strict=True):
+            if isinstance(result, Exception):
+                self._set_aside_work(item, result)
+            elif result == 1:
+                done.append(item)
+        return done
 
     def _claim_then_send(
         self, work: Sequence[_Work], finished: dict[str, list[str]], token: str, now: int
@@ -207,7 +268,7 @@ class FiringEngine:
         """For a broker elsewhere: claim, send in one batch, then record."""
         results = self.store.claim([w.claim for w in work], token)
         self._check_lock(results)
-        claimed = [w for w, result in zip(work, results, strict=True) if result == 1]
+        claimed = self._outcomes(work, results)
         try:
             with self.batch():
                 for item in claimed:
@@ -220,6 +281,10 @@ class FiringEngine:
                 if item.sent:
                     self.store.unclaim(item.claim, item.sent[0][0])
             return 0
+        finally:
+            for item in claimed:
+                if item.fault is not None:
+                    self._set_aside_work(item, item.fault)
         fired = self.store.clock()
         pipe = self.store.client.pipeline(transaction=False)
         for item in claimed:
@@ -241,7 +306,7 @@ class FiringEngine:
             self.last_lag_ms = max(fired_ms - item.claim.due_ms for item in sending)
         return sum(len(item.sent) for item in sending)
 
-    def _check_lock(self, results: Sequence[int]) -> None:
+    def _check_lock(self, results: Sequence[object]) -> None:
         if -1 in results:
             # Claims that came before the loss are ours and stand.
             log.warning("beat: lost the leader lock; stepping down")
@@ -298,10 +363,41 @@ class FiringEngine:
         for position, (slot, task_id) in enumerate(item.sent):
             try:
                 self.send(item.schedule, task_id, slot)
-            except Exception:
+            except BROKER_ERRORS:
                 # Put the entry back at this slot, so a later tick retries it under the
                 # schedule's misfire policy instead of the slot being lost.
                 log.exception("beat: sending %s failed", item.schedule.spec.name)
                 self.store.unclaim(item.claim, slot)
                 del item.sent[position:]
                 return
+            except Exception as exc:
+                item.fault = exc
+                del item.sent[position:]
+                return
+
+    def _set_aside_work(self, item: _Work, error: Exception) -> None:
+        schedule = item.schedule
+        self._set_aside(schedule.id, str(schedule.version), schedule.spec.name, error)
+
+    def _set_aside(
+        self, schedule_id: str, version: str, name: str | None, error: Exception
+    ) -> None:
+        """Take a schedule that cannot be fired out of the due set; log it this once."""
+        reason = f"{type(error).__name__}: {error}"
+        if self.store.set_aside(schedule_id, version, reason):
+            log.error(
+                "beat: schedule %s (%s) set aside until it is changed or resumed: %s",
+                name or "?",
+                schedule_id,
+                reason,
+                exc_info=error,
+            )
+
+
+def _stored_name(raw: bytes) -> str | None:
+    """The name in a stored definition that may not decode, for the log."""
+    try:
+        name = json.loads(decode_entry(raw)["spec"]).get("name")
+    except (ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None

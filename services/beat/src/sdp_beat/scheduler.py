@@ -17,7 +17,7 @@ from typing import Any, cast
 import redis
 from celery.beat import Scheduler
 
-from sdp_beat.firing import FiringEngine, TickReport
+from sdp_beat.firing import BROKER_ERRORS, FiringEngine, TickReport
 from sdp_beat.messages import MessageEncoder
 from sdp_beat.settings import BeatSettings
 from sdp_beat.static import seed_static
@@ -63,7 +63,9 @@ class RedisBeatScheduler(Scheduler):
         )
         self.store = ScheduleStore(self._client, runs_kept=settings.schedule_runs_kept)
         self.lock = LeaderLock(self._client, settings.node_name, int(settings.lock_ttl_s * 1000))
-        self.messages = MessageEncoder(lambda: self.producer, self._send)
+        # Its events carry the logical clock Celery's own sends forward.
+        clock = cast(Any, self.app).clock
+        self.messages = MessageEncoder(lambda: self.producer, self._send, clock.forward)
         self.engine = FiringEngine(
             self.store,
             self.lock,
@@ -83,10 +85,10 @@ class RedisBeatScheduler(Scheduler):
             self._report = self.engine.tick()
             self._beat()
             self._backoff_s = 0.0
-        except redis.RedisError as exc:
+        except BROKER_ERRORS as exc:
             self.lock.step_down()
             self._backoff_s = min(_BACKOFF_MAX_S, max(0.1, self._backoff_s * 2))
-            log.warning("beat: redis error (%s); retrying in %.1fs", exc, self._backoff_s)
+            log.warning("beat: redis or broker error (%s); retrying in %.1fs", exc, self._backoff_s)
             self._reset_pubsub()
             return self._backoff_s
         self._wait(self._delay())
@@ -219,6 +221,7 @@ class RedisBeatScheduler(Scheduler):
             active=counts.active,
             paused=counts.paused,
             finished=counts.finished,
+            set_aside=counts.set_aside,
             lag_s=None if self.engine.last_lag_ms is None else self.engine.last_lag_ms / 1000,
         )
         ttl = self.settings.heartbeat_ttl_s

@@ -13,7 +13,7 @@ from typing import Any
 
 from celery.schedules import crontab, schedule
 
-from sdp_schedules.errors import ScheduleConflict, ScheduleError
+from sdp_schedules.errors import ScheduleConflict, ScheduleError, ScheduleNotFound
 from sdp_schedules.model import ScheduleSpec, parse_spec
 from sdp_schedules.store import ScheduleStore
 
@@ -58,27 +58,45 @@ def static_spec(name: str, entry: Mapping[str, Any], timezone: str = "UTC") -> S
 
 
 def seed_static(store: ScheduleStore, beat_schedule: Mapping[str, Any], timezone: str) -> None:
+    """Bring the store's static entries in line with ``beat_schedule``.
+
+    A bad entry in the configuration is logged and left out; it never stops beat.
+    """
     wanted: dict[str, ScheduleSpec] = {}
     for name, entry in beat_schedule.items():
         try:
             wanted[name] = static_spec(name, entry, timezone)
-        except (ScheduleError, KeyError) as exc:
-            log.error("beat: static entry %r ignored: %s", name, exc)
+        except Exception as exc:  # any shape of configuration; reading it touches no Redis
+            log.error("beat: static entry %r ignored: %s: %s", name, type(exc).__name__, exc)
     for name, spec in wanted.items():
-        current = store.find(name)
         try:
-            if current is None:
-                store.create(spec, static=True)
-            elif not current.static:
-                log.warning("beat: static entry %r ignored: a schedule has that name", name)
-            else:
-                # Pausing a static schedule through the API survives a restart.
-                desired = spec.model_copy(update={"enabled": current.spec.enabled})
-                if current.spec != desired:
-                    store.replace(current.id, desired)
+            _seed(store, name, spec)
         except ScheduleConflict:
             pass  # another replica seeded it first
-    for stored in store.load(store.static_ids()):
-        if stored is not None and stored.spec.name not in wanted:
+        except (ScheduleError, ValueError) as exc:
+            # Refused, or the stored one no longer decodes (the firing sets that aside).
+            log.error("beat: static entry %r not seeded: %s", name, exc)
+    for schedule_id in store.static_ids():
+        try:
+            stored = store.get(schedule_id)
+        except ScheduleNotFound:
+            continue
+        except ValueError as exc:
+            log.error("beat: static schedule %s does not decode: %s", schedule_id, exc)
+            continue
+        if stored.spec.name not in wanted:
             log.info("beat: static entry %r removed from configuration", stored.spec.name)
             store.delete(stored.id)
+
+
+def _seed(store: ScheduleStore, name: str, spec: ScheduleSpec) -> None:
+    current = store.find(name)
+    if current is None:
+        store.create(spec, static=True)
+    elif not current.static:
+        log.warning("beat: static entry %r ignored: a schedule has that name", name)
+    else:
+        # Pausing a static schedule through the API survives a restart.
+        desired = spec.model_copy(update={"enabled": current.spec.enabled})
+        if current.spec != desired:
+            store.replace(current.id, desired)

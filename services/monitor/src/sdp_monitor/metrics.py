@@ -123,6 +123,7 @@ class _ClusterCollector(Collector):
         schedules.add_metric(["active"], beat.active)
         schedules.add_metric(["paused"], beat.paused)
         schedules.add_metric(["finished"], beat.finished)
+        schedules.add_metric(["set_aside"], beat.set_aside)
         yield schedules
         if beat.lag_s is not None:
             lag = GaugeMetricFamily(

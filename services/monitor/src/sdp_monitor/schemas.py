@@ -172,7 +172,10 @@ class CancelResult(BaseModel):
     id: str
     state: str = Field(description="The task's state after the revoke.")
     terminated: bool
-    workers: list[str] = Field(description="Workers that acknowledged the revoke.")
+    workers: list[str] = Field(
+        description="Online workers that acknowledged the revoke; none may be online, since "
+        "every worker checks the stored revocation before it runs a task."
+    )
 
 
 class RetryAccepted(BaseModel):

@@ -9,8 +9,10 @@ from functools import partial
 from typing import Any
 
 import anyio.to_thread
+import redis.asyncio as aioredis
 from celery import Celery, states
 
+from sdp_core import revocations
 from sdp_http.errors import Conflict, NotFound
 from sdp_monitor.control import Control
 from sdp_monitor.history.store import HistoryStore
@@ -115,15 +117,21 @@ async def find_task(
 
 async def cancel_task(
     task: TaskDetail,
+    redis: aioredis.Redis,
     control: Control,
     history: HistoryStore,
+    *,
     terminate: bool,
     signal: str,
 ) -> CancelResult:
-    """Revoke on every online worker, so whichever takes the task drops it."""
-    workers = control.targets(None)
-    replies = await control.call(
-        "revoke", workers, task_id=task.id, terminate=terminate, signal=signal
+    """Store the revocation, which every worker asks before it runs a task, then revoke on the
+    online workers (none may be) so a running task can be terminated."""
+    await revocations.record(redis, task.id)
+    workers = control.live.online()
+    replies = (
+        await control.call("revoke", workers, task_id=task.id, terminate=terminate, signal=signal)
+        if workers
+        else {}
     )
     if task.state in states.READY_STATES:
         state = task.state

@@ -1,4 +1,5 @@
-"""The worker's Celery app: shared configuration plus the catalogue's tasks.
+"""The worker's Celery app: shared configuration, the catalogue's tasks (which honour the
+revocations stored in Redis) and the step that keeps the messages the worker holds alive.
 
 ``celery -A sdp_worker.app …`` (``inspect ping``, ``status``…) finds the module's ``app``, built
 from the environment's settings on first access, so importing the module reads no settings.
@@ -14,10 +15,16 @@ from celery import Celery
 from sdp_core.celery_config import make_celery
 from sdp_core.settings import load_settings
 from sdp_jobs.context import JobContext
+from sdp_worker import keepalive
+from sdp_worker.revocation import StoredRevocations, request_class
 from sdp_worker.settings import WorkerSettings
 from sdp_worker.tasks import register_tasks
 
 __all__ = ["WorkerRuntime", "create_app"]
+
+# The revocation check runs in the worker's main process before every task: a Redis that
+# stopped answering must not hold the consumer up for long.
+REVOCATION_TIMEOUT_S = 1.0
 
 
 class WorkerRuntime:
@@ -31,6 +38,15 @@ class WorkerRuntime:
         # redis-py's pool notices a fork and reconnects, so one client serves every child.
         return redis.Redis.from_url(str(self.settings.redis_url))
 
+    @cached_property
+    def revocations(self) -> StoredRevocations:
+        client = redis.Redis.from_url(
+            str(self.settings.redis_url),
+            socket_timeout=REVOCATION_TIMEOUT_S,
+            socket_connect_timeout=REVOCATION_TIMEOUT_S,
+        )
+        return StoredRevocations(client)
+
     def context(self, task_id: str | None) -> JobContext:
         return JobContext(
             redis=self.redis,
@@ -43,7 +59,10 @@ class WorkerRuntime:
 def create_app(settings: WorkerSettings) -> Celery:
     app = make_celery("sdp_worker", settings)
     app.conf.update(worker_pool_restarts=True)
-    register_tasks(app, WorkerRuntime(settings).context)
+    runtime = WorkerRuntime(settings)
+    register_tasks(app, runtime.context, request_class(runtime.revocations))
+    # A message is held for its countdown and its run: keep it from being handed out again.
+    keepalive.install(app)
     return app
 
 

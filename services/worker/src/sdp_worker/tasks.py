@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, Task
+from celery.worker.request import Request
 
 from sdp_jobs.catalogue import CATALOGUE, Job
 from sdp_jobs.context import JobContext
@@ -17,7 +18,7 @@ __all__ = ["register_tasks"]
 ContextFactory = Callable[[str | None], JobContext]
 
 
-def _register(app: Celery, job: Job, context: ContextFactory) -> None:
+def _register(app: Celery, job: Job, context: ContextFactory, request: type[Request]) -> None:
     policy = POLICIES[job.name]
 
     def run(self: Task[Any, Any], *args: Any, **kwargs: Any) -> Any:
@@ -37,9 +38,11 @@ def _register(app: Celery, job: Job, context: ContextFactory) -> None:
         retry_backoff=True,
         retry_backoff_max=policy.retry_backoff_max_s,
         retry_jitter=True,
+        Request=request,
     )(run)
 
 
-def register_tasks(app: Celery, context: ContextFactory) -> None:
+def register_tasks(app: Celery, context: ContextFactory, request: type[Request]) -> None:
+    """Every catalogue job as a task; `request` is the class of their requests in a worker."""
     for job in CATALOGUE.values():
-        _register(app, job, context)
+        _register(app, job, context, request)

@@ -26,6 +26,7 @@ class SchedulerStatus(BaseModel):
                     "schedules_active": 1200,
                     "schedules_paused": 35,
                     "schedules_finished": 4,
+                    "schedules_set_aside": 0,
                 }
             ]
         }
@@ -39,6 +40,7 @@ class SchedulerStatus(BaseModel):
     schedules_active: int
     schedules_paused: int
     schedules_finished: int
+    schedules_set_aside: int = Field(description="Beat could not fire them; see each one.")
 
 
 @router.get("/status", response_model=SchedulerStatus, responses=error_responses(401, 403, 503))
@@ -55,6 +57,7 @@ def scheduler_status(_: ViewerDep, store: StoreDep, engine: EngineDep) -> Schedu
             schedules_active=counts.active,
             schedules_paused=counts.paused,
             schedules_finished=counts.finished,
+            schedules_set_aside=counts.set_aside,
         )
     leader = engine.lock.holder()
     return SchedulerStatus(
@@ -66,4 +69,5 @@ def scheduler_status(_: ViewerDep, store: StoreDep, engine: EngineDep) -> Schedu
         schedules_active=counts.active,
         schedules_paused=counts.paused,
         schedules_finished=counts.finished,
+        schedules_set_aside=counts.set_aside,
     )

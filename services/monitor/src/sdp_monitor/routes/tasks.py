@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query, status
 
 from sdp_http.auth import OperatorDep, ViewerDep
 from sdp_http.schemas import error_responses
-from sdp_monitor.deps import AuditDep, CeleryDep, ControlDep, HistoryDep, SettingsDep
+from sdp_monitor.deps import AuditDep, CeleryDep, ControlDep, HistoryDep, RedisDep, SettingsDep
 from sdp_monitor.history.store import TaskFilter
 from sdp_monitor.schemas import (
     CancelRequest,
@@ -79,15 +79,19 @@ async def cancel(
     principal: OperatorDep,
     history: HistoryDep,
     celery: CeleryDep,
+    redis: RedisDep,
     control: ControlDep,
     audit: AuditDep,
     settings: SettingsDep,
 ) -> CancelResult:
-    """Revoke the task; `terminate` also kills it if it runs. Answers its state after."""
+    """Revoke the task, for good: a worker that takes it later drops it too. `terminate` also
+    kills it if it runs. Answers its state after, and the online workers that acknowledged."""
     request = body or CancelRequest()
     async with audit.action(principal, "task.cancel", task_id) as outcome:
         task = await find_task(history, celery, task_id, settings.history_text_max_chars)
-        result = await cancel_task(task, control, history, request.terminate, request.signal)
+        result = await cancel_task(
+            task, redis, control, history, terminate=request.terminate, signal=request.signal
+        )
         outcome.detail = f"{result.state}; terminate={request.terminate} {request.signal}"
     return result
 
