@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 import redis
+from kombu.transport import redis as kombu_redis
 
 from sdp_core import keys
 from sdp_core.celery_config import make_celery
@@ -46,10 +47,20 @@ def test_shared_configuration_is_safe_by_default() -> None:
     assert conf.broker_transport_options["priority_steps"] == list(range(10))
 
 
-def test_queue_keys_cover_every_priority_step() -> None:
-    names = keys.queue_keys(Queue.etl)
-    assert names[0] == "etl"
-    assert names[1:] == [f"etl:{step}" for step in range(1, 10)]
+def test_queue_keys_are_kombus_and_cover_every_priority_step(redis_url: str) -> None:
+    app = make_celery("t", CommonSettings(redis_url=redis_url))
+    try:
+        with app.connection_for_write() as connection:
+            channel = connection.default_channel
+            assert isinstance(channel, kombu_redis.Channel)
+            q_for_pri = channel._q_for_pri  # type: ignore[attr-defined]
+            kombu_keys = [q_for_pri(Queue.etl.value, step) for step in keys.PRIORITY_STEPS]
+    finally:
+        app.close()
+    assert keys.queue_keys(Queue.etl) == kombu_keys
+    # kombu's default, which a client configured with the broker URL alone uses.
+    assert kombu_redis.Channel.sep == keys.PRIORITY_SEP
+    assert kombu_keys[1:] == [f"etl\x06\x16{step}" for step in range(1, 10)]
 
 
 def test_sending_leaves_no_result_subscription_unread(

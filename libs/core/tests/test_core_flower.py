@@ -31,7 +31,7 @@ def test_flower_counts_what_the_platform_sends(redis_url: str, redis_client: red
     finally:
         app.close()
     # No worker consumes it. Its list is one Flower never reads with kombu's default priority
-    # steps and separator, which is what it uses when started with --broker alone.
+    # steps, which is what it uses when started with --broker alone.
     assert redis_client.llen(keys.queue_keys(Queue.etl)[DEFAULT_PRIORITY]) == 1
 
     port = free_port()

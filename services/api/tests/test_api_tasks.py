@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from sdp_api.app import create_app
 from sdp_api.settings import ApiSettings
-from sdp_core import revocations
+from sdp_core import keys, revocations
 from sdp_testing.processes import running_worker
 from sdp_testing.redis_server import free_port
 
@@ -87,7 +87,7 @@ def test_queued_task_is_pending_not_unknown(
     assert status.json()["state"] == "PENDING"
     # No worker runs: the messages sit in the priority step lists of the system queue.
     assert redis_client.llen("system") == 1
-    assert redis_client.llen("system:7") == 1
+    assert redis_client.llen(keys.queue_keys("system")[7]) == 1
     assert second.status_code == 202
 
 

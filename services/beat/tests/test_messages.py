@@ -13,6 +13,7 @@ import redis
 from sdp_beat.app import create_app
 from sdp_beat.messages import MessageEncoder
 from sdp_beat.settings import BeatSettings
+from sdp_core import keys
 from sdp_schedules.records import Schedule
 from sdp_schedules.store import ScheduleStore
 
@@ -72,7 +73,7 @@ def test_a_stamped_message_equals_a_built_one(
     captured = messages._capture(schedule, task_id, 1_790_000_000_000)
     assert captured is not None
     [(_, direct_queue, direct), (_, direct_channel, direct_event)] = captured
-    assert queue == direct_queue == "system:2"
+    assert queue == direct_queue == keys.queue_keys("system")[2]
     assert without_tag(stamped) == without_tag(direct)
     assert json.loads(stamped)["headers"]["id"] == task_id
     # The task-sent event Celery's send publishes, with this send's id, clock and time.

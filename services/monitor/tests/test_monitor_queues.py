@@ -1,14 +1,32 @@
-"""Queue lengths straight from the broker, with kombu's global key prefix."""
+"""Queues and their lengths straight from the broker."""
 
 from __future__ import annotations
 
 import asyncio
 
+import redis
 import redis.asyncio as aioredis
+from celery import Celery
 
+from sdp_core import keys
 from sdp_core.celery_config import make_celery
 from sdp_core.settings import CommonSettings
 from sdp_monitor.queues import QueueBook
+
+
+def listed(redis_url: str, app: Celery) -> tuple[list[str], dict[str, int]]:
+    """The queues the monitor lists for this app's configuration, and their lengths."""
+
+    async def read() -> tuple[list[str], dict[str, int]]:
+        broker = aioredis.Redis.from_url(redis_url)
+        try:
+            book = QueueBook.for_app(broker, app, discovery_s=60)
+            names = await book.names()
+            return names, await book.pending(names)
+        finally:
+            await broker.aclose()
+
+    return asyncio.run(read())
 
 
 def test_a_global_key_prefix_is_respected(redis_url: str) -> None:
@@ -19,16 +37,24 @@ def test_a_global_key_prefix_is_respected(redis_url: str) -> None:
         sender.send_task("etl.transform", queue="etl", priority=priority)
     sender.send_task("reports.build", queue="reports")
 
-    async def read() -> tuple[list[str], dict[str, int]]:
-        broker = aioredis.Redis.from_url(redis_url)
-        try:
-            book = QueueBook.for_app(broker, sender, discovery_s=60)
-            names = await book.names()
-            return names, await book.pending(names)
-        finally:
-            await broker.aclose()
-
-    names, pending = asyncio.run(read())
+    names, pending = listed(redis_url, sender)
     sender.close()
     assert names == ["collect", "etl", "reports", "system"]
     assert pending == {"collect": 0, "etl": 3, "reports": 1, "system": 0}
+
+
+def test_queues_a_stock_client_declared_are_listed_by_name(redis_url: str) -> None:
+    stock = Celery(broker=redis_url, set_as_current=False)
+    for priority in (0, 5, 9):
+        stock.send_task("reports.build", queue="reports", priority=priority)
+    stock.close()
+    # Written with another separator, by a process of an older version: no queue kombu reads.
+    broker = redis.Redis.from_url(redis_url)
+    broker.sadd(f"{keys.KOMBU_BINDING_PREFIX}legacy", "legacy::legacy")
+    broker.close()
+
+    platform = make_celery("test-monitor", CommonSettings(redis_url=redis_url))
+    names, pending = listed(redis_url, platform)
+    platform.close()
+    assert names == ["collect", "etl", "reports", "system"]
+    assert pending["reports"] == 3

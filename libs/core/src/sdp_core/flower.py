@@ -1,9 +1,10 @@
 """The platform's Celery app for Flower: ``celery -A sdp_core.flower flower``.
 
 Built from the environment (``REDIS_URL``…) at import, so that Flower reads the broker
-transport options and queues the services use. Started with ``--broker`` alone, it would count
-queue lengths under kombu's default priority steps and separator and miss every message: the
-platform sends at priority 5, to ``<queue>:5``.
+transport options and queues the services use. Started with ``--broker`` alone, Flower inspects
+and controls the workers just as well, but counts queue lengths under kombu's four default
+priority steps (0, 3, 6, 9) and misses what waits at the others: the platform sends at
+priority 5 by default.
 """
 
 from __future__ import annotations

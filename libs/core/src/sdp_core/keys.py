@@ -19,6 +19,7 @@ __all__ = [
     "KOMBU_BINDING_PREFIX",
     "KOMBU_UNACKED",
     "KOMBU_UNACKED_INDEX",
+    "LEGACY_PRIORITY_SEP",
     "MONITOR_AUDIT",
     "MONITOR_INDEX_PREFIX",
     "MONITOR_PREFIX",
@@ -41,6 +42,7 @@ __all__ = [
     "SCHEDULE_STATIC",
     "TASK_PREFIX",
     "beat_node",
+    "binding_queue",
     "celery_result",
     "etl_output",
     "kombu_unacked",
@@ -106,12 +108,18 @@ CELERY_RESULT_PREFIX = "celery-task-meta-"
 CELERY_RESULT_MATCH = f"{CELERY_RESULT_PREFIX}*"
 
 # kombu's Redis transport keeps one list per priority step: "<queue>" for step 0 and
-# "<queue><sep><step>" for the others.
+# "<queue><sep><step>" for the others. The separator is kombu's default, so that a client
+# configured with the broker URL alone reads and writes the same keys. Ten steps rather than
+# kombu's default four (0, 3, 6, 9): a stock client rounds its priority down to one of those
+# four, which are lists the platform's workers read among the ten.
 PRIORITY_STEPS: tuple[int, ...] = tuple(range(10))
-PRIORITY_SEP = ":"
+PRIORITY_SEP = "\x06\x16"
+# The separator of versions before kombu's default was adopted; only sdp_core.upgrade reads it.
+LEGACY_PRIORITY_SEP = ":"
 # kombu's Redis transport keeps one SET per exchange whose members name the bound queues,
 # "<routing key><sep><pattern><sep><queue>", with the same separator as the priority steps;
-# the monitor finds the queues nobody consumes there.
+# a process splits every member of a table it routes through, so one written with another
+# separator breaks its sends. The monitor finds the queues nobody consumes there.
 KOMBU_BINDING_PREFIX = "_kombu.binding."
 KOMBU_BINDING_MATCH = f"{KOMBU_BINDING_PREFIX}*"
 # kombu's Redis transport keeps every delivered, unacknowledged message in a hash (delivery
@@ -175,6 +183,12 @@ def celery_result(task_id: str) -> str:
     return f"{CELERY_RESULT_PREFIX}{task_id}"
 
 
+def binding_queue(member: str, sep: str = PRIORITY_SEP) -> str | None:
+    """The queue a binding member names, or None if kombu could not split it with `sep`."""
+    parts = member.split(sep)
+    return parts[2] if len(parts) == 3 else None
+
+
 def _kombu_key(options: Mapping[str, object] | None, option: str, default: str) -> str:
     options = options or {}
     return f"{options.get('global_keyprefix') or ''}{options.get(option) or default}"
@@ -190,12 +204,12 @@ def kombu_unacked_index(transport_options: Mapping[str, object] | None = None) -
     return _kombu_key(transport_options, "unacked_index_key", KOMBU_UNACKED_INDEX)
 
 
-def queue_keys(queue: str, prefix: str = "") -> list[str]:
-    """The Redis lists that together hold a queue's pending messages.
+def queue_keys(queue: str, prefix: str = "", sep: str = PRIORITY_SEP) -> list[str]:
+    """The Redis lists that together hold a queue's pending messages, by priority step.
 
     `prefix` is kombu's `global_keyprefix`, when the broker is configured with one.
     """
     return [
-        f"{prefix}{queue}" if step == 0 else f"{prefix}{queue}{PRIORITY_SEP}{step}"
+        f"{prefix}{queue}" if step == 0 else f"{prefix}{queue}{sep}{step}"
         for step in PRIORITY_STEPS
     ]

@@ -8,10 +8,12 @@ from __future__ import annotations
 from sdp_beat.app import SCHEDULER, create_app
 from sdp_beat.settings import BeatSettings
 from sdp_core.settings import load_settings
+from sdp_core.upgrade import upgrade_at_start
 
 
 def main() -> None:
     settings = load_settings(BeatSettings)
+    upgrade_at_start(settings)
     app = create_app(settings)
     app.Beat(scheduler=SCHEDULER, loglevel=settings.log_level).run()
 

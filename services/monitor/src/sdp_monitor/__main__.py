@@ -7,6 +7,7 @@ import gc
 import uvicorn
 
 from sdp_core.settings import load_settings
+from sdp_core.upgrade import upgrade_at_start
 from sdp_monitor.app import create_app
 from sdp_monitor.priority import lower_priority
 from sdp_monitor.settings import MonitorSettings
@@ -14,6 +15,7 @@ from sdp_monitor.settings import MonitorSettings
 
 def main() -> None:
     settings = load_settings(MonitorSettings)
+    upgrade_at_start(settings)
     lower_priority(settings.nice)
     app = create_app(settings)
     # What the imports made lives as long as the process: frozen, it is left out of every

@@ -27,8 +27,6 @@ log = logging.getLogger(__name__)
 # A bound on what one request reads and one scrape exports.
 MAX_QUEUES = 500
 SCAN_COUNT = 1_000
-# kombu's separator in binding members when the transport options set no `sep`.
-KOMBU_DEFAULT_SEP = "\x06\x16"
 
 
 # Each queue's lists summed in Redis: one command and one short reply, however many queues.
@@ -53,7 +51,7 @@ class QueueBook:
         discovery_s: float,
         seen: Callable[[], Iterable[str]] = tuple,
         prefix: str = "",
-        sep: str = KOMBU_DEFAULT_SEP,
+        sep: str = keys.PRIORITY_SEP,
         internal_exchanges: Collection[str] = (),
     ) -> None:
         self.broker = broker
@@ -90,7 +88,7 @@ class QueueBook:
             discovery_s=discovery_s,
             seen=seen,
             prefix=str(options.get("global_keyprefix") or ""),
-            sep=str(options.get("sep") or KOMBU_DEFAULT_SEP),
+            sep=str(options.get("sep") or keys.PRIORITY_SEP),
             # Control replies and events travel through exchanges of their own.
             internal_exchanges={
                 app.conf.event_exchange,
@@ -115,7 +113,7 @@ class QueueBook:
     async def pending(self, names: Iterable[str]) -> dict[str, int]:
         """Messages waiting per queue, every priority step summed, in one round trip."""
         names = list(names)
-        lists = [key for name in names for key in keys.queue_keys(name, self.prefix)]
+        lists = [key for name in names for key in keys.queue_keys(name, self.prefix, self.sep)]
         sums: list[int] = await self._sum_lengths(keys=lists, args=[len(keys.PRIORITY_STEPS)])
         return dict(zip(names, sums, strict=True))
 
@@ -127,7 +125,7 @@ class QueueBook:
 
     async def purge(self, name: str) -> int:
         """Delete every waiting message of a queue at once; how many there were."""
-        queue_keys = keys.queue_keys(name, self.prefix)
+        queue_keys = keys.queue_keys(name, self.prefix, self.sep)
         async with self.broker.pipeline(transaction=True) as pipe:
             for key in queue_keys:
                 pipe.llen(key)
@@ -154,7 +152,7 @@ class QueueBook:
             for key in tables:
                 pipe.smembers(key)
             members: list[set[bytes | str]] = await pipe.execute()
-        self._discovered = frozenset(
-            text(member).rsplit(self.sep, 1)[-1] for table in members for member in table
-        )
+        # A member written with another separator names no queue kombu could route to.
+        queues = (keys.binding_queue(text(member), self.sep) for t in members for member in t)
+        self._discovered = frozenset(queue for queue in queues if queue)
         self._discovered_at = time.monotonic()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from sdp_core.settings import load_settings
+from sdp_core.upgrade import upgrade_at_start
 from sdp_worker.app import create_app
 from sdp_worker.settings import WorkerSettings
 
 
 def main() -> None:
     settings = load_settings(WorkerSettings)
+    upgrade_at_start(settings)
     create_app(settings).worker_main(
         [
             "worker",

@@ -1,14 +1,19 @@
 """The worker's Celery app: shared configuration, the catalogue's tasks (which honour the
-revocations stored in Redis) and the step that keeps the messages the worker holds alive."""
+revocations stored in Redis) and the step that keeps the messages the worker holds alive.
+
+``celery -A sdp_worker.app …`` (``inspect ping``, ``status``…) finds the module's ``app``, built
+from the environment's settings on first access, so importing the module reads no settings.
+"""
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache, cached_property
 
 import redis
 from celery import Celery
 
 from sdp_core.celery_config import make_celery
+from sdp_core.settings import load_settings
 from sdp_jobs.context import JobContext
 from sdp_worker import keepalive
 from sdp_worker.revocation import StoredRevocations, request_class
@@ -59,3 +64,15 @@ def create_app(settings: WorkerSettings) -> Celery:
     # A message is held for its countdown and its run: keep it from being handed out again.
     keepalive.install(app)
     return app
+
+
+@cache
+def _from_environment() -> Celery:
+    return create_app(load_settings(WorkerSettings))
+
+
+def __getattr__(name: str) -> Celery:
+    # The celery CLI looks for `app`, then `celery`.
+    if name in ("app", "celery"):
+        return _from_environment()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
