@@ -19,6 +19,7 @@ __all__ = [
     "KOMBU_BINDING_PREFIX",
     "KOMBU_UNACKED",
     "KOMBU_UNACKED_INDEX",
+    "KOMBU_UNACKED_MUTEX",
     "LEGACY_PRIORITY_SEP",
     "MONITOR_AUDIT",
     "MONITOR_INDEX_PREFIX",
@@ -128,6 +129,8 @@ KOMBU_BINDING_MATCH = f"{KOMBU_BINDING_PREFIX}*"
 # options `unacked_key` and `unacked_index_key` rename them.
 KOMBU_UNACKED = "unacked"
 KOMBU_UNACKED_INDEX = "unacked_index"
+# The lock kombu takes while it puts those messages back.
+KOMBU_UNACKED_MUTEX = "unacked_mutex"
 
 
 def payload(payload_id: str) -> str:

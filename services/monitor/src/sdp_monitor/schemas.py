@@ -219,6 +219,8 @@ class PoolResizeRequest(WorkersRequest):
 
 
 QUEUE_NAME_MAX_CHARS = 100
+# The separator of a queue's priority lists (keys.PRIORITY_SEP) is outside these characters,
+# so a name can never be another queue's priority list.
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
 # A queue is a Redis list of the same name on the broker, beside what kombu, Celery and the
 # platform keep there: the event and control exchanges and the Redis transport's own keys;
@@ -227,18 +229,15 @@ _RESERVED_NAMES = frozenset(
         "celeryev",
         "celery.pidbox",
         "reply.celery.pidbox",
-        "unacked",
-        "unacked_index",
-        "unacked_mutex",
+        keys.KOMBU_UNACKED,
+        keys.KOMBU_UNACKED_INDEX,
+        keys.KOMBU_UNACKED_MUTEX,
     }
 )
 # event receivers' queues, the platform's keys and Celery's results;
 _RESERVED_PREFIXES = ("celeryev.", f"{keys.PREFIX}:", keys.CELERY_RESULT_PREFIX)
-# each worker's control queue and the lists of another queue's priority steps.
-_RESERVED_SUFFIXES = (
-    ".celery.pidbox",
-    *(f"{keys.PRIORITY_SEP}{step}" for step in keys.PRIORITY_STEPS[1:]),
-)
+# and each worker's control queue.
+_RESERVED_SUFFIXES = (".celery.pidbox",)
 
 
 def _queue_name(value: str) -> str:
