@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -168,10 +167,10 @@ def test_flower_requires_the_generated_credentials(platform: Platform) -> None:
         assert client.get(platform.flower, auth=(user, password)).status_code == 200
 
 
-def test_a_real_prometheus_scrapes_api_and_monitor(platform: Platform, tmp_path: Path) -> None:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.skip("prometheus not installed (Debian package: prometheus; .ci/run installs it)")
+def test_a_real_prometheus_scrapes_api_and_monitor(
+    platform: Platform, tmp_path: Path, tool: Callable[[str], str]
+) -> None:
+    binary = tool("prometheus")
     port = free_port()
     targets = {"api": platform.api, "monitor": platform.monitor}
     config = {
