@@ -30,6 +30,9 @@ from sdp_testing.redis_server import redis_server_args, redis_server_binary
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 SCRIPTS = ROOT / "scripts"
+# A program that ends within START_S of starting failed to start: it is retried after 1, 2,
+# ... START_RETRIES s, then given up. On a loaded two-core machine beat once took 32 s to
+# import and fail; a shorter time would restart such a crash loop at once, without end.
 START_S = 60
 START_RETRIES = 5
 # Started together and stopped together, before the monitor.

