@@ -3,15 +3,18 @@ SHELL := /bin/bash
 UV_VERSION := 0.9.30
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
+# Where scripts/tools.py puts the tools no wheel carries (docker-compose, promtool, prometheus).
+TOOLS_BIN := $(CURDIR)/.tools/bin
 ROLE ?= viewer
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast lint format sync token bench help
+.PHONY: run test test-fast tools lint format sync token bench help
 
 help:
 	@echo "make run        the whole platform as local processes (Ctrl-C stops it)"
 	@echo "make test       every suite, lint and type checks"
 	@echo "make test-fast  the same without the slow system and fault tests"
+	@echo "make tools      the command-line tools the tests run, into .tools/bin"
 	@echo "make token ROLE=admin   a bearer token for local use"
 	@echo "make bench      the benchmarks"
 
@@ -26,6 +29,9 @@ sync: $(UV)
 run: sync
 	$(RUN) python scripts/run.py
 
+tools: sync
+	$(RUN) python scripts/tools.py $(UV)
+
 token: sync
 	@eval "$$($(RUN) python scripts/devenv.py)" && $(RUN) python -m sdp_api.token --role $(ROLE)
 
@@ -38,11 +44,11 @@ format: sync
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
-test: lint
-	$(RUN) pytest $(PYTEST_ARGS)
+test: tools lint
+	PATH="$(TOOLS_BIN):$$PATH" $(RUN) pytest $(PYTEST_ARGS)
 
-test-fast: lint
-	$(RUN) pytest -m "not slow" $(PYTEST_ARGS)
+test-fast: tools lint
+	PATH="$(TOOLS_BIN):$$PATH" $(RUN) pytest -m "not slow" $(PYTEST_ARGS)
 
 # The bench group (celery-redbeat, for comparison) is installed here only; `make sync` and
 # `make test` leave it out again.

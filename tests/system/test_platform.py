@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import re
 import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -17,13 +18,22 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
+from sdp_core import keys
 from sdp_core.auth import Role, issue_token
-from sdp_testing.processes import ServiceProcess, spawn, wait_until
-from sdp_testing.redis_server import free_port
+from sdp_core.heartbeat import read_heartbeat
+from sdp_testing.processes import ServiceProcess, ping, spawn, wait_until
+from sdp_testing.redis_server import (
+    free_port,
+    redis_server_args,
+    wait_for_redis,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_WITHIN_S = 60
+# The ready program prints its line by then, ready or not (SDP_READY_TIMEOUT_S, 120 s).
+READY_LINE_WITHIN_S = 180
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
@@ -31,15 +41,35 @@ pytestmark = [pytest.mark.system, pytest.mark.slow]
 @dataclass
 class Platform:
     process: ServiceProcess
-    api: str
-    monitor: str
-    flower: str
+    ports: dict[str, int]
+    redis_url: str
     run_dir: Path
     ready_after_s: float
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.ports['api']}"
+
+    @property
+    def monitor(self) -> str:
+        return f"http://127.0.0.1:{self.ports['monitor']}"
+
+    @property
+    def flower(self) -> str:
+        return f"http://127.0.0.1:{self.ports['flower']}"
 
     def token(self, role: Role) -> dict[str, str]:
         secret = (self.run_dir / "jwt_secret").read_text().strip()
         return {"Authorization": f"Bearer {issue_token(secret, 'system-test', role)}"}
+
+    def stop(self, sig: int = signal.SIGINT) -> int:
+        """Stop it as a person (Ctrl-C) or a service manager would: every port closes."""
+        if self.process.alive():
+            self.process.proc.send_signal(sig)
+        code = self.process.proc.wait(timeout=90)
+        for port in self.ports.values():
+            wait_until(partial(port_closed, port), 10, f"port {port} to close")
+        return code
 
 
 def port_closed(port: int) -> bool:
@@ -48,41 +78,87 @@ def port_closed(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    run_dir = tmp_path_factory.mktemp("run")
-    ports = {name: free_port() for name in ("redis", "api", "monitor", "flower")}
-    env = {
+@contextmanager
+def running_platform(run_dir: Path, redis_url: str | None = None, **env: str) -> Iterator[Platform]:
+    """`scripts/run.py` with its own ports; its own redis-server unless `redis_url` answers."""
+    ports = {name: free_port() for name in ("api", "monitor", "flower")}
+    if redis_url is None:
+        ports["redis"] = free_port()
         # Nothing answers on this port, so the launcher starts its own redis-server there.
-        "REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
+        redis_url = f"redis://127.0.0.1:{ports['redis']}/0"
+    env = {
+        "REDIS_URL": redis_url,
         "SDP_RUN_DIR": str(run_dir),
         "SDP_API_PORT": str(ports["api"]),
         "SDP_MONITOR_PORT": str(ports["monitor"]),
         "SDP_FLOWER_PORT": str(ports["flower"]),
         "SDP_WORKER_HOSTNAME": f"system-{ports['api']}@%h",
+        **env,
     }
     started = time.monotonic()
     with spawn([sys.executable, str(ROOT / "scripts" / "run.py")], env, name="platform") as process:
+        platform = Platform(process, ports, redis_url, run_dir, ready_after_s=0)
         wait_until(
-            lambda: "SDP platform ready" in process.log() or not process.alive(),
-            READY_WITHIN_S,
+            lambda: "SDP platform " in process.log() or not process.alive(),
+            READY_LINE_WITHIN_S,
             "the ready line",
             interval_s=0.25,
         )
         assert process.alive(), process.log()[-4000:]
-        yield Platform(
-            process=process,
-            api=f"http://127.0.0.1:{ports['api']}",
-            monitor=f"http://127.0.0.1:{ports['monitor']}",
-            flower=f"http://127.0.0.1:{ports['flower']}",
-            run_dir=run_dir,
-            ready_after_s=time.monotonic() - started,
-        )
-        # Ctrl-C, as a person would, must take every process down.
-        process.proc.send_signal(signal.SIGINT)
-        process.proc.wait(timeout=30)
-        for port in ports.values():
-            wait_until(partial(port_closed, port), 10, f"port {port} to close")
+        platform.ready_after_s = time.monotonic() - started
+        yield platform
+        platform.stop()
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    with running_platform(tmp_path_factory.mktemp("run")) as started:
+        assert "SDP platform ready in" in started.process.log(), started.process.log()[-4000:]
+        yield started
+
+
+def platform_processes(platform: Platform) -> dict[int, tuple[int, list[bytes]]]:
+    """pid -> (parent pid, command line) of each live process the platform started."""
+    table: dict[int, tuple[int, list[bytes]]] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            # The fields after the command name: state is the first, the parent pid the second.
+            state, parent = (entry / "stat").read_text().rpartition(")")[2].split()[:2]
+            if state != "Z":
+                table[int(entry.name)] = (
+                    int(parent),
+                    (entry / "cmdline").read_bytes().split(b"\0"),
+                )
+        except (OSError, ValueError):
+            continue
+
+    def descends(pid: int) -> bool:
+        while pid in table:
+            pid = table[pid][0]
+            if pid == platform.process.proc.pid:
+                return True
+        return False
+
+    return {pid: row for pid, row in table.items() if descends(pid)}
+
+
+def service_pid(platform: Platform, program: str) -> int:
+    """The pid of the platform's `python -m <program>` (not its pool's), or its redis-server."""
+
+    def runs(command: list[bytes]) -> bool:
+        if program == "redis":
+            # Redis rewrites its title to "<binary> <address>".
+            return Path(command[0].decode().split()[0]).name == "redis-server"
+        return command[1:3] == [b"-m", program.encode()]
+
+    found = {
+        pid: parent
+        for pid, (parent, command) in platform_processes(platform).items()
+        if runs(command)
+    }
+    mains = [pid for pid, parent in found.items() if parent not in found]
+    assert len(mains) == 1, f"{program}: {mains}"
+    return mains[0]
 
 
 def wait_for_task(client: httpx.Client, platform: Platform, task_id: str) -> dict[str, Any]:
@@ -137,21 +213,8 @@ def test_monitor_sees_the_worker_and_beat(platform: Platform) -> None:
     assert body["beat_running"] is True
 
 
-def monitor_pid(port: str) -> int:
-    """The `python -m sdp_monitor` that `make run` started on this port."""
-    mark = f"SDP_MONITOR_PORT={port}".encode()
-    for entry in Path("/proc").iterdir():
-        try:
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-            if b"sdp_monitor" in command and mark in (entry / "environ").read_bytes().split(b"\0"):
-                return int(entry.name)
-        except (OSError, ValueError):
-            continue
-    raise AssertionError(f"no monitor process on port {port}")
-
-
 def test_the_monitor_leads_its_session_and_yields_the_cpu(platform: Platform) -> None:
-    pid = monitor_pid(platform.monitor.rsplit(":", 1)[1])
+    pid = service_pid(platform, "sdp_monitor")
     # The fields after the command name: state is the first, nice the 17th.
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     assert int(fields[16]) == 10
@@ -168,10 +231,10 @@ def test_flower_requires_the_generated_credentials(platform: Platform) -> None:
         assert client.get(platform.flower, auth=(user, password)).status_code == 200
 
 
-def test_a_real_prometheus_scrapes_api_and_monitor(platform: Platform, tmp_path: Path) -> None:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.skip("prometheus not installed (Debian package: prometheus; .ci/run installs it)")
+def test_a_real_prometheus_scrapes_api_and_monitor(
+    platform: Platform, tmp_path: Path, tool: Callable[[str], str]
+) -> None:
+    binary = tool("prometheus")
     port = free_port()
     targets = {"api": platform.api, "monitor": platform.monitor}
     config = {
@@ -213,3 +276,154 @@ def test_a_real_prometheus_scrapes_api_and_monitor(platform: Platform, tmp_path:
             "the api's request counter in prometheus",
             interval_s=0.5,
         )
+
+
+# --- supervision: what exits comes back, and nothing else stops ------------------------------
+
+
+def lasting_pids(platform: Platform) -> dict[str, int]:
+    """The programs a worker's or beat's restart must leave running as they were."""
+    return {name: service_pid(platform, name) for name in ("redis", "sdp_api", "sdp_monitor")}
+
+
+def online_workers(platform: Platform) -> list[str]:
+    with httpx.Client(timeout=10) as client:
+        status = client.get(
+            f"{platform.monitor}/api/v1/celery/status", headers=platform.token(Role.viewer)
+        )
+    assert status.status_code == 200, status.text
+    workers: list[str] = status.json()["workers"]
+    return workers
+
+
+def worker_back(platform: Platform, node: str, old_pid: int) -> bool:
+    try:
+        restarted = service_pid(platform, "sdp_worker") != old_pid
+    except AssertionError:  # between the old one's end and the new one's start
+        return False
+    return restarted and ping(platform.redis_url, node)
+
+
+@pytest.mark.timeout(300)
+def test_a_killed_worker_comes_back_and_nothing_else_stops(platform: Platform) -> None:
+    before = lasting_pids(platform)
+    [node] = online_workers(platform)
+    old = service_pid(platform, "sdp_worker")
+    os.kill(old, signal.SIGKILL)
+    wait_until(lambda: worker_back(platform, node, old), 90, "the worker to come back")
+    wait_until(lambda: online_workers(platform) == [node], 30, "the monitor to show it online")
+    assert lasting_pids(platform) == before
+
+
+@pytest.mark.timeout(300)
+def test_a_worker_stopped_through_the_monitor_comes_back(platform: Platform) -> None:
+    before = lasting_pids(platform)
+    [node] = online_workers(platform)
+    old = service_pid(platform, "sdp_worker")
+    with httpx.Client(timeout=10) as client:
+        shutdown = client.post(
+            f"{platform.monitor}/api/v1/celery/worker/shutdown",
+            json={"workers": [node]},
+            headers=platform.token(Role.admin),
+        )
+    assert shutdown.status_code == 200, shutdown.text
+    wait_until(lambda: worker_back(platform, node, old), 90, "the worker to come back")
+    assert lasting_pids(platform) == before
+
+
+@pytest.mark.timeout(300)
+def test_a_killed_beat_comes_back(platform: Platform) -> None:
+    before = lasting_pids(platform)
+    old = service_pid(platform, "sdp_beat")
+    os.kill(old, signal.SIGKILL)
+    killed_at = time.time()
+    client = redis.Redis.from_url(platform.redis_url)
+    try:
+
+        def beat_back() -> bool:
+            heartbeat = read_heartbeat(client)
+            return heartbeat is not None and heartbeat.leading and heartbeat.last_tick > killed_at
+
+        wait_until(beat_back, 90, "a heartbeat from the restarted beat", interval_s=0.5)
+    finally:
+        client.close()
+    assert service_pid(platform, "sdp_beat") != old
+    assert lasting_pids(platform) == before
+
+
+def stop_order(log: str) -> list[str]:
+    """The programs in the order supervisord reported them stopped."""
+    return re.findall(r" stopped: (\w+) \(", log)
+
+
+@pytest.mark.timeout(300)
+def test_ctrl_c_stops_everything_in_order_and_the_monitor_flushes_first(
+    platform: Platform, redis_server_path: str
+) -> None:
+    operator = platform.token(Role.operator)
+    with httpx.Client(timeout=10) as client:
+
+        def submit(task: str, **kwargs: Any) -> str:
+            sent = client.post(
+                f"{platform.api}/api/v1/tasks",
+                json={"task": task, "kwargs": kwargs},
+                headers=operator,
+            )
+            assert sent.status_code == 202, sent.text
+            task_id: str = sent.json()["id"]
+            return task_id
+
+        # Both pool processes busy, so the no-ops still wait in the queue at Ctrl-C: the monitor
+        # holds their records (unfinished) and only its final flush writes them.
+        ids = [submit("system.sleep", seconds=2) for _ in range(2)]
+        ids += [submit("system.noop") for _ in range(4)]
+    assert platform.stop() == 0
+    # What Redis wrote to its append-only file before it stopped.
+    port = free_port()
+    aof = redis_server_args(
+        redis_server_path, port, str(platform.run_dir / "redis"), appendonly=True
+    )
+    with spawn(aof, {}, name="aof"):
+        url = f"redis://127.0.0.1:{port}/0"
+        wait_for_redis(url)
+        restored = redis.Redis.from_url(url)
+        try:
+            missing = [i for i in ids if not restored.exists(keys.monitor_task(i))]
+        finally:
+            restored.close()
+    assert missing == [], f"the monitor's history lost {missing}"
+    log = platform.process.log()
+    assert "history write failed" not in log
+    assert "history write failed" not in (platform.run_dir / "logs" / "monitor.log").read_text()
+    order = stop_order(log)
+    assert set(order) == {"api", "worker", "beat", "flower", "monitor", "redis", "output"}, log
+    assert order[-3:] == ["monitor", "redis", "output"], order
+
+
+@pytest.mark.timeout(900)
+def test_a_program_that_keeps_failing_is_given_up_and_the_others_run_on(
+    tmp_path: Path, redis_url: str
+) -> None:
+    # Beat refuses this setting at startup; the platform uses the Redis already answering.
+    with running_platform(
+        tmp_path, redis_url, SDP_BEAT_LOCK_TTL_S="100", SDP_READY_TIMEOUT_S="20"
+    ) as broken:
+        log = broken.process.log
+        named = re.search(r"SDP platform NOT ready after 20 s: ([\w, ]+) not ready", log())
+        assert named is not None, log()[-4000:]
+        assert "beat" in named[1].split(", ")
+        before = {
+            name: service_pid(broken, name) for name in ("sdp_api", "sdp_monitor", "sdp_worker")
+        }
+        # Six starts that each fail within START_S, with 1 + 2 + ... + 5 s between them.
+        wait_until(lambda: "gave up: beat entered FATAL state" in log(), 600, "beat to be given up")
+        with httpx.Client(timeout=10) as client:
+
+            def ready(url: str) -> bool:
+                return client.get(f"{url}/readyz").status_code == 200
+
+            wait_until(lambda: ready(broken.api) and ready(broken.monitor), 60, "api and monitor")
+        assert {name: service_pid(broken, name) for name in before} == before
+        assert log().count("spawned: 'ready'") == 1
+        assert broken.stop(signal.SIGTERM) == 0
+        assert "redis" not in stop_order(log())

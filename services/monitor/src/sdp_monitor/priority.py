@@ -4,7 +4,7 @@ A monitor that takes a core when it wakes preempts a worker's main process, and 
 pool waits for it: on a saturated two-core cluster each millisecond the monitor took cost the
 workers more than a millisecond. With Linux's autogroups, processes in different sessions share
 the CPU by session, whatever their own niceness, so a monitor that leads its own session
-(honcho, a supervisor, `setsid`) lowers its session's group as well. Never the group of a
+(`make run`, a supervisor, `setsid`) lowers its session's group as well. Never the group of a
 session it merely joined, such as the shell it was started from.
 """
 
