@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import redis
@@ -653,17 +653,25 @@ def test_a_far_start_stored_before_the_bounds_finishes_when_resumed(
 # --- entries whose stored definition no longer decodes ------------------------------------
 
 
-# How a stored definition stops decoding (an upgrade dropped its task or trigger type, a hand
-# edit), and a PATCH that fixes just that: (name, the stored fields, the field named, the fix).
-UNDECODABLE: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = [
-    ("task-gone", {"task": "collect.ftp"}, "task", {"task": "system.noop"}),
-    (
+class Breakage(NamedTuple):
+    """How a stored definition stops decoding (an upgrade dropped its task or trigger type, a
+    hand edit), and a PATCH that fixes just that."""
+
+    name: str
+    stored: dict[str, Any]
+    field: str  # the field the reason names
+    fix: dict[str, Any]
+
+
+UNDECODABLE = [
+    Breakage("task-gone", {"task": "collect.ftp"}, "task", {"task": "system.noop"}),
+    Breakage(
         "trigger-gone",
         {"trigger": {"type": "weekly", "day": "mon"}},
         "trigger",
         {"trigger": {"type": "interval", "every": 60}},
     ),
-    (
+    Breakage(
         "zone-directory",
         {"trigger": crontab(timezone="America")},
         "trigger.crontab.timezone",
@@ -688,17 +696,15 @@ def stored_definition(redis_client: redis.Redis, schedule_id: str) -> str:
     return text(redis_client.hget(keys.schedule_bucket(schedule_id), schedule_id)).partition("|")[2]
 
 
-@pytest.mark.parametrize(("name", "stored", "field", "fix"), UNDECODABLE)
+@pytest.mark.parametrize("case", UNDECODABLE, ids=lambda case: case.name)
 def test_an_entry_that_no_longer_decodes_is_read_as_set_aside(
     client: TestClient,
     operator: dict[str, str],
     viewer: dict[str, str],
     redis_client: redis.Redis,
-    name: str,
-    stored: dict[str, Any],
-    field: str,
-    fix: dict[str, Any],
+    case: Breakage,
 ) -> None:
+    name, stored, field, _ = case
     good = client.post(BASE, json=noop("a-good"), headers=operator).json()
     broken = store_undecodable(client, operator, redis_client, name, **stored)
     listed = client.get(BASE, headers=viewer)
@@ -736,16 +742,11 @@ def test_an_entry_that_no_longer_decodes_is_read_as_set_aside(
     assert client.get("/api/v1/scheduler/status", headers=viewer).status_code == 200
 
 
-@pytest.mark.parametrize(("name", "stored", "field", "fix"), UNDECODABLE)
+@pytest.mark.parametrize("case", UNDECODABLE, ids=lambda case: case.name)
 def test_an_entry_that_no_longer_decodes_is_fixed_replaced_or_deleted_and_nothing_else(
-    client: TestClient,
-    operator: dict[str, str],
-    redis_client: redis.Redis,
-    name: str,
-    stored: dict[str, Any],
-    field: str,
-    fix: dict[str, Any],
+    client: TestClient, operator: dict[str, str], redis_client: redis.Redis, case: Breakage
 ) -> None:
+    name, stored, field, fix = case
     broken = store_undecodable(client, operator, redis_client, name, **stored)
     path = f"{BASE}/{broken}"
     before = stored_definition(redis_client, broken)

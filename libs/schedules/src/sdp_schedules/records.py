@@ -83,7 +83,7 @@ class Schedule:
 
     @property
     def name(self) -> str:
-        """Its definition's name, as an Undecodable has one (when still readable)."""
+        """Its definition's name (an Undecodable's, when it still reads)."""
         return self.spec.name
 
 

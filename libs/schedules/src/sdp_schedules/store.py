@@ -801,11 +801,11 @@ def _cheap_match(
 ) -> bool:
     """A filter checked on the stored entry as stored: plain JSON, no model validation.
 
-    Exact for an entry that decodes; one that may not is left for _matches to tell.
+    Never false for a match.  What it lets through may still not match (any entry may turn
+    out not to decode, and so count as set aside): _matches tells, once it is decoded.
     """
     try:
         entry = decode_entry(raw)
-        # Any entry may turn out not to decode, and so count as set aside.
         if state not in (None, ScheduleState.set_aside, entry["state"]):
             return False
         if task is None and queue is None:

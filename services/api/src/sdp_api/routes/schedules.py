@@ -114,8 +114,8 @@ def _replace(
         if not isinstance(current, Undecodable):
             raise
         raise ValidationFailed(
-            f"{current.reason}; the change leaves it invalid (fix each field named, or PUT a "
-            f"whole definition): {exc}",
+            "the stored definition no longer decodes, and the change leaves it invalid (fix "
+            f"each field named, or PUT a whole definition): {exc}",
             exc.fields,
         ) from None
 
