@@ -9,7 +9,12 @@ import redis
 
 from sdp_core import keys
 from sdp_core.replies import text
-from sdp_schedules.errors import ScheduleConflict, ScheduleInvalid, ScheduleNotFound
+from sdp_schedules.errors import (
+    ScheduleConflict,
+    ScheduleInvalid,
+    ScheduleNotFound,
+    ScheduleUndecodable,
+)
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.model import STORED, ScheduleSpec
 from sdp_schedules.records import (
@@ -18,6 +23,7 @@ from sdp_schedules.records import (
     Run,
     Schedule,
     ScheduleState,
+    Undecodable,
     decode_entry,
     decode_schedule,
     entry_version,
@@ -175,12 +181,12 @@ def test_pages_follow_name_order_with_filters(store: ScheduleStore) -> None:
     store.create(doc("other", task="system.sleep", kwargs={"seconds": 1}))
     store.pause(store.create(doc("job-paused")).id)
     first = store.page(name_prefix="job-", limit=3)
-    assert [s.spec.name for s in first.items] == ["job-0", "job-1", "job-2"]
+    assert [s.name for s in first.items] == ["job-0", "job-1", "job-2"]
     rest = store.page(name_prefix="job-", cursor=first.next_cursor, limit=10)
-    assert [s.spec.name for s in rest.items][-1] == "job-paused"
+    assert [s.name for s in rest.items][-1] == "job-paused"
     assert rest.next_cursor is None
-    assert [s.spec.name for s in store.page(state=ScheduleState.paused).items] == ["job-paused"]
-    assert [s.spec.name for s in store.page(task="system.sleep").items] == ["other"]
+    assert [s.name for s in store.page(state=ScheduleState.paused).items] == ["job-paused"]
+    assert [s.name for s in store.page(task="system.sleep").items] == ["other"]
     assert len(store.page(queue="system", limit=100).items) == 9
 
 
@@ -198,7 +204,7 @@ def test_filtered_pages_cost_a_bounded_scan_however_rare_the_matches(
         page = store.page(task="system.sleep", cursor=cursor, limit=3)
         pages += 1
         assert len(page.items) <= 3
-        seen += [s.spec.name for s in page.items]
+        seen += [s.name for s in page.items]
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
@@ -220,14 +226,14 @@ def test_paused_schedules_page_from_their_own_index(store: ScheduleStore) -> Non
         store.pause(schedule_id)
     renamed = store.replace(ids[0], doc("a-first", enabled=False))
     first = store.page(state=ScheduleState.paused, limit=4)
-    assert [s.spec.name for s in first.items] == ["a-first", "p-030", "p-060", "p-090"]
+    assert [s.name for s in first.items] == ["a-first", "p-030", "p-060", "p-090"]
     rest = store.page(state=ScheduleState.paused, cursor=first.next_cursor, limit=50)
-    assert [s.spec.name for s in rest.items] == [f"p-{n:03}" for n in range(120, 300, 30)]
+    assert [s.name for s in rest.items] == [f"p-{n:03}" for n in range(120, 300, 30)]
     assert rest.next_cursor is None
     assert store.counts().paused == 10
     store.resume(renamed.id)
     store.delete(ids[30])
-    assert [s.spec.name for s in store.page(state=ScheduleState.paused).items][:2] == [
+    assert [s.name for s in store.page(state=ScheduleState.paused).items][:2] == [
         "p-060",
         "p-090",
     ]
@@ -368,6 +374,8 @@ def test_a_set_aside_schedule_waits_out_of_the_due_set_until_resumed_or_changed(
     assert not store.set_aside(schedule.id, str(schedule.version + 1), reason)  # changed since
     clock.now += 1_000
     assert store.set_aside(schedule.id, str(schedule.version), reason)
+    # Set aside once: a second attempt keeps the first reason and says nothing changed.
+    assert not store.set_aside(schedule.id, str(schedule.version), "ValueError: again")
     aside = store.get(schedule.id)
     assert aside.state is ScheduleState.set_aside
     assert aside.aside_reason == reason[:REASON_MAX_CHARS]
@@ -502,3 +510,44 @@ def test_a_definition_stored_before_the_bounds_reads_back_as_it_was(
         "expires_s",
     }
     store.delete(schedule.id)
+
+
+def test_an_entry_that_does_not_decode_is_read_replaced_and_deleted(
+    store: ScheduleStore, redis_client: redis.Redis, clock: Clock
+) -> None:
+    good = store.create(doc("a-good"))
+    broken = store.create(doc("b-broken"))
+    paused = store.pause(store.create(doc("c-paused")).id)
+    for schedule in (broken, paused):
+        rewrite_definition(redis_client, schedule.id, task="system.retired")
+    found = store.read(broken.id)
+    assert isinstance(found, Undecodable)
+    assert (found.name, found.version, found.created_ms) == ("b-broken", "1", T0)
+    assert found.problem.startswith("task: Input should be 'collect.http'")
+    assert found.reason == f"the stored definition no longer decodes: {found.problem}"
+    with pytest.raises(ScheduleUndecodable, match="no longer decodes") as refused:
+        store.get(broken.id)
+    assert refused.value.entry == found
+    for act in (store.pause, store.resume):
+        with pytest.raises(ScheduleUndecodable):
+            act(broken.id)
+    assert store.load([good.id, broken.id]) == [good, found]
+    assert store.page().items == [good, found, store.read(paused.id)]
+    assert store.page(state=ScheduleState.set_aside).items == [found, store.read(paused.id)]
+    assert store.page(state=ScheduleState.active).items == [good]
+    assert store.page(state=ScheduleState.paused).items == []
+    assert store.page(task="system.noop").items == [good]
+    # The engines meet those stored as active, to set them aside.
+    assert list(store.all_active()) == [good, found]
+    assert not store.set_aside(paused.id, "2", "a paused schedule is not firing")
+
+    clock.now += 45_000
+    replaced = store.replace(broken.id, doc("b-fixed"))
+    assert (replaced.state, replaced.next_slot_ms) == (ScheduleState.active, T0 + 60_000)
+    assert (replaced.created_ms, replaced.version) == (T0, 2)
+    assert store.find("b-broken") is None
+    rewrite_definition(redis_client, broken.id, task="system.retired")
+    store.delete(broken.id)
+    store.delete(paused.id)
+    assert store.page().items == [good]
+    assert redis_client.zcard(keys.SCHEDULE_PAUSED) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,10 @@ from sdp_api.app import create_app
 from sdp_api.settings import ApiSettings
 from sdp_core import keys
 from sdp_core.heartbeat import BeatHeartbeat
+from sdp_schedules.leader import LeaderLock
+from sdp_schedules.store import ScheduleStore
 from sdp_testing.processes import running_worker, spawn, wait_until
+from sdp_testing.schedules import rewrite_definition
 
 Token = Callable[[str], str]
 BASE = "/api/v1/schedules"
@@ -208,3 +212,77 @@ def test_switching_modes_keeps_every_schedule_firing(
         for sid in ids:
             slots = [r["slot"] for r in runs(client, operator, sid)]
             assert len(slots) == len(set(slots))
+
+
+def aside_lines(caplog: pytest.LogCaptureFixture, schedule_id: str) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if "set aside until" in r.getMessage() and schedule_id in r.getMessage()
+    ]
+
+
+def test_a_schedule_the_engine_cannot_run_is_set_aside_and_the_others_keep_running(
+    redis_url: str,
+    jwt_secret: str,
+    operator: dict[str, str],
+    redis_client: redis.Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.ERROR, logger="sdp_schedules.aside")
+    store = ScheduleStore(redis_client)
+    good = store.create(every_second("a-good")).id
+    # Met when the engine loads the store: a task gone from the catalogue, and a next slot
+    # out of datetime's range (an entry edited by hand), stored through a leader's advance.
+    undecodable = store.create(every_second("b-task-gone")).id
+    rewrite_definition(redis_client, undecodable, task="system.retired")
+    far = store.create(every_second("c-far-slot"))
+    writer = LeaderLock(redis_client, "writer", 2_000)
+    assert writer.ensure() and writer.token is not None
+    assert store.advance(far, far.next_slot_ms or 0, 10**16, writer.token) == 1
+    writer.release()
+    with api(redis_url, jwt_secret, use_celery=False) as client:
+        wait_until(lambda: status(client, operator)["this_replica_leads"], 10, "the engine to lead")
+        # Met as it runs: one that stops decoding behind the engine's back; one APScheduler
+        # takes only with a grace of at least a second.
+        later = client.post(BASE, json=every_second("d-later"), headers=operator).json()["id"]
+        grace_0 = client.post(
+            BASE,
+            json=every_second("e-grace-0", misfire={"policy": "skip", "grace_s": 0}),
+            headers=operator,
+        ).json()["id"]
+        wait_until(lambda: bool(runs(client, operator, later)), 10, "d-later to run")
+        rewrite_definition(redis_client, later, trigger={"type": "weekly"})
+        broken = {
+            undecodable: "the stored definition no longer decodes: task: ",
+            far.id: "OverflowError: ",
+            later: "the stored definition no longer decodes: trigger: ",
+        }
+
+        def shown(schedule_id: str) -> dict[str, Any]:
+            body: dict[str, Any] = client.get(f"{BASE}/{schedule_id}", headers=operator).json()
+            return body
+
+        wait_until(
+            lambda: all(shown(i)["set_aside_at"] is not None for i in broken),
+            15,
+            "the engine to set them aside",
+        )
+        for schedule_id, reason in broken.items():
+            assert shown(schedule_id)["state"] == "set_aside"
+            assert shown(schedule_id)["set_aside_reason"].startswith(reason)
+        assert status(client, operator)["schedules_set_aside"] == 3
+        moment = time.time()
+
+        def ran_since(schedule_id: str) -> bool:
+            return any(fired(r) > moment for r in runs(client, operator, schedule_id))
+
+        wait_until(lambda: ran_since(good) and ran_since(grace_0), 10, "the others to run")
+        assert all(r["state"] == "SUCCESS" for r in runs(client, operator, good))
+        time.sleep(1.5)
+        engine = client.app.state.engine  # type: ignore[attr-defined]
+        assert engine._thread.is_alive()
+        assert {job.id for job in engine.scheduler.get_jobs()} == {good, grace_0}
+    # Logged once each, however often the engine met them.
+    for schedule_id in broken:
+        assert len(aside_lines(caplog, schedule_id)) == 1, caplog.text

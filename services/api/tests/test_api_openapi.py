@@ -40,6 +40,12 @@ def schema_of(document: dict[str, Any], media: dict[str, Any]) -> dict[str, Any]
     return schema
 
 
+def models_of(document: dict[str, Any], media: dict[str, Any]) -> list[dict[str, Any]]:
+    """The response's model, or each model of a union of them."""
+    branches = media["schema"].get("anyOf", [media["schema"]])
+    return [schema_of(document, {"schema": branch}) for branch in branches]
+
+
 def has_example(document: dict[str, Any], media: dict[str, Any]) -> bool:
     return bool(media.get("examples") or schema_of(document, media).get("examples"))
 
@@ -54,8 +60,9 @@ def test_every_success_has_a_model_with_an_example(document: dict[str, Any]) -> 
             if code == "204":
                 continue
             media = response["content"]["application/json"]
-            assert schema_of(document, media).get("properties"), (method, path, code)
-            assert has_example(document, media), (method, path, code)
+            for model in models_of(document, media):
+                assert model.get("properties"), (method, path, code)
+                assert media.get("examples") or model.get("examples"), (method, path, code)
 
 
 def test_every_request_body_has_an_example(document: dict[str, Any]) -> None:
@@ -146,3 +153,29 @@ def test_patch_shows_null_only_where_a_field_can_be_unset(document: dict[str, An
 def test_deleting_documents_the_static_conflict(document: dict[str, Any]) -> None:
     responses = document["paths"]["/api/v1/schedules/{schedule_id}"]["delete"]["responses"]
     assert "409" in responses
+
+
+def test_a_schedule_that_no_longer_decodes_has_a_shape_of_its_own(
+    document: dict[str, Any],
+) -> None:
+    schemas = document["components"]["schemas"]
+    media = document["paths"]["/api/v1/schedules/{schedule_id}"]["get"]["responses"]["200"]
+    shapes = {m["title"]: m for m in models_of(document, media["content"]["application/json"])}
+    assert set(shapes) == {"ScheduleOut", "UndecodableScheduleOut"}
+    undecodable = shapes["UndecodableScheduleOut"]
+    assert {"stored_definition", "set_aside_reason", "state"} <= set(undecodable["required"])
+    assert undecodable["properties"]["state"]["const"] == "set_aside"
+    assert "task" not in undecodable["properties"]
+    # A schedule that decodes keeps its definition's fields as they are: none became nullable.
+    out = shapes["ScheduleOut"]
+    assert {"name", "task", "trigger"} <= set(out["required"])
+    assert "anyOf" not in out["properties"]["task"]
+    items = schemas["SchedulePage"]["properties"]["items"]["items"]["anyOf"]
+    assert [b["$ref"].split("/")[-1] for b in items] == ["ScheduleOut", "UndecodableScheduleOut"]
+    for path, method in [
+        ("/api/v1/schedules/{schedule_id}", "put"),
+        ("/api/v1/schedules/{schedule_id}/pause", "post"),
+        ("/api/v1/schedules/{schedule_id}/resume", "post"),
+        ("/api/v1/schedules/{schedule_id}/run", "post"),
+    ]:
+        assert "409" in document["paths"][path][method]["responses"], (path, method)

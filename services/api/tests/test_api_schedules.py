@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import redis
@@ -21,6 +21,7 @@ from sdp_api.app import create_app
 from sdp_api.settings import ApiSettings
 from sdp_core import keys
 from sdp_core.celery_config import make_celery
+from sdp_core.replies import text
 from sdp_schedules.model import EXPIRES_MAX_S, PERIOD_MAX_S
 from sdp_schedules.store import ScheduleStore
 from sdp_testing.processes import running_worker, spawn, wait_until
@@ -647,3 +648,213 @@ def test_a_far_start_stored_before_the_bounds_finishes_when_resumed(
     assert (resumed["state"], resumed["next_run_at"]) == ("finished", None)
     fixed = client.patch(path, json={"start_at": "2999-12-31T23:00:00Z"}, headers=operator)
     assert fixed.json()["next_run_at"] == "2999-12-31T23:00:00Z", fixed.text
+
+
+# --- entries whose stored definition no longer decodes ------------------------------------
+
+
+class Breakage(NamedTuple):
+    """How a stored definition stops decoding (an upgrade dropped its task or trigger type, a
+    hand edit), and a PATCH that fixes just that."""
+
+    name: str
+    stored: dict[str, Any]
+    field: str  # the field the reason names
+    fix: dict[str, Any]
+
+
+UNDECODABLE = [
+    Breakage("task-gone", {"task": "collect.ftp"}, "task", {"task": "system.noop"}),
+    Breakage(
+        "trigger-gone",
+        {"trigger": {"type": "weekly", "day": "mon"}},
+        "trigger",
+        {"trigger": {"type": "interval", "every": 60}},
+    ),
+    Breakage(
+        "zone-directory",
+        {"trigger": crontab(timezone="America")},
+        "trigger.crontab.timezone",
+        {"trigger": crontab(timezone="America/New_York")},
+    ),
+]
+
+
+def store_undecodable(
+    client: TestClient,
+    operator: dict[str, str],
+    redis_client: redis.Redis,
+    name: str,
+    **stored: Any,
+) -> str:
+    schedule_id: str = client.post(BASE, json=noop(name), headers=operator).json()["id"]
+    rewrite_definition(redis_client, schedule_id, **stored)
+    return schedule_id
+
+
+def stored_definition(redis_client: redis.Redis, schedule_id: str) -> str:
+    return text(redis_client.hget(keys.schedule_bucket(schedule_id), schedule_id)).partition("|")[2]
+
+
+@pytest.mark.parametrize("case", UNDECODABLE, ids=lambda case: case.name)
+def test_an_entry_that_no_longer_decodes_is_read_as_set_aside(
+    client: TestClient,
+    operator: dict[str, str],
+    viewer: dict[str, str],
+    redis_client: redis.Redis,
+    case: Breakage,
+) -> None:
+    name, stored, field, _ = case
+    good = client.post(BASE, json=noop("a-good"), headers=operator).json()
+    broken = store_undecodable(client, operator, redis_client, name, **stored)
+    listed = client.get(BASE, headers=viewer)
+    assert listed.status_code == 200, listed.text
+    first, shown = listed.json()["items"]
+    assert first == good
+    assert client.get(f"{BASE}/{broken}", headers=viewer).json() == shown
+    # Only what the stored entry says, and the definition as stored.
+    assert shown["stored_definition"] == stored_definition(redis_client, broken)
+    assert json.loads(shown["stored_definition"])["name"] == name
+    assert (shown["id"], shown["name"], shown["state"], shown["next_run_at"]) == (
+        broken,
+        name,
+        "set_aside",
+        None,
+    )
+    assert (shown["run_count"], shown["static"], shown["set_aside_at"]) == (0, False, None)
+    assert shown["created_at"] is not None
+    assert "task" not in shown and "trigger" not in shown
+    reason = shown["set_aside_reason"]
+    assert reason.startswith(f"the stored definition no longer decodes: {field}: ")
+    assert len(reason) <= 500
+    # Filters: it counts as set aside, and its task and queue are not known.
+    for params, expected in [
+        ({"state": "set_aside"}, [broken]),
+        ({"state": "active"}, [good["id"]]),
+        ({"state": "paused"}, []),
+        ({"task": "system.noop"}, [good["id"]]),
+        ({"queue": "system"}, [good["id"]]),
+        ({"name": name[:4]}, [broken]),
+    ]:
+        found = client.get(BASE, params=params, headers=viewer)
+        assert [s["id"] for s in found.json()["items"]] == expected, (params, found.text)
+    assert client.get(f"{BASE}/{broken}/runs", headers=viewer).json()["items"] == []
+    assert client.get("/api/v1/scheduler/status", headers=viewer).status_code == 200
+
+
+@pytest.mark.parametrize("case", UNDECODABLE, ids=lambda case: case.name)
+def test_an_entry_that_no_longer_decodes_is_fixed_replaced_or_deleted_and_nothing_else(
+    client: TestClient, operator: dict[str, str], redis_client: redis.Redis, case: Breakage
+) -> None:
+    name, stored, field, fix = case
+    broken = store_undecodable(client, operator, redis_client, name, **stored)
+    path = f"{BASE}/{broken}"
+    before = stored_definition(redis_client, broken)
+    for action in ("pause", "resume", "run"):
+        refused = client.post(f"{path}/{action}", headers=operator)
+        assert refused.status_code == 409, (action, refused.text)
+        error = refused.json()["error"]
+        assert error["code"] == "conflict"
+        assert "no longer decodes" in error["message"]
+        assert "PUT" in error["message"]
+    # A change that leaves the stored fault in place names it.
+    unfixed = client.patch(path, json={"priority": 3}, headers=operator)
+    assert field in refused_fields(unfixed)
+    assert "no longer decodes" in unfixed.json()["error"]["message"]
+    assert stored_definition(redis_client, broken) == before
+    assert client.get(f"{BASE}/{broken}/runs", headers=operator).status_code == 200
+
+    fixed = client.patch(path, json=fix, headers=operator)
+    assert fixed.status_code == 200, fixed.text
+    body = fixed.json()
+    assert (body["state"], body["set_aside_reason"], body["name"]) == ("active", None, name)
+    assert body["next_run_at"] is not None
+    assert body["kwargs"] == {}
+
+    rewrite_definition(redis_client, broken, **stored)
+    whole = noop(f"{name}-2", trigger={"type": "interval", "every": 5}, priority=2)
+    replaced = client.put(path, json=whole, headers=operator)
+    assert replaced.status_code == 200, replaced.text
+    body = replaced.json()
+    assert (body["state"], body["name"], body["priority"]) == ("active", f"{name}-2", 2)
+    assert [s["name"] for s in client.get(BASE, headers=operator).json()["items"]] == [f"{name}-2"]
+
+    rewrite_definition(redis_client, broken, **stored)
+    assert client.delete(path, headers=operator).status_code == 204
+    assert client.get(path, headers=operator).status_code == 404
+    assert client.get(BASE, headers=operator).json()["items"] == []
+    assert redis_client.zcard(keys.SCHEDULE_NAMES) == 0
+
+
+def test_an_entry_that_is_no_json_at_all_reads_and_is_replaced_whole(
+    client: TestClient, operator: dict[str, str], redis_client: redis.Redis
+) -> None:
+    schedule_id = client.post(BASE, json=noop("garbled"), headers=operator).json()["id"]
+    bucket = keys.schedule_bucket(schedule_id)
+    head = text(redis_client.hget(bucket, schedule_id)).partition("|")[0]
+    # A hand edit that left no JSON, so no name: the entry's head is kept as stored.
+    redis_client.hset(bucket, schedule_id, f"{head}|{{not json")
+    path = f"{BASE}/{schedule_id}"
+    shown = client.get(path, headers=operator).json()
+    # Named as it is indexed.
+    assert client.get(BASE, headers=operator).json()["items"] == [shown]
+    assert (shown["name"], shown["stored_definition"], shown["state"]) == (
+        "garbled",
+        "{not json",
+        "set_aside",
+    )
+    assert shown["set_aside_reason"].startswith("the stored definition no longer decodes: ")
+    assert set(refused_fields(client.patch(path, json={}, headers=operator))) == {
+        "name",
+        "task",
+        "trigger",
+    }
+    replaced = client.put(path, json=noop("garbled"), headers=operator)
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["state"] == "active"
+    redis_client.hset(bucket, schedule_id, f"{head}|[]")
+    assert client.delete(path, headers=operator).status_code == 204
+    assert redis_client.zcard(keys.SCHEDULE_NAMES) == 0
+
+
+def test_a_static_entry_that_no_longer_decodes_can_be_deleted_for_beat_to_seed_again(
+    client: TestClient, operator: dict[str, str], redis_client: redis.Redis
+) -> None:
+    static = ScheduleStore(redis_client).create(noop("system.cleanup"), static=True)
+    rewrite_definition(redis_client, static.id, task="system.retired")
+    path = f"{BASE}/{static.id}"
+    assert client.get(path, headers=operator).json()["static"] is True
+    for answer in (
+        client.patch(path, json={"task": "system.noop"}, headers=operator),
+        client.put(path, json=noop("system.cleanup"), headers=operator),
+    ):
+        assert answer.status_code == 409, answer.text
+        assert "beat seeds it again" in answer.json()["error"]["message"]
+    assert client.delete(path, headers=operator).status_code == 204
+    assert redis_client.scard(keys.SCHEDULE_STATIC) == 0
+
+
+# --- run now ------------------------------------------------------------------------------
+
+
+def test_run_now_sends_as_a_scheduled_send_does(
+    client: TestClient, operator: dict[str, str], redis_client: redis.Redis
+) -> None:
+    created = client.post(
+        BASE, json=noop("expiring", expires_s=600, priority=2, queue="system"), headers=operator
+    ).json()
+    before = datetime.now(UTC)
+    accepted = client.post(f"{BASE}/{created['id']}/run", headers=operator)
+    after = datetime.now(UTC)
+    assert accepted.status_code == 202, accepted.text
+    (raw,) = [m for key in keys.queue_keys("system") for m in redis_client.lrange(key, 0, -1)]
+    message = json.loads(raw)
+    headers = message["headers"]
+    assert headers["id"] == accepted.json()["task_id"]
+    ten_minutes = timedelta(seconds=600)
+    assert before + ten_minutes <= datetime.fromisoformat(headers["expires"]) <= after + ten_minutes
+    assert message["properties"]["priority"] == 2
+    assert headers["sdp_schedule"] == created["id"]
+    # Known to the task API like any submission.
+    task = client.get(f"{TASKS}/{headers['id']}", headers=operator).json()
+    assert (task["state"], task["queue"]) == ("PENDING", "system")

@@ -373,7 +373,7 @@ def test_a_schedule_that_cannot_be_fired_is_set_aside_and_the_others_keep_firing
         entries, "set_aside"
     )
     assert {name: entry["reason"].split(":")[0] for name, entry in entries.items()} == {
-        "undecodable": "ValidationError",
+        "undecodable": "the stored definition no longer decodes",
         "unsendable": "OverflowError",
     }
     assert store.get(unsendable.id).aside_reason == (

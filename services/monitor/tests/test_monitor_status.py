@@ -64,13 +64,16 @@ def test_beat_running_follows_the_heartbeat(
     client: TestClient, token: Token, redis_client: redis.Redis
 ) -> None:
     assert status(client, token)["beat_running"] is False
-    beat = BeatHeartbeat(node="beat-1:42", last_tick=time.time() - 2, active=7, paused=2)
+    beat = BeatHeartbeat(
+        node="beat-1:42", last_tick=time.time() - 2, active=7, paused=2, set_aside=3
+    )
     redis_client.set(keys.BEAT_HEARTBEAT, beat.to_json(), ex=30)
     body = status(client, token)
     assert body["beat_running"] is True
     assert body["beat"]["node"] == "beat-1:42"
     assert 1.5 < body["beat"]["last_tick_age_s"] < 30
-    assert (body["beat"]["schedules_active"], body["beat"]["schedules_paused"]) == (7, 2)
+    counts = ("schedules_active", "schedules_paused", "schedules_set_aside")
+    assert [body["beat"][name] for name in counts] == [7, 2, 3]
 
 
 def test_status_needs_a_token(client: TestClient) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sdp_schedules.records import Undecodable
+
 __all__ = [
     "FieldError",
     "ScheduleConflict",
     "ScheduleError",
     "ScheduleInvalid",
     "ScheduleNotFound",
+    "ScheduleUndecodable",
 ]
 
 FieldError = tuple[str, str]
@@ -43,3 +49,14 @@ class ScheduleInvalid(ScheduleError, ValueError):
         """One whose message lists each field and why."""
         summary = "; ".join(f"{name}: {why}" for name, why in fields)
         return cls(f"invalid schedule: {summary}", fields)
+
+
+class ScheduleUndecodable(ScheduleError, ValueError):
+    """A stored entry that no longer decodes, met where a whole schedule is needed.
+
+    ``entry`` holds what can be read of it; it can be read, replaced or deleted, nothing else.
+    """
+
+    def __init__(self, entry: Undecodable) -> None:
+        super().__init__(f"schedule {entry.id!r}: {entry.reason}")
+        self.entry = entry

@@ -52,6 +52,7 @@ __all__ = [
     "OnceTrigger",
     "ScheduleSpec",
     "Trigger",
+    "field_errors",
     "parse_spec",
 ]
 
@@ -193,7 +194,8 @@ class CrontabTrigger(_Model):
             raise ValueError(f"unknown IANA timezone {value!r}")
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # OSError: a directory of the zone tree, such as "America", read under STORED.
             raise ValueError(f"unknown IANA timezone {value!r}") from None
         return value
 
@@ -246,10 +248,14 @@ class ScheduleSpec(_Model):
         return value
 
 
-def _located(loc: tuple[int | str, ...]) -> str:
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    """Each bad field of a definition and why, e.g. ``("trigger.crontab.minute", "...")``."""
     # The discriminated union adds the tag ("trigger.crontab.minute"), which tells the author
     # which kind of trigger was being checked.
-    return ".".join(str(part) for part in loc) or "schedule"
+    return [
+        (".".join(str(part) for part in error["loc"]) or "schedule", error["msg"])
+        for error in exc.errors()
+    ]
 
 
 def parse_spec(document: Mapping[str, Any] | ScheduleSpec) -> ScheduleSpec:
@@ -266,8 +272,7 @@ def parse_spec(document: Mapping[str, Any] | ScheduleSpec) -> ScheduleSpec:
             else ScheduleSpec.model_validate(dict(document))
         )
     except ValidationError as exc:
-        fields: list[FieldError] = [(_located(e["loc"]), e["msg"]) for e in exc.errors()]
-        raise ScheduleInvalid.naming(fields) from None
+        raise ScheduleInvalid.naming(field_errors(exc)) from None
     if isinstance(spec.trigger, CrontabTrigger):
         from sdp_schedules.timing import crontab_ever_fires  # timing builds on this module
 

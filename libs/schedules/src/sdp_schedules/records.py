@@ -8,8 +8,10 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import unquote
 
+from pydantic import ValidationError
+
 from sdp_core.replies import text
-from sdp_schedules.model import STORED, ScheduleSpec
+from sdp_schedules.model import STORED, ScheduleSpec, field_errors
 
 __all__ = [
     "ENTRY_FIELDS",
@@ -18,10 +20,12 @@ __all__ = [
     "RunState",
     "Schedule",
     "ScheduleState",
+    "Undecodable",
     "decode_entry",
     "decode_schedule",
     "entry_version",
     "escape_field",
+    "read_schedule",
     "spec_json",
 ]
 
@@ -77,6 +81,62 @@ class Schedule:
     aside_ms: int | None = None
     aside_reason: str | None = None
 
+    @property
+    def name(self) -> str:
+        """Its definition's name (an Undecodable's, when it still reads)."""
+        return self.spec.name
+
+
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """A stored entry that no longer decodes: what can honestly be read of it, and why.
+
+    Its task may have left the job catalogue, its trigger type may no longer exist, or it was
+    edited by hand.  It cannot be fired, so it counts as set aside wherever it is shown.
+    """
+
+    id: str
+    # As written (entry_version): the writes that replace, delete or set it aside compare it.
+    version: str
+    # The stored definition's text, as it is.
+    definition: str
+    # Why it does not decode, e.g. "task: Input should be 'collect.http', ...".
+    problem: str
+    # The fields below are None where the stored text does not say.
+    name: str | None = None
+    created_ms: int | None = None
+    updated_ms: int | None = None
+    last_run_ms: int | None = None
+    run_count: int = 0
+    static: bool = False
+    aside_ms: int | None = None
+
+    @property
+    def reason(self) -> str:
+        """Why it is set aside, as a set-aside reason (REASON_MAX_CHARS at most)."""
+        return f"the stored definition no longer decodes: {self.problem}"[:REASON_MAX_CHARS]
+
+    @classmethod
+    def of(cls, schedule_id: str, raw: str | bytes, error: Exception) -> Undecodable:
+        data = decode_entry(raw, lenient=True)
+        if isinstance(error, ValidationError):
+            problem = "; ".join(f"{field}: {why}" for field, why in field_errors(error))
+        else:
+            problem = f"{type(error).__name__}: {error}"
+        return cls(
+            id=schedule_id,
+            version=data["version"],
+            definition=data["spec"],
+            problem=problem[:REASON_MAX_CHARS],
+            name=_stored_name(data["spec"]),
+            created_ms=_lenient_int(data["created"]),
+            updated_ms=_lenient_int(data["updated"]),
+            last_run_ms=_lenient_int(data["last"]),
+            run_count=_lenient_int(data["runs"]) or 0,
+            static=data["static"] == "1",
+            aside_ms=_lenient_int(data["aside"]),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Run:
@@ -121,6 +181,22 @@ def _int(raw: Any) -> int | None:
     return None if raw is None or raw in {b"", ""} else int(raw)
 
 
+def _lenient_int(raw: str) -> int | None:
+    try:
+        return _int(raw)
+    except ValueError:
+        return None
+
+
+def _stored_name(definition: str) -> str | None:
+    """The name in a stored definition that may not decode, if it still has one."""
+    try:
+        name = json.loads(definition).get("name")
+    except (ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
 def escape_field(value: str) -> str:
     """Text made safe for a comma-separated entry field; ``unquote`` gives it back."""
     return value.replace("%", "%25").replace(",", "%2C").replace("|", "%7C")
@@ -128,14 +204,17 @@ def escape_field(value: str) -> str:
 
 def entry_version(raw: str | bytes) -> str:
     """A stored entry's version as written, even when the rest of it does not decode."""
-    return text(raw).split(",", 1)[0].split("|", 1)[0]
+    return decode_entry(raw, lenient=True)["version"]
 
 
-def decode_entry(raw: str | bytes) -> dict[str, str]:
-    """A stored entry's fields by name ("" for one not set), ``spec`` the definition's JSON."""
+def decode_entry(raw: str | bytes, *, lenient: bool = False) -> dict[str, str]:
+    """A stored entry's fields by name ("" for one not set), ``spec`` the definition's JSON.
+
+    Fields past the known ones (a later layout's) are refused, or ignored when ``lenient``.
+    """
     head, _, spec = text(raw).partition("|")
     values = head.split(",")
-    if len(values) > len(ENTRY_FIELDS):
+    if len(values) > len(ENTRY_FIELDS) and not lenient:
         raise ValueError(f"an entry has {len(values)} fields; at most {len(ENTRY_FIELDS)}")
     fields = dict.fromkeys(ENTRY_FIELDS, "")
     fields.update(zip(ENTRY_FIELDS, values, strict=False))
@@ -159,3 +238,11 @@ def decode_schedule(schedule_id: str, raw: str | bytes) -> Schedule:
         aside_ms=_int(data["aside"]),
         aside_reason=unquote(data["reason"]) or None,
     )
+
+
+def read_schedule(schedule_id: str, raw: str | bytes) -> Schedule | Undecodable:
+    """A stored entry as a schedule, or as what can be read of it when it no longer decodes."""
+    try:
+        return decode_schedule(schedule_id, raw)
+    except Exception as exc:  # decoding does no I/O: whatever fails, fails on the stored text
+        return Undecodable.of(schedule_id, raw, exc)

@@ -147,9 +147,11 @@ return 1
 # Sets a schedule aside when firing it failed: out of the due set (so it costs nothing per
 # tick and a restarted beat never meets it again), with when and why, unless its definition
 # changed since the caller read it (a fix wins).  A vanished entry just leaves the due set.
+# One set aside already keeps its first reason, and a paused one is not firing: each is left
+# as it is, so whoever logs a set-aside on 1 logs it once.
 # KEYS: bucket, due, set aside, channel
 # ARGV: id, version as read (records.entry_version), reason (records.escape_field), at ms.
-# Returns 1 set aside, 0 changed meanwhile or gone.
+# Returns 1 set aside, 0 changed meanwhile, gone, set aside already or paused.
 SET_ASIDE = (
     _ENTRY
     + """
@@ -160,6 +162,7 @@ if not raw then
 end
 if string.match(raw, '^[^,|]*') ~= ARGV[2] then return 0 end
 local entry = read_entry(KEYS[1], ARGV[1])
+if entry.state == 'set_aside' or entry.state == 'paused' then return 0 end
 entry.state, entry.slot, entry.reason, entry.aside = 'set_aside', '', ARGV[3], ARGV[4]
 write_entry(KEYS[1], ARGV[1], entry)
 redis.call('ZREM', KEYS[2], ARGV[1])

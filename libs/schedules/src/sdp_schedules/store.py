@@ -7,6 +7,7 @@ the version they saw; a write that finds a newer version is retried on fresh dat
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import secrets
@@ -22,16 +23,22 @@ from sdp_core import keys
 from sdp_core.queues import queue_for
 from sdp_core.replies import text
 from sdp_schedules import scripts
-from sdp_schedules.errors import ScheduleConflict, ScheduleInvalid, ScheduleNotFound
+from sdp_schedules.errors import (
+    ScheduleConflict,
+    ScheduleInvalid,
+    ScheduleNotFound,
+    ScheduleUndecodable,
+)
 from sdp_schedules.model import OnceTrigger, ScheduleSpec, parse_spec
 from sdp_schedules.records import (
     REASON_MAX_CHARS,
     Run,
     Schedule,
     ScheduleState,
+    Undecodable,
     decode_entry,
-    decode_schedule,
     escape_field,
+    read_schedule,
     spec_json,
 )
 from sdp_schedules.timing import timetable, to_ms
@@ -59,7 +66,7 @@ class Counts:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    items: list[Schedule]
+    items: list[Schedule | Undecodable]
     next_cursor: str | None
 
 
@@ -198,10 +205,24 @@ class ScheduleStore:
         return ids
 
     def get(self, schedule_id: str) -> Schedule:
+        """A schedule; ScheduleUndecodable when its stored entry no longer decodes."""
+        found = self.read(schedule_id)
+        if isinstance(found, Undecodable):
+            raise ScheduleUndecodable(found)
+        return found
+
+    def read(self, schedule_id: str) -> Schedule | Undecodable:
+        """A schedule, or what can be read of one whose stored entry no longer decodes."""
         raw = self.client.hget(keys.schedule_bucket(schedule_id), schedule_id)
         if raw is None:
             raise ScheduleNotFound(schedule_id)
-        return decode_schedule(schedule_id, raw)
+        found = read_schedule(schedule_id, raw)
+        if isinstance(found, Undecodable) and found.name is None:
+            # A definition that names nothing: the name it is indexed under, found by a scan
+            # of the names index, which only such an entry needs.
+            for member in self.client.zscan_iter(keys.SCHEDULE_NAMES, f"*/{schedule_id}"):
+                return dataclasses.replace(found, name=_name_of(text(member[0])))
+        return found
 
     def find(self, name: str) -> Schedule | None:
         members = self.client.zrangebylex(
@@ -214,21 +235,24 @@ class ScheduleStore:
         except ScheduleNotFound:
             return None
 
-    def load(self, schedule_ids: Sequence[str]) -> list[Schedule | None]:
-        """Many schedules in one round trip; None for any deleted meanwhile."""
+    def load(self, schedule_ids: Sequence[str]) -> list[Schedule | Undecodable | None]:
+        """Many schedules in one round trip (as read()); None for any deleted meanwhile."""
+        return [
+            None if raw is None else read_schedule(schedule_id, raw)
+            for schedule_id, raw in zip(schedule_ids, self._entries(schedule_ids), strict=True)
+        ]
+
+    def _entries(self, schedule_ids: Sequence[str]) -> list[bytes | None]:
         pipe = self.client.pipeline(transaction=False)
         for schedule_id in schedule_ids:
             pipe.hget(keys.schedule_bucket(schedule_id), schedule_id)
-        return [
-            None if raw is None else decode_schedule(schedule_id, raw)
-            for schedule_id, raw in zip(schedule_ids, pipe.execute(), strict=True)
-        ]
+        return cast(list[bytes | None], pipe.execute())
 
     def load_due(self, schedule_ids: Sequence[str]) -> list[tuple[bytes | None, int]]:
         """Stored entries with how many task ids each has in flight, in one round trip.
 
-        Left for the caller to decode_schedule, so that one which no longer decodes can be
-        set aside on its own.
+        Left for the caller to read_schedule, so that one which no longer decodes can be set
+        aside on its own.
         """
         pipe = self.client.pipeline(transaction=False)
         for schedule_id in schedule_ids:
@@ -252,42 +276,50 @@ class ScheduleStore:
         With a filter, one call examines at most ``SCAN_BUDGET`` names, so it costs the same
         however rare the matches are: such a page may hold fewer than ``limit`` items, even
         none, and still have a ``next_cursor``.
+
+        An entry that no longer decodes comes as Undecodable.  It counts as set aside, so
+        only ``state=set_aside`` (or no filter) lists it; its task and queue are not known.
         """
         low = f"({cursor}".encode() if cursor else f"[{name_prefix}".encode()
         high = f"[{name_prefix}".encode() + b"\xff" if name_prefix else b"+"
         index = keys.SCHEDULE_NAMES
-        if state is ScheduleState.paused:
+        paused = state is ScheduleState.paused
+        if paused:
             # Paused schedules have a name index of their own: it is the filter.
             index, state = keys.SCHEDULE_PAUSED, None
         if state is None and task is None and queue is None:
             members = self._names(index, low, high, limit + 1)
             shown = members[:limit]
-            loaded = self.load([_id_of(m) for m in shown])
+            loaded = [_read(m, raw) for m, raw in self._indexed(shown) if raw is not None]
             return Page(
-                [s for s in loaded if s is not None],
+                [s for s in loaded if not (paused and isinstance(s, Undecodable))],
                 shown[-1] if len(members) > limit else None,
             )
-        matched: list[Schedule] = []
+        matched: list[Schedule | Undecodable] = []
         examined = 0
         while examined < SCAN_BUDGET:
             members = self._names(index, low, high, min(SCAN_CHUNK, SCAN_BUDGET - examined))
             if not members:
                 return Page(matched, None)
-            pipe = self.client.pipeline(transaction=False)
-            for member in members:
-                pipe.hget(keys.schedule_bucket(_id_of(member)), _id_of(member))
-            for member, raw in zip(members, pipe.execute(), strict=True):
+            for member, raw in self._indexed(members):
                 examined += 1
                 low = f"({member}".encode()
-                if raw is not None and _cheap_match(decode_entry(raw), state, task, queue):
-                    # Only a match pays for the model's validation.
-                    matched.append(decode_schedule(_id_of(member), raw))
+                # Only a likely match pays for the model's validation.
+                if raw is None or not _cheap_match(raw, state, task, queue):
+                    continue
+                found = _read(member, raw)
+                if _matches(found, state, task, queue):
+                    matched.append(found)
                     if len(matched) == limit:
                         return Page(matched, member)
         return Page(matched, low[1:].decode())
 
     def _names(self, index: str, low: bytes, high: bytes, count: int) -> list[str]:
         return [text(m) for m in self.client.zrangebylex(index, low, high, 0, count)]
+
+    def _indexed(self, members: Sequence[str]) -> list[tuple[str, bytes | None]]:
+        """Names-index members with their stored entries (None: deleted meanwhile)."""
+        return list(zip(members, self._entries([_id_of(m) for m in members]), strict=True))
 
     def replace(self, schedule_id: str, document: Mapping[str, Any] | ScheduleSpec) -> Schedule:
         """Put a new definition in place; the next slot is recomputed if the timing changed.
@@ -300,30 +332,45 @@ class ScheduleStore:
 
     def _replace(self, schedule_id: str, spec: ScheduleSpec) -> Schedule:
         for _ in range(_RETRIES):
-            current = self.get(schedule_id)
-            if current.static and spec.name != current.spec.name:
+            current = self.read(schedule_id)
+            now = self.clock()
+            fields = {"spec": spec_json(spec), "updated": str(now)}
+            # A paused, set-aside or undecodable schedule has no slot to keep: it takes the next
+            # one after now.
+            keep: ScheduleState | None = None
+            if isinstance(current, Undecodable):
+                # Nothing of the old definition is kept; the bookkeeping is written back whole,
+                # as read (a field that no longer reads starts again).
+                created = now if current.created_ms is None else current.created_ms
+                fields |= {
+                    "created": str(created),
+                    "last": "" if current.last_run_ms is None else str(current.last_run_ms),
+                    "runs": str(current.run_count),
+                    "static": "1" if current.static else "",
+                }
+            else:
+                created = current.created_ms
+                stopped = current.state in {ScheduleState.paused, ScheduleState.set_aside}
+                if spec.enabled and not stopped and _timing(spec) == _timing(current.spec):
+                    keep = current.state
+            if current.static and spec.name != current.name:
                 raise ScheduleInvalid(
                     "invalid schedule: a static schedule's name comes from beat's configuration",
                     [("name", "cannot rename a static schedule")],
                 )
-            now = self.clock()
-            fields = {"spec": spec_json(spec), "updated": str(now)}
-            same_timing = _timing(spec) == _timing(current.spec)
             state: ScheduleState
-            # A paused or set-aside schedule has no slot to keep: it takes the next after now.
-            stopped = current.state in {ScheduleState.paused, ScheduleState.set_aside}
-            if spec.enabled and not stopped and same_timing:
+            if keep is not None:
                 # The slot and due time belong to whoever fires it; leave them as they are.
-                state, due = current.state, "keep"
+                state, due = keep, "keep"
             else:
-                slot = timetable(spec, current.created_ms).next_after(now) if spec.enabled else None
+                slot = timetable(spec, created).next_after(now) if spec.enabled else None
                 state = _state(spec, slot)
                 due = "" if slot is None else str(self.due_of(slot, spec.jitter_s))
                 fields |= {"state": state.value, "slot": "" if slot is None else str(slot)}
             result = self._write(
                 schedule_id,
                 expected_version=str(current.version),
-                old_name=current.spec.name,
+                old_name=current.name or "",
                 new_name=spec.name,
                 state=state,
                 due=due,
@@ -349,8 +396,9 @@ class ScheduleStore:
         return self._replace(schedule_id, current.spec.model_copy(update={"enabled": enabled}))
 
     def delete(self, schedule_id: str) -> None:
+        """Delete a schedule and its runs, even one whose stored entry no longer decodes."""
         for _ in range(_RETRIES):
-            current = self.get(schedule_id)
+            current = self.read(schedule_id)
             result = self._delete(
                 keys=[
                     keys.schedule_bucket(schedule_id),
@@ -363,7 +411,7 @@ class ScheduleStore:
                     keys.SCHEDULE_STATIC,
                     keys.SCHEDULE_SET_ASIDE,
                 ],
-                args=[schedule_id, current.version, current.spec.name],
+                args=[schedule_id, current.version, current.name or ""],
             )
             if result == -4:
                 raise ScheduleNotFound(schedule_id)
@@ -473,7 +521,8 @@ class ScheduleStore:
         """Take a schedule that cannot be fired out of the due set, keeping why and when.
 
         ``version`` is the entry's as read (records.entry_version); False when its definition
-        changed since (a fix came first) or it was deleted.
+        changed since (a fix came first), it was deleted, or it is set aside already or paused
+        (so a caller that logs on True logs each once).
         """
         return bool(
             self._set_aside(
@@ -533,15 +582,18 @@ class ScheduleStore:
             )
         )
 
-    def all_active(self) -> Iterator[Schedule]:
-        """Every active schedule, a page at a time in name order."""
-        cursor: str | None = None
-        while True:
-            page = self.page(state=ScheduleState.active, cursor=cursor, limit=500)
-            yield from page.items
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
+    def all_active(self) -> Iterator[Schedule | Undecodable]:
+        """Every schedule stored as active, in name order, ``SCAN_CHUNK`` at a time.
+
+        One whose stored entry no longer decodes comes as Undecodable, for the caller to set
+        aside.
+        """
+        low = b"-"
+        while members := self._names(keys.SCHEDULE_NAMES, low, b"+", SCAN_CHUNK):
+            for member, raw in self._indexed(members):
+                if raw is not None and _cheap_match(raw, ScheduleState.active, None, None):
+                    yield _read(member, raw)
+            low = f"({members[-1]}".encode()
 
     def fire(
         self, firings: Sequence[Firing], token: str, inflight_floor_ms: int
@@ -730,15 +782,49 @@ def _id_of(member: str) -> str:
     return member.rsplit("/", 1)[1]
 
 
+def _name_of(member: str) -> str:
+    """The name in a names-index member ``name/id``."""
+    return member.rsplit("/", 1)[0]
+
+
+def _read(member: str, raw: bytes) -> Schedule | Undecodable:
+    """The entry of a names-index member; one that no longer decodes keeps the indexed name
+    when its definition names nothing."""
+    found = read_schedule(_id_of(member), raw)
+    if isinstance(found, Undecodable) and found.name is None:
+        return dataclasses.replace(found, name=_name_of(member))
+    return found
+
+
 def _cheap_match(
-    entry: Mapping[str, str], state: ScheduleState | None, task: str | None, queue: str | None
+    raw: bytes, state: ScheduleState | None, task: str | None, queue: str | None
 ) -> bool:
-    """A filter checked on the stored entry: plain JSON, no model validation."""
-    if state is not None and entry["state"] != state.value:
-        return False
-    if task is None and queue is None:
+    """A filter checked on the stored entry as stored: plain JSON, no model validation.
+
+    Never false for a match.  What it lets through may still not match (any entry may turn
+    out not to decode, and so count as set aside): _matches tells, once it is decoded.
+    """
+    try:
+        entry = decode_entry(raw)
+        if state not in (None, ScheduleState.set_aside, entry["state"]):
+            return False
+        if task is None and queue is None:
+            return True
+        spec = json.loads(entry["spec"])
+        if task is not None and spec["task"] != task:
+            return False
+        return queue is None or (spec.get("queue") or queue_for(spec["task"])) == queue
+    except (ValueError, TypeError, KeyError, AttributeError):
         return True
-    spec = json.loads(entry["spec"])
-    if task is not None and spec["task"] != task:
-        return False
-    return queue is None or (spec.get("queue") or queue_for(spec["task"])) == queue
+
+
+def _matches(
+    found: Schedule | Undecodable,
+    state: ScheduleState | None,
+    task: str | None,
+    queue: str | None,
+) -> bool:
+    """A filter checked on a decoded entry, once _cheap_match let it through."""
+    if isinstance(found, Undecodable):
+        return state in (None, ScheduleState.set_aside) and task is None and queue is None
+    return state in (None, found.state)

@@ -13,6 +13,11 @@ crontab rules as beat); the schedule's options map onto APScheduler's:
 Each run advances the stored slot with a compare-and-set under the leader's fencing token
 before the job runs, so a slot runs once even across a failover, and the store stays right
 for beat when the platform switches back.
+
+As in beat, one schedule that cannot be run (its stored entry no longer decodes, its timetable
+raises, APScheduler refuses its job) is set aside (sdp_schedules.aside), logged once, and the
+others keep running.  Whichever thread meets it, the follower thread writes the set-aside:
+APScheduler's own thread must never wait on Redis, nor raise (it would stop every job).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import contextlib
 import logging
 import threading
 import uuid
+from collections import deque
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -40,8 +47,9 @@ from apscheduler.triggers.base import BaseTrigger
 from sdp_core import keys
 from sdp_jobs.catalogue import run_job
 from sdp_jobs.context import JobContext
+from sdp_schedules import aside
 from sdp_schedules.leader import LeaderLock
-from sdp_schedules.records import Run, RunState, Schedule, ScheduleState
+from sdp_schedules.records import Run, RunState, Schedule, ScheduleState, Undecodable
 from sdp_schedules.store import ScheduleStore
 from sdp_schedules.timing import Timetable, from_ms, timetable, to_ms
 
@@ -50,27 +58,44 @@ __all__ = ["InProcessEngine", "StoreTrigger"]
 log = logging.getLogger(__name__)
 
 _BACKOFF_MAX_S = 5.0
+# APScheduler's least misfire grace: a positive number of seconds.
+_GRACE_MIN_S = 1
 
 
 class StoreTrigger(BaseTrigger):  # type: ignore[misc]
-    """APScheduler trigger over a store timetable, starting from the stored next slot."""
+    """APScheduler trigger over a store timetable, starting from the stored next slot.
 
-    def __init__(self, table: Timetable, first_ms: int, jitter_s: float) -> None:
+    One whose slots cannot be computed calls ``fault`` and has no next fire time, rather than
+    raising in APScheduler's thread.
+    """
+
+    def __init__(
+        self,
+        table: Timetable,
+        first_ms: int,
+        jitter_s: float,
+        fault: Callable[[Exception], None],
+    ) -> None:
         self.table = table
         self.first_ms = first_ms
         self.jitter = jitter_s or None
+        self.fault = fault
 
     def get_next_fire_time(
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
-        if previous_fire_time is None:
-            slot: int | None = self.first_ms
-        else:
-            slot = self.table.next_after(to_ms(previous_fire_time))
-        if slot is None:
+        try:
+            if previous_fire_time is None:
+                slot: int | None = self.first_ms
+            else:
+                slot = self.table.next_after(to_ms(previous_fire_time))
+            if slot is None:
+                return None
+            moment = from_ms(slot)
+            return self._apply_jitter(moment, self.jitter, now) if self.jitter else moment
+        except Exception as exc:  # the schedule's data: a timetable reads no Redis
+            self.fault(exc)
             return None
-        moment = from_ms(slot)
-        return self._apply_jitter(moment, self.jitter, now) if self.jitter else moment
 
 
 class InProcessEngine:
@@ -93,6 +118,9 @@ class InProcessEngine:
         # Run-now requests go here, so they run whether or not this replica leads.
         self._adhoc = futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sdp-now")
         self._versions: dict[str, int] = {}
+        # Schedules met that cannot be run, and why (None: it no longer decodes), for the
+        # follower thread to set aside.
+        self._faults: deque[tuple[Schedule | Undecodable, Exception | None]] = deque()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="sdp-engine", daemon=True)
 
@@ -130,6 +158,7 @@ class InProcessEngine:
                         data = message["data"]
                         self._sync(data.decode() if isinstance(data, bytes) else str(data))
                     message = pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+                self._set_aside_faults()
                 backoff = 0.0
             except redis.RedisError as exc:
                 self._lead(False)
@@ -164,40 +193,70 @@ class InProcessEngine:
                 if self._versions.get(active.id) != active.version:
                     self._add(active)
             return
-        schedule = self.store.load([schedule_id])[0]
-        if schedule is None or schedule.state is not ScheduleState.active:
-            self._versions.pop(schedule_id, None)
-            with contextlib.suppress(JobLookupError):
-                self.scheduler.remove_job(schedule_id)
+        found = self.store.load([schedule_id])[0]
+        if isinstance(found, Schedule) and found.state is ScheduleState.active:
+            if self._versions.get(schedule_id) != found.version:
+                self._add(found)
             return
-        if self._versions.get(schedule_id) != schedule.version:
-            self._add(schedule)
+        self._drop(schedule_id)
+        if isinstance(found, Undecodable):
+            self._fault(found, None)
 
-    def _add(self, schedule: Schedule) -> None:
-        if schedule.next_slot_ms is None:
+    def _drop(self, schedule_id: str) -> None:
+        self._versions.pop(schedule_id, None)
+        with contextlib.suppress(JobLookupError):
+            self.scheduler.remove_job(schedule_id)
+
+    def _add(self, found: Schedule | Undecodable) -> None:
+        if isinstance(found, Undecodable):
+            self._drop(found.id)
+            self._fault(found, None)
             return
-        spec = schedule.spec
+        if found.next_slot_ms is None:
+            return
+        spec = found.spec
         policy = spec.misfire.policy
-        self.scheduler.add_job(
-            self._run,
-            trigger=StoreTrigger(
-                timetable(spec, schedule.created_ms), schedule.next_slot_ms, spec.jitter_s
-            ),
-            args=[schedule.id],
-            id=schedule.id,
-            name=spec.name,
-            replace_existing=True,
-            coalesce=policy != "run_all",
-            misfire_grace_time=spec.misfire.grace_s if policy == "skip" else None,
-            max_instances=spec.max_instances,
-        )
-        self._versions[schedule.id] = schedule.version
+        try:
+            self.scheduler.add_job(
+                self._run,
+                trigger=StoreTrigger(
+                    timetable(spec, found.created_ms),
+                    found.next_slot_ms,
+                    spec.jitter_s,
+                    lambda exc: self._fault(found, exc),
+                ),
+                args=[found.id],
+                id=found.id,
+                name=spec.name,
+                replace_existing=True,
+                coalesce=policy != "run_all",
+                misfire_grace_time=max(_GRACE_MIN_S, spec.misfire.grace_s)
+                if policy == "skip"
+                else None,
+                max_instances=spec.max_instances,
+            )
+        except Exception as exc:  # APScheduler refused this job; it keeps jobs in memory
+            self._drop(found.id)
+            self._fault(found, exc)
+            return
+        self._versions[found.id] = found.version
+
+    def _fault(self, found: Schedule | Undecodable, error: Exception | None) -> None:
+        """Note a schedule that cannot be run, for the follower thread to set aside."""
+        self._faults.append((found, error))
+
+    def _set_aside_faults(self) -> None:
+        while self._faults:
+            found, error = self._faults[0]
+            aside.set_aside(self.store, found, error, engine="engine")
+            # Only once written: a Redis error leaves it for the next try.
+            self._faults.popleft()
 
     # -- running ---------------------------------------------------------------------------
 
     def _run(self, schedule_id: str) -> None:
         """One run, on APScheduler's pool: claim the stored slot, then run the job."""
-        schedule = self.store.load([schedule_id])[0]
+        schedule = self._runnable(schedule_id)
         token = self.lock.token
         now = self.store.clock()
         if schedule is None or schedule.next_slot_ms is None or token is None:
@@ -205,11 +264,23 @@ class InProcessEngine:
         slot = schedule.next_slot_ms
         if slot > now + 1_000:
             return  # this slot already ran
-        table = timetable(schedule.spec, schedule.created_ms)
         # A coalesced backlog moves on past now; run_all takes one slot per call.
         after = slot if schedule.spec.misfire.policy == "run_all" else max(slot, now)
-        if self.store.advance(schedule, slot, table.next_after(after), token) == 1:
+        try:
+            following = timetable(schedule.spec, schedule.created_ms).next_after(after)
+        except Exception as exc:  # the schedule's data: a timetable reads no Redis
+            self._fault(schedule, exc)
+            return
+        if self.store.advance(schedule, slot, following, token) == 1:
             self._execute(schedule, slot, f"inproc-{uuid.uuid4()}")
+
+    def _runnable(self, schedule_id: str) -> Schedule | None:
+        """The schedule as stored now; None if it is gone or no longer decodes (set aside)."""
+        found = self.store.load([schedule_id])[0]
+        if isinstance(found, Undecodable):
+            self._fault(found, None)
+            return None
+        return found
 
     def run_now(self, schedule_id: str) -> str:
         """Run a schedule's job now on this replica, outside its timetable; the run's id."""
@@ -246,10 +317,15 @@ class InProcessEngine:
 
     def _skip_past(self, schedule_id: str, slot_ms: int) -> None:
         """Move the stored slot past one APScheduler did not run."""
-        schedule = self.store.load([schedule_id])[0]
+        schedule = self._runnable(schedule_id)
         token = self.lock.token
         if schedule is None or schedule.next_slot_ms is None or token is None:
             return
-        if schedule.next_slot_ms <= slot_ms:
-            table = timetable(schedule.spec, schedule.created_ms)
-            self.store.advance(schedule, schedule.next_slot_ms, table.next_after(slot_ms), token)
+        if schedule.next_slot_ms > slot_ms:
+            return
+        try:
+            following = timetable(schedule.spec, schedule.created_ms).next_after(slot_ms)
+        except Exception as exc:  # the schedule's data: a timetable reads no Redis
+            self._fault(schedule, exc)
+            return
+        self.store.advance(schedule, schedule.next_slot_ms, following, token)

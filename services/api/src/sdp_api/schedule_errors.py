@@ -1,4 +1,7 @@
-"""Schedule store errors as the HTTP services' errors: 404, 409 and 422 naming the field."""
+"""Schedule store errors as the HTTP services' errors: 404, 409 and 422 naming the field.
+
+A schedule whose stored definition no longer decodes, asked to pause, resume or run, is 409.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from sdp_schedules.errors import (
     ScheduleError,
     ScheduleInvalid,
     ScheduleNotFound,
+    ScheduleUndecodable,
 )
 
 __all__ = ["install_schedule_errors"]
@@ -22,6 +26,11 @@ def _as_api_error(exc: ScheduleError) -> ApiError:
         return NotFound(str(exc))
     if isinstance(exc, ScheduleConflict):
         return Conflict(str(exc), [("name", "already used by another schedule")])
+    if isinstance(exc, ScheduleUndecodable):
+        return Conflict(
+            f"{exc}: fix it with PATCH, replace it with PUT, or delete it",
+            [("stored_definition", "no longer decodes")],
+        )
     if isinstance(exc, ScheduleInvalid):
         return ValidationFailed(str(exc), exc.fields)
     return ValidationFailed(str(exc))

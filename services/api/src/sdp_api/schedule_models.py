@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool
 from pydantic.config import JsonDict, JsonValue
@@ -20,10 +20,19 @@ from sdp_schedules.model import (
     ScheduleSpec,
     Trigger,
 )
-from sdp_schedules.records import Run, Schedule, ScheduleState
+from sdp_schedules.records import Run, Schedule, ScheduleState, Undecodable
 from sdp_schedules.timing import from_ms
 
-__all__ = ["RunOut", "RunPage", "ScheduleOut", "SchedulePage", "SchedulePatch", "ScheduleRunNow"]
+__all__ = [
+    "RunOut",
+    "RunPage",
+    "ScheduleOut",
+    "SchedulePage",
+    "SchedulePatch",
+    "ScheduleRunNow",
+    "UndecodableScheduleOut",
+    "schedule_out",
+]
 
 EXAMPLES: list[dict[str, Any]] = [
     {
@@ -67,6 +76,22 @@ SCHEDULE_OUT_EXAMPLE: JsonDict = {
     "static": False,
     "set_aside_at": None,
     "set_aside_reason": None,
+}
+UNDECODABLE_OUT_EXAMPLE: JsonDict = {
+    "id": "9a4e1c7b2d6f0e35",
+    "name": "collect-ftp-orders",
+    "state": "set_aside",
+    "next_run_at": None,
+    "last_run_at": "2026-11-20T06:00:00Z",
+    "run_count": 311,
+    "created_at": "2026-08-01T12:00:00Z",
+    "updated_at": "2026-08-01T12:00:00Z",
+    "static": False,
+    "set_aside_at": "2026-11-24T06:00:00.002Z",
+    "set_aside_reason": "the stored definition no longer decodes: task: Input should be "
+    "'collect.http', 'etl.transform', 'system.cleanup', 'system.noop' or 'system.sleep'",
+    "stored_definition": '{"name":"collect-ftp-orders","task":"collect.ftp",'
+    '"trigger":{"type":"crontab","minute":"0","hour":"6"}}',
 }
 RUN_EXAMPLES: list[JsonValue] = [
     {
@@ -132,14 +157,74 @@ class ScheduleOut(ScheduleSpec):
         )
 
 
+class UndecodableScheduleOut(BaseModel):
+    """A stored schedule whose definition no longer decodes (its task left the job catalogue,
+    its trigger type no longer exists, it was edited by hand), shown as far as it reads.
+
+    It cannot run, so it is always `set_aside`; PATCH (fixing what breaks it) or PUT (a whole
+    definition) brings it back, DELETE removes it, and pause, resume and run now are 409.
+    """
+
+    model_config = ConfigDict(json_schema_extra={"examples": [UNDECODABLE_OUT_EXAMPLE]})
+
+    id: str
+    name: str | None = Field(description="As the stored definition names it, if it still does.")
+    state: Literal[ScheduleState.set_aside]
+    next_run_at: None = Field(None, description="Always none: it cannot run.")
+    last_run_at: datetime | None
+    run_count: int
+    # None only where the stored bookkeeping was edited into something else.
+    created_at: datetime | None
+    updated_at: datetime | None
+    static: bool = Field(description="Seeded from beat's configuration rather than the API.")
+    set_aside_at: datetime | None = Field(
+        description="When a scheduler met it and set it aside; none until one has."
+    )
+    set_aside_reason: str = Field(
+        description="That the stored definition no longer decodes, and why (500 characters "
+        "at most)."
+    )
+    stored_definition: str = Field(description="The stored definition's text as it is (JSON).")
+
+    @classmethod
+    def of(cls, entry: Undecodable) -> UndecodableScheduleOut:
+        return cls(
+            id=entry.id,
+            name=entry.name,
+            state=ScheduleState.set_aside,
+            last_run_at=_moment(entry.last_run_ms),
+            run_count=entry.run_count,
+            created_at=_moment(entry.created_ms),
+            updated_at=_moment(entry.updated_ms),
+            static=entry.static,
+            set_aside_at=_moment(entry.aside_ms),
+            set_aside_reason=entry.reason,
+            stored_definition=entry.definition,
+        )
+
+
+def schedule_out(found: Schedule | Undecodable) -> ScheduleOut | UndecodableScheduleOut:
+    if isinstance(found, Undecodable):
+        return UndecodableScheduleOut.of(found)
+    return ScheduleOut.of(found)
+
+
 class SchedulePage(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"items": [SCHEDULE_OUT_EXAMPLE], "next_cursor": "collect-orders/6f1c"}]
+            "examples": [
+                {
+                    "items": [SCHEDULE_OUT_EXAMPLE, UNDECODABLE_OUT_EXAMPLE],
+                    "next_cursor": "collect-orders/6f1c",
+                }
+            ]
         }
     )
 
-    items: list[ScheduleOut]
+    items: list[ScheduleOut | UndecodableScheduleOut] = Field(
+        description="Schedules; one whose stored definition no longer decodes is an "
+        "UndecodableScheduleOut (it has `stored_definition`)."
+    )
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
 
 

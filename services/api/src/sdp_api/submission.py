@@ -18,7 +18,7 @@ from sdp_http.errors import NotFound, ServiceUnavailable, ValidationFailed
 from sdp_jobs.catalogue import get_job
 from sdp_jobs.errors import JobArgumentError
 
-__all__ = ["read_task", "submit_task"]
+__all__ = ["read_task", "send_recorded", "submit_task"]
 
 _ARGUMENT_ROOTS = ("task", "args", "kwargs")
 
@@ -27,14 +27,14 @@ def _api_field(field: str) -> str:
     return field if field.split(".", 1)[0] in _ARGUMENT_ROOTS else f"kwargs.{field}"
 
 
-def _validate(submission: TaskSubmission) -> str:
-    """The queue to send to, once the task and its arguments are known to fit the catalogue."""
+def _validate(task: str, args: list[Any], kwargs: dict[str, Any]) -> str:
+    """The task's own queue, once it and its arguments are known to fit the catalogue."""
     try:
-        job = get_job(submission.task)
-        job.validate(submission.args, submission.kwargs)
+        job = get_job(task)
+        job.validate(args, kwargs)
     except JobArgumentError as exc:
         raise ValidationFailed(str(exc), [(_api_field(f), m) for f, m in exc.fields]) from None
-    return (submission.queue or job.queue).value
+    return job.queue.value
 
 
 async def submit_task(
@@ -44,7 +44,37 @@ async def submit_task(
     submitted_by: str,
     retention_s: int,
 ) -> str:
-    queue = _validate(submission)
+    return await send_recorded(
+        celery,
+        redis,
+        submission.task,
+        submitted_by,
+        retention_s,
+        args=submission.args,
+        kwargs=submission.kwargs,
+        queue=None if submission.queue is None else submission.queue.value,
+        priority=submission.priority,
+        countdown=submission.countdown,
+    )
+
+
+async def send_recorded(
+    celery: Celery,
+    redis: aioredis.Redis,
+    task: str,
+    submitted_by: str,
+    retention_s: int,
+    **options: Any,
+) -> str:
+    """Send a catalogue task with Celery's ``send_task`` options; its new id.
+
+    Its arguments are checked against the catalogue first (422 naming the field), a record
+    says who sent it, and a broker that does not take it is a 503.
+    """
+    options.setdefault("args", [])
+    options.setdefault("kwargs", {})
+    own_queue = _validate(task, options["args"], options["kwargs"])
+    queue = options["queue"] = options.get("queue") or own_queue
     task_id = str(uuid4())
     record_key = keys.task_record(task_id)
     # The record is what lets GET tell "unknown id" from "queued, not started yet".
@@ -52,24 +82,15 @@ async def submit_task(
         pipe.hset(
             record_key,
             mapping={
-                "task": submission.task,
+                "task": task,
                 "queue": queue,
                 "submitted_at": datetime.now(UTC).isoformat(),
                 "submitted_by": submitted_by,
             },
         )
-        pipe.expire(record_key, retention_s + int(submission.countdown or 0))
+        pipe.expire(record_key, retention_s + int(options.get("countdown") or 0))
         await pipe.execute()
-    send = partial(
-        celery.send_task,
-        submission.task,
-        args=submission.args,
-        kwargs=submission.kwargs,
-        task_id=task_id,
-        queue=queue,
-        priority=submission.priority,
-        countdown=submission.countdown,
-    )
+    send = partial(celery.send_task, task, task_id=task_id, **options)
     try:
         await anyio.to_thread.run_sync(send)
     except OperationalError as exc:

@@ -12,7 +12,6 @@ scheduler retries.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -22,17 +21,10 @@ from dataclasses import dataclass, field
 import redis
 from kombu.exceptions import OperationalError
 
+from sdp_schedules import aside
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.plan import Plan, plan_firing
-from sdp_schedules.records import (
-    Run,
-    RunState,
-    Schedule,
-    ScheduleState,
-    decode_entry,
-    decode_schedule,
-    entry_version,
-)
+from sdp_schedules.records import Run, RunState, Schedule, ScheduleState, Undecodable, read_schedule
 from sdp_schedules.store import Claim, Firing, ScheduleStore
 from sdp_schedules.timing import Timetable, timetable
 
@@ -172,10 +164,14 @@ class FiringEngine:
             if raw is None:
                 stray.append(schedule_id)
                 continue
+            found = read_schedule(schedule_id, raw)
+            if isinstance(found, Undecodable):
+                aside.set_aside(self.store, found, None, engine="beat")
+                continue
             try:
-                item = self._work(decode_schedule(schedule_id, raw), due_ms, inflight, now)
+                item = self._work(found, due_ms, inflight, now)
             except Exception as exc:
-                self._set_aside(schedule_id, entry_version(raw), _stored_name(raw), exc)
+                aside.set_aside(self.store, found, exc, engine="beat")
                 continue
             if item is not None:
                 work.append(item)
@@ -376,28 +372,4 @@ class FiringEngine:
                 return
 
     def _set_aside_work(self, item: _Work, error: Exception) -> None:
-        schedule = item.schedule
-        self._set_aside(schedule.id, str(schedule.version), schedule.spec.name, error)
-
-    def _set_aside(
-        self, schedule_id: str, version: str, name: str | None, error: Exception
-    ) -> None:
-        """Take a schedule that cannot be fired out of the due set; log it this once."""
-        reason = f"{type(error).__name__}: {error}"
-        if self.store.set_aside(schedule_id, version, reason):
-            log.error(
-                "beat: schedule %s (%s) set aside until it is changed or resumed: %s",
-                name or "?",
-                schedule_id,
-                reason,
-                exc_info=error,
-            )
-
-
-def _stored_name(raw: bytes) -> str | None:
-    """The name in a stored definition that may not decode, for the log."""
-    try:
-        name = json.loads(decode_entry(raw)["spec"]).get("name")
-    except (ValueError, AttributeError):
-        return None
-    return name if isinstance(name, str) else None
+        aside.set_aside(self.store, item.schedule, error, engine="beat")

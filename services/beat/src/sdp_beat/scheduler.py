@@ -26,6 +26,7 @@ from sdp_core.heartbeat import BeatHeartbeat, write_heartbeat
 from sdp_core.results import unfinished
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.records import Schedule
+from sdp_schedules.sending import send_options
 from sdp_schedules.store import ScheduleStore
 
 __all__ = ["RedisBeatScheduler"]
@@ -129,22 +130,11 @@ class RedisBeatScheduler(Scheduler):
     # -- the pieces --------------------------------------------------------------------------
 
     def _send(self, schedule: Schedule, task_id: str, slot_ms: int) -> None:
-        spec = schedule.spec
-        options: dict[str, Any] = {}
-        if spec.queue is not None:
-            options["queue"] = spec.queue.value
-        if spec.priority is not None:
-            options["priority"] = spec.priority
-        if spec.expires_s is not None:
-            options["expires"] = spec.expires_s
+        options = send_options(schedule, slot_ms)
+        # As celery.beat marks the tasks it sends.
+        options["headers"]["celery_beat_task"] = True
         self.app.send_task(
-            spec.task.value,
-            args=spec.args,
-            kwargs=spec.kwargs,
-            task_id=task_id,
-            producer=self.producer,
-            headers={"celery_beat_task": True, "sdp_schedule": schedule.id, "sdp_slot": slot_ms},
-            **options,
+            schedule.spec.task.value, task_id=task_id, producer=self.producer, **options
         )
 
     def _batch(self) -> AbstractContextManager[object]:

@@ -82,6 +82,9 @@ class BeatStatus(BaseModel):
     last_tick_age_s: float
     schedules_active: int = Field(description="Schedules waiting for their next slot.")
     schedules_paused: int
+    schedules_set_aside: int = Field(
+        description="Schedules beat could not fire and set aside (the API shows why)."
+    )
 
 
 class CeleryStatus(BaseModel):

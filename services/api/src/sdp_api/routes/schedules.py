@@ -1,8 +1,13 @@
-"""`/api/v1/schedules`: define, list, change, pause, resume, run now and read run history."""
+"""`/api/v1/schedules`: define, list, change, pause, resume, run now and read run history.
+
+A stored schedule whose definition no longer decodes is read as an UndecodableScheduleOut; it
+can be fixed by PATCH, replaced by PUT or deleted, and pause, resume and run now are 409.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Body, Query, Response, status
@@ -16,20 +21,29 @@ from sdp_api.schedule_models import (
     SchedulePage,
     SchedulePatch,
     ScheduleRunNow,
+    UndecodableScheduleOut,
+    schedule_out,
 )
-from sdp_api.schemas import TaskSubmission
-from sdp_api.submission import submit_task
+from sdp_api.submission import send_recorded
 from sdp_core.results import task_states
 from sdp_http.auth import OperatorDep, ViewerDep
-from sdp_http.errors import Conflict
+from sdp_http.errors import Conflict, ValidationFailed
 from sdp_http.schemas import error_responses
+from sdp_schedules.errors import ScheduleInvalid
 from sdp_schedules.model import ScheduleSpec
-from sdp_schedules.records import Run, RunState, Schedule, ScheduleState
+from sdp_schedules.records import Run, RunState, Schedule, ScheduleState, Undecodable
+from sdp_schedules.sending import send_options
+from sdp_schedules.store import ScheduleStore
 
 router = APIRouter(prefix="/schedules", tags=["schedules"])
 
 _READ = error_responses(401, 403, 404, 503)
 _WRITE = error_responses(401, 403, 404, 409, 422, 503)
+# pause, resume, run now: 409 for a schedule whose stored definition no longer decodes.
+_ACT = error_responses(401, 403, 404, 409, 503)
+Document = Annotated[
+    ScheduleSpec, Body(openapi_examples={e["name"]: {"value": e} for e in EXAMPLES})
+]
 
 
 @router.post(
@@ -38,13 +52,7 @@ _WRITE = error_responses(401, 403, 404, 409, 422, 503)
     response_model=ScheduleOut,
     responses=error_responses(401, 403, 409, 422, 503),
 )
-def create(
-    body: Annotated[
-        ScheduleSpec, Body(openapi_examples={e["name"]: {"value": e} for e in EXAMPLES})
-    ],
-    _: OperatorDep,
-    store: StoreDep,
-) -> ScheduleOut:
+def create(body: Document, _: OperatorDep, store: StoreDep) -> ScheduleOut:
     return ScheduleOut.of(store.create(body))
 
 
@@ -65,33 +73,83 @@ def list_schedules(
     page = store.page(
         state=state, task=task, queue=queue, name_prefix=name, cursor=cursor, limit=limit
     )
-    return SchedulePage(items=[ScheduleOut.of(s) for s in page.items], next_cursor=page.next_cursor)
+    return SchedulePage(items=[schedule_out(s) for s in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/{schedule_id}", response_model=ScheduleOut, responses=_READ)
-def get(schedule_id: str, _: ViewerDep, store: StoreDep) -> ScheduleOut:
-    return ScheduleOut.of(store.get(schedule_id))
+@router.get("/{schedule_id}", response_model=ScheduleOut | UndecodableScheduleOut, responses=_READ)
+def get(schedule_id: str, _: ViewerDep, store: StoreDep) -> ScheduleOut | UndecodableScheduleOut:
+    """A schedule; one whose stored definition no longer decodes has `stored_definition`."""
+    return schedule_out(store.read(schedule_id))
 
 
-def _static_conflict(schedule: Schedule, change: str) -> Conflict:
+def _static_conflict(found: Schedule | Undecodable, change: str) -> Conflict:
     # Beat seeds static schedules from its configuration and re-seeds them on every re-sync,
     # so a change made here would be undone (or a deleted one come back).
+    if isinstance(found, Undecodable):
+        return Conflict(
+            f"schedule {found.name or found.id!r} is static and {found.reason}: delete it, "
+            "and beat seeds it again from its configuration (beat_schedule)",
+            [("static", "defined by beat's configuration")],
+        )
     return Conflict(
-        f"schedule {schedule.spec.name!r} is static: it comes from beat's configuration "
+        f"schedule {found.name!r} is static: it comes from beat's configuration "
         f"(beat_schedule), so {change} it there; pausing and resuming work here",
         [("static", "defined by beat's configuration")],
     )
 
 
+def _replace(
+    store: ScheduleStore, current: Schedule | Undecodable, document: dict[str, Any]
+) -> ScheduleOut:
+    """Put a new definition in place; a static schedule may change only `enabled` (409)."""
+    if current.static:
+        if isinstance(current, Undecodable):
+            raise _static_conflict(current, "change")
+        stored = current.spec.model_dump(mode="json")
+        if any(document.get(k) != stored[k] for k in stored.keys() - {"enabled"}):
+            raise _static_conflict(current, "change")
+    try:
+        return ScheduleOut.of(store.replace(current.id, document))
+    except ScheduleInvalid as exc:
+        if not isinstance(current, Undecodable):
+            raise
+        raise ValidationFailed(
+            "the stored definition no longer decodes, and the change leaves it invalid (fix "
+            f"each field named, or PUT a whole definition): {exc}",
+            exc.fields,
+        ) from None
+
+
 @router.patch("/{schedule_id}", response_model=ScheduleOut, responses=_WRITE)
 def patch(schedule_id: str, body: SchedulePatch, _: OperatorDep, store: StoreDep) -> ScheduleOut:
-    """Change fields; a static schedule's only field that changes here is `enabled` (409)."""
-    current = store.get(schedule_id)
-    stored = current.spec.model_dump(mode="json")
+    """Change fields; a static schedule's only field that changes here is `enabled` (409).
+
+    On a schedule whose stored definition no longer decodes, the fields given replace those
+    of the stored JSON, and the result must be a valid definition (422 names what is still
+    wrong): so a PATCH can fix just what broke it.
+    """
+    current = store.read(schedule_id)
     changes = body.model_dump(mode="json", exclude_unset=True)
-    if current.static and any(changes[k] != stored[k] for k in changes.keys() - {"enabled"}):
-        raise _static_conflict(current, "change")
-    return ScheduleOut.of(store.replace(schedule_id, {**stored, **changes}))
+    if isinstance(current, Undecodable):
+        return _replace(store, current, {**_stored_document(current), **changes})
+    return _replace(store, current, {**current.spec.model_dump(mode="json"), **changes})
+
+
+def _stored_document(entry: Undecodable) -> dict[str, Any]:
+    """The stored definition's JSON object, or nothing when it is no JSON object at all."""
+    try:
+        document = json.loads(entry.definition)
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+@router.put("/{schedule_id}", response_model=ScheduleOut, responses=_WRITE)
+def put(schedule_id: str, body: Document, _: OperatorDep, store: StoreDep) -> ScheduleOut:
+    """Replace the whole definition, as for a new schedule (a field left out takes its
+    default); also the way to bring back one whose stored definition no longer decodes.
+    A static schedule's only field that changes here is `enabled` (409)."""
+    return _replace(store, store.read(schedule_id), body.model_dump(mode="json"))
 
 
 @router.delete(
@@ -101,19 +159,20 @@ def patch(schedule_id: str, body: SchedulePatch, _: OperatorDep, store: StoreDep
     responses=error_responses(401, 403, 404, 409, 503),
 )
 def delete(schedule_id: str, _: OperatorDep, store: StoreDep) -> None:
-    """Delete a schedule and its run history; a static one is 409 (pause it instead)."""
-    current = store.get(schedule_id)
-    if current.static:
+    """Delete a schedule and its run history; a static one is 409 (pause it instead),
+    unless its stored definition no longer decodes (beat seeds it again)."""
+    current = store.read(schedule_id)
+    if current.static and not isinstance(current, Undecodable):
         raise _static_conflict(current, "remove")
     store.delete(schedule_id)
 
 
-@router.post("/{schedule_id}/pause", response_model=ScheduleOut, responses=_READ)
+@router.post("/{schedule_id}/pause", response_model=ScheduleOut, responses=_ACT)
 def pause(schedule_id: str, _: OperatorDep, store: StoreDep) -> ScheduleOut:
     return ScheduleOut.of(store.pause(schedule_id))
 
 
-@router.post("/{schedule_id}/resume", response_model=ScheduleOut, responses=_READ)
+@router.post("/{schedule_id}/resume", response_model=ScheduleOut, responses=_ACT)
 def resume(schedule_id: str, _: OperatorDep, store: StoreDep) -> ScheduleOut:
     return ScheduleOut.of(store.resume(schedule_id))
 
@@ -122,7 +181,7 @@ def resume(schedule_id: str, _: OperatorDep, store: StoreDep) -> ScheduleOut:
     "/{schedule_id}/run",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ScheduleRunNow,
-    responses=_READ,
+    responses=error_responses(401, 403, 404, 409, 422, 503),
 )
 async def run_now(
     *,
@@ -134,25 +193,24 @@ async def run_now(
     settings: SettingsDep,
     engine: EngineDep,
 ) -> ScheduleRunNow:
-    """Send the schedule's task now, outside its timetable; the run is recorded in history.
+    """Send the schedule's task now, outside its timetable, as a slot of it is sent (its
+    queue, priority and expiry); the run is recorded in history. 422 when its arguments no
+    longer fit the job catalogue.
 
     With the in-process engine (``USE_CELERY=false``) the job runs on this replica instead.
     """
     if engine is not None:
         return ScheduleRunNow(task_id=await anyio.to_thread.run_sync(engine.run_now, schedule_id))
     schedule = await anyio.to_thread.run_sync(store.get, schedule_id)
-    spec = schedule.spec
-    submission = TaskSubmission(
-        task=spec.task.value,
-        args=spec.args,
-        kwargs=spec.kwargs,
-        queue=spec.queue,
-        priority=spec.priority,
-    )
-    task_id = await submit_task(
-        celery, redis, submission, principal.subject, settings.result_expires_s
-    )
     now = store.clock()
+    task_id = await send_recorded(
+        celery,
+        redis,
+        schedule.spec.task.value,
+        principal.subject,
+        settings.result_expires_s,
+        **send_options(schedule, now),
+    )
     run = Run(now, now, RunState.sent.value, task_id=task_id, detail="run now")
     await anyio.to_thread.run_sync(
         lambda: store.record(schedule_id, [run], started=[(task_id, now)])

@@ -35,6 +35,7 @@ async def status(_: ViewerDep, live: LiveDep, queues: QueuesDep, redis: RedisDep
             last_tick_age_s=beat.age_s(),
             schedules_active=beat.active,
             schedules_paused=beat.paused,
+            schedules_set_aside=beat.set_aside,
         )
         if beat
         else None,
