@@ -12,6 +12,8 @@ from typing import Annotated, TypeVar
 from pydantic import BeforeValidator, Field, RedisDsn, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sdp_core import validation
+
 __all__ = ["CommaList", "CommonSettings", "Environment", "load_settings"]
 
 S = TypeVar("S", bound=BaseSettings)
@@ -110,5 +112,5 @@ def load_settings(cls: type[S]) -> S:
         for err in exc.errors():
             head, *rest = [str(p) for p in err["loc"]] or ["settings"]
             where = ".".join([_env_name(cls, head), *rest])
-            lines.append(f"  {where}: {err['msg']}")
+            lines.append(f"  {where}: {validation.message(err)}")
         raise SystemExit("\n".join(lines)) from None

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from kombu.exceptions import OperationalError
 from starlette.exceptions import HTTPException
 
+from sdp_core import validation
 from sdp_http.errors import (
     ApiError,
     FieldError,
@@ -95,7 +96,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         return _answer(_unsupported(request))
     if any(error.get("type") == "json_invalid" for error in exc.errors()):
         return _answer(_malformed(await request.body()))
-    fields = [(_field_name(tuple(e["loc"])), str(e["msg"])) for e in exc.errors()]
+    fields = [(_field_name(tuple(e["loc"])), validation.message(e)) for e in exc.errors()]
     message = "; ".join(f"{f}: {m}" for f, m in fields)
     return error_response(422, "validation_error", message, fields)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sdp_core import validation
 from sdp_core.queues import Queue, TaskName, queue_for
 from sdp_jobs import collect, etl, system
 from sdp_jobs.context import JobContext
@@ -47,10 +48,7 @@ class Job:
         try:
             return self.params.model_validate(bound)
         except ValidationError as exc:
-            fields = [
-                (".".join(str(p) for p in err["loc"]) or "kwargs", err["msg"])
-                for err in exc.errors()
-            ]
+            fields = validation.field_errors(exc, "kwargs")
             detail = "; ".join(f"{f}: {m}" for f, m in fields)
             raise JobArgumentError(f"{self.name}: bad arguments: {detail}", fields) from None
 

@@ -29,6 +29,7 @@ from pydantic import (
     field_validator,
 )
 
+from sdp_core import validation
 from sdp_core.queues import Priority, Queue, TaskName
 from sdp_jobs.catalogue import get_job
 from sdp_jobs.errors import JobArgumentError
@@ -252,10 +253,7 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     """Each bad field of a definition and why, e.g. ``("trigger.crontab.minute", "...")``."""
     # The discriminated union adds the tag ("trigger.crontab.minute"), which tells the author
     # which kind of trigger was being checked.
-    return [
-        (".".join(str(part) for part in error["loc"]) or "schedule", error["msg"])
-        for error in exc.errors()
-    ]
+    return validation.field_errors(exc, "schedule")
 
 
 def parse_spec(document: Mapping[str, Any] | ScheduleSpec) -> ScheduleSpec:

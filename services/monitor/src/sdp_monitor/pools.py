@@ -139,9 +139,9 @@ async def shrink(control: Control, workers: Sequence[str], n: int) -> list[Contr
         few = [w for w in workers if before[w] - n < 1]
         if few:
             raise ValidationFailed(
-                f"n: shrinking by {n} would leave "
-                + ", ".join(f"{w} {before[w] - n}" for w in few)
-                + " processes; a pool keeps at least 1",
+                f"n: shrinking by {n} would leave no process in "
+                + ", ".join(f"{w} (it has {before[w]})" for w in few)
+                + "; a pool keeps at least 1",
                 [
                     ("n", f"{w} has a pool of {before[w]}: shrink it by at most {before[w] - 1}")
                     for w in few
