@@ -27,6 +27,9 @@ from sdp_testing.processes import ServiceProcess, running_worker, wait_until
 
 from .support import Token, auth, monitor_settings, serve
 
+# kombu's Redis transport blocks in BRPOP for this long (Transport.brpop_timeout).
+KOMBU_BRPOP_TIMEOUT_S = 1
+
 Call = Callable[..., httpx.Response]
 
 
@@ -231,6 +234,9 @@ def test_consumers_are_added_and_cancelled(call: Call, workers: list[ServiceProc
         )
     )
     wait_until(lambda: consumers_of_etl() == [], 10, "the worker to stop consuming etl")
+    # A BRPOP the worker issued before the cancel still names etl until its timeout ends:
+    # a later test's etl message must stay queued.
+    time.sleep(KOMBU_BRPOP_TIMEOUT_S + 0.5)
 
 
 def worker_row(call: Call, name: str) -> dict[str, Any]:
