@@ -7,6 +7,9 @@ RUN := $(UV) run --frozen --no-sync
 TOOLS_BIN := $(CURDIR)/.tools/bin
 ROLE ?= viewer
 PYTEST_ARGS ?=
+# Most tests wait on real processes (visibility timeouts, restarts), so three pytest workers
+# keep two cores busy; a file stays on one worker, sharing its module fixtures.
+PYTEST_PARALLEL := -n 3 --dist loadfile
 
 .PHONY: run test test-fast tools lint format sync token bench help
 
@@ -45,10 +48,10 @@ format: sync
 	$(RUN) ruff check --fix .
 
 test: tools lint
-	PATH="$(TOOLS_BIN):$$PATH" $(RUN) pytest $(PYTEST_ARGS)
+	PATH="$(TOOLS_BIN):$$PATH" $(RUN) pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 test-fast: tools lint
-	PATH="$(TOOLS_BIN):$$PATH" $(RUN) pytest -m "not slow" $(PYTEST_ARGS)
+	PATH="$(TOOLS_BIN):$$PATH" $(RUN) pytest $(PYTEST_PARALLEL) -m "not slow" $(PYTEST_ARGS)
 
 # The bench group (celery-redbeat, for comparison) is installed here only; `make sync` and
 # `make test` leave it out again.

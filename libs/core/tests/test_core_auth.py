@@ -96,6 +96,7 @@ def test_none_algorithm_is_refused() -> None:
         ("abcabcabcabcabcabcabcabcabcabcabcabc", True),
         (generate_secret(), False),
     ],
+    ids=["short", "one-character", "repeated", "generated"],
 )
 def test_weak_secrets_are_named(secret: str, weak: bool) -> None:
     assert (weak_secret_reason(secret) is not None) is weak
