@@ -105,13 +105,24 @@ def test_health_command_follows_the_worker(redis_url: str) -> None:
 
 @pytest.mark.slow
 def test_killed_workers_task_is_redelivered(redis_url: str) -> None:
-    """acks_late: a task whose worker is SIGKILLed mid-run is run again by another worker."""
+    """acks_late: a task whose worker is SIGKILLed mid-run is run again by another worker.
+
+    The kill may land while the worker holds kombu's restore lock (it scans every second
+    here); the test takes that lock as the dead worker would have left it, so the worst case
+    is what runs: the lock's expiry must not hold the message back past the wait.
+    """
     app = create_app(WorkerSettings(redis_url=redis_url, visibility_timeout_s=10))
     fast_restore = {"SDP_VISIBILITY_TIMEOUT_S": "10"}
     with running_worker(redis_url, concurrency=1, **fast_restore) as doomed:
         result = app.send_task("system.sleep", args=[3])
         wait_until(lambda: result.state == "STARTED", 10, "the sleep to start")
         doomed.signal(9)
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        left_behind = redis.Redis.from_url(redis_url).lock(
+            channel.unacked_mutex_key, timeout=channel.unacked_mutex_expire
+        )
+        left_behind.acquire(blocking=False)
     with running_worker(redis_url, concurrency=1, **fast_restore):
         assert result.get(timeout=60) == {"slept_s": 3.0}
     app.close()

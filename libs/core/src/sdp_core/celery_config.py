@@ -14,11 +14,13 @@ from sdp_core.queues import DEFAULT_PRIORITY, QUEUES, Queue
 from sdp_core.sender_backend import result_backend_url
 from sdp_core.settings import CommonSettings
 
-__all__ = ["MAX_POOL_PROCESSES", "celery_config", "make_celery"]
+__all__ = ["MAX_POOL_PROCESSES", "UNACKED_MUTEX_EXPIRE_S", "celery_config", "make_celery"]
 
 # The most processes a worker's pool may have: at start (SDP_WORKER_CONCURRENCY) or grown
 # through the monitor, so a typo cannot fork thousands.
 MAX_POOL_PROCESSES = 256
+# How long kombu's lock over putting back unacknowledged messages outlives the process holding it.
+UNACKED_MUTEX_EXPIRE_S = 15
 
 
 def celery_config(settings: CommonSettings) -> dict[str, Any]:
@@ -35,6 +37,11 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
             # visibility timeout after it expires, not kombu's default of up to 100 s.
             "unacked_restore_interval": min(10, max(1, settings.visibility_timeout_s // 10)),
             "unacked_restore_throttle": 1,
+            # A worker killed while it holds the restore lock leaves it behind; kombu's 300 s
+            # default then holds every dead worker's messages back for five minutes. A restore
+            # that outlives the lock is still safe: each message is put back in a transaction
+            # that watches the unacked hash, so it comes back once.
+            "unacked_mutex_expire": UNACKED_MUTEX_EXPIRE_S,
             # A broker that vanishes without closing the socket must not hang a publish.
             "socket_timeout": 30,
             "socket_connect_timeout": 5,
