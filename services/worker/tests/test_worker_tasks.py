@@ -12,6 +12,7 @@ import redis
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from celery.result import AsyncResult
+from kombu.transport import redis as kombu_redis
 
 from sdp_core.queues import TaskName
 from sdp_testing.processes import running_worker, wait_until, worker_env
@@ -119,6 +120,7 @@ def test_killed_workers_task_is_redelivered(redis_url: str) -> None:
         doomed.signal(9)
     with app.connection_for_write() as connection:
         channel = connection.default_channel
+        assert isinstance(channel, kombu_redis.Channel)
         left_behind = redis.Redis.from_url(redis_url).lock(
             channel.unacked_mutex_key, timeout=channel.unacked_mutex_expire
         )
