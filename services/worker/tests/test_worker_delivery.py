@@ -51,6 +51,8 @@ def settled(app: Celery, client: redis.Redis, *workers: str) -> bool:
 
 
 def ran_once(events: EventLog, task_id: str) -> None:
+    # The result is stored before the worker's buffered task-succeeded event goes out.
+    wait_until(lambda: events.count("task-succeeded", task_id) > 0, 10, "the task-succeeded event")
     assert events.count("task-received", task_id) == 1
     assert events.count("task-started", task_id) == 1
     assert events.count("task-succeeded", task_id) == 1
