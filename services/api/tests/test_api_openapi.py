@@ -72,10 +72,14 @@ def test_every_request_body_has_an_example(document: dict[str, Any]) -> None:
             assert has_example(document, media), (method, path)
 
 
+# Answered from the process's memory: Redis being down cannot fail them.
+NO_REDIS = {"/api/v1/jobs"}
+
+
 def test_errors_are_documented_with_the_envelope(document: dict[str, Any]) -> None:
     for method, path, operation in operations(document):
         responses = operation["responses"]
-        expected = {"401", "403", "503"}
+        expected = {"401", "403"} if path in NO_REDIS else {"401", "403", "503"}
         if "requestBody" in operation or operation.get("parameters"):
             expected.add("422")
         if "requestBody" in operation:

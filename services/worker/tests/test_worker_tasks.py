@@ -15,9 +15,9 @@ from celery.result import AsyncResult
 from kombu.transport import redis as kombu_redis
 
 from sdp_core.queues import TaskName
+from sdp_jobs.catalogue import CATALOGUE
 from sdp_testing.processes import running_worker, wait_until, worker_env
 from sdp_worker.app import create_app
-from sdp_worker.policies import POLICIES
 from sdp_worker.settings import WorkerSettings
 
 
@@ -40,7 +40,12 @@ def test_every_catalogue_job_is_a_task_on_its_queue(redis_url: str) -> None:
     for name in TaskName:
         task = app.tasks[name.value]
         assert task.queue == name.value.split(".")[0]  # type: ignore[attr-defined]
-        assert task.soft_time_limit == POLICIES[name].soft_time_limit_s
+        policy = CATALOGUE[name].policy
+        assert (task.soft_time_limit, task.time_limit, task.max_retries) == (
+            policy.soft_time_limit_s,
+            policy.time_limit_s,
+            policy.max_retries,
+        )
     assert app.conf.worker_pool_restarts is True
 
 

@@ -1,4 +1,4 @@
-"""The job catalogue: every task name the platform runs, its queue and its argument model."""
+"""The job catalogue: every task name the platform runs, its queue, argument model and policy."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sdp_core import validation
 from sdp_core.queues import Queue, TaskName, queue_for
@@ -14,7 +14,26 @@ from sdp_jobs import collect, etl, system
 from sdp_jobs.context import JobContext
 from sdp_jobs.errors import JobArgumentError, UnknownJob
 
-__all__ = ["CATALOGUE", "Job", "get_job", "run_job"]
+__all__ = ["CATALOGUE", "Job", "TaskPolicy", "get_job", "run_job"]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPolicy:
+    """Time limits and retries a worker runs the job under."""
+
+    # Served as is by the API's job catalogue: every field is in every answer.
+    __pydantic_config__ = ConfigDict(
+        use_attribute_docstrings=True, json_schema_serialization_defaults_required=True
+    )
+
+    soft_time_limit_s: int
+    """Seconds after which the job is asked to stop (SoftTimeLimitExceeded in the task)."""
+    time_limit_s: int
+    """Seconds after which the worker kills the process running it."""
+    max_retries: int = 0
+    """Retries after a TransientJobError, each after a jittered wait that doubles."""
+    retry_backoff_max_s: int = 600
+    """Cap on the wait between those retries, in seconds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +42,7 @@ class Job:
     params: type[BaseModel]
     func: Callable[[JobContext, Any], Any]
     description: str
+    policy: TaskPolicy
 
     @property
     def queue(self) -> Queue:
@@ -53,18 +73,29 @@ class Job:
             raise JobArgumentError(f"{self.name}: bad arguments: {detail}", fields) from None
 
 
-def _job(name: TaskName, params: type[BaseModel], func: Callable[[JobContext, Any], Any]) -> Job:
-    return Job(name, params, func, (func.__doc__ or "").strip().splitlines()[0])
+def _job(
+    name: TaskName,
+    params: type[BaseModel],
+    func: Callable[[JobContext, Any], Any],
+    policy: TaskPolicy,
+) -> Job:
+    return Job(name, params, func, (func.__doc__ or "").strip().splitlines()[0], policy)
 
 
 CATALOGUE: Mapping[str, Job] = {
     job.name.value: job
     for job in (
-        _job(TaskName.collect_http, collect.CollectParams, collect.collect_http),
-        _job(TaskName.etl_transform, etl.TransformParams, etl.transform),
-        _job(TaskName.system_cleanup, system.CleanupParams, system.cleanup),
-        _job(TaskName.system_noop, system.NoopParams, system.noop),
-        _job(TaskName.system_sleep, system.SleepParams, system.sleep),
+        # The collector retries inside the call first; these are the slower retries after that.
+        _job(
+            TaskName.collect_http,
+            collect.CollectParams,
+            collect.collect_http,
+            TaskPolicy(300, 330, max_retries=5),
+        ),
+        _job(TaskName.etl_transform, etl.TransformParams, etl.transform, TaskPolicy(600, 630)),
+        _job(TaskName.system_cleanup, system.CleanupParams, system.cleanup, TaskPolicy(900, 960)),
+        _job(TaskName.system_noop, system.NoopParams, system.noop, TaskPolicy(10, 20)),
+        _job(TaskName.system_sleep, system.SleepParams, system.sleep, TaskPolicy(3_600, 3_660)),
     )
 }
 

@@ -44,18 +44,64 @@ _TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemotePro
 
 
 class CollectParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        # The rule of `_one_body`, for a client that checks the schema before it sends.
+        json_schema_extra={
+            "not": {
+                "required": ["json_body", "body"],
+                "properties": {"json_body": {"not": {"type": "null"}}, "body": {"type": "string"}},
+            }
+        },
+    )
 
-    url: HttpUrl
-    method: Method = "GET"
-    headers: dict[str, str] = Field(default_factory=dict)
-    json_body: JsonValue | None = None
-    body: str | None = None
-    timeout_s: StrictFloat = Field(10.0, gt=0, le=300)
-    max_bytes: StrictInt = Field(10 * MIB, gt=0, le=100 * MIB)
-    attempts: StrictInt = Field(3, ge=1, le=10)
-    backoff_s: StrictFloat = Field(0.5, ge=0, le=60)
-    retry_statuses: frozenset[Status] = Field(default_factory=lambda: frozenset(range(500, 600)))
+    url: HttpUrl = Field(
+        description="The http or https URL to fetch.",
+        examples=["https://example.org/orders.json"],
+        # HttpUrl's scheme check; "format: uri" alone would also let ftp:// through.
+        json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"},
+    )
+    method: Method = Field("GET", description="HTTP method (case does not matter).")
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Request headers: names are RFC 9110 tokens, values hold no line break.",
+        examples=[{"Accept": "application/json"}],
+        json_schema_extra={
+            "propertyNames": {"pattern": _HEADER_NAME.pattern},
+            "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n]*$"},
+        },
+    )
+    json_body: JsonValue | None = Field(
+        None, description="A body sent as JSON; give this or `body`, not both."
+    )
+    body: str | None = Field(None, description="A body sent as text; give this or `json_body`.")
+    timeout_s: StrictFloat = Field(
+        10.0, gt=0, le=300, description="Seconds per read and for the whole body: up to 300."
+    )
+    max_bytes: StrictInt = Field(
+        10 * MIB,
+        gt=0,
+        le=100 * MIB,
+        description="Largest body taken, counted decoded: up to 104,857,600 (100 MiB).",
+    )
+    attempts: StrictInt = Field(
+        3,
+        ge=1,
+        le=10,
+        description="Tries within the call, 1 to 10, for connection errors and `retry_statuses`.",
+    )
+    backoff_s: StrictFloat = Field(
+        0.5,
+        ge=0,
+        le=60,
+        description="Wait after the first failed try, 0 to 60 s; it doubles, capped at 30 s.",
+    )
+    retry_statuses: frozenset[Status] = Field(
+        default_factory=lambda: frozenset(range(500, 600)),
+        description="Answer statuses tried again (100 to 599); every 5xx when left out.",
+        examples=[[502, 503, 504]],
+    )
 
     @field_validator("method", mode="before")
     @classmethod

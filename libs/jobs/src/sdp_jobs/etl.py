@@ -45,7 +45,14 @@ __all__ = [
 Record = dict[str, Any]
 Format = Literal["auto", "json", "csv"]
 # A top-level key, or a dotted path through nested objects and list indices ("user.tags.0").
-FieldPath = Annotated[str, Field(min_length=1, max_length=200)]
+FieldPath = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        description="A field, or a dotted path through objects and list indices (`user.tags.0`).",
+    ),
+]
 
 _MISSING: Any = object()
 
@@ -166,7 +173,9 @@ class _Model(BaseModel):
 
 class SelectStep(_Model):
     step: Literal["select"]
-    fields: list[FieldPath] = Field(min_length=1)
+    fields: list[FieldPath] = Field(
+        min_length=1, description="The fields each row keeps, in this order (missing: null)."
+    )
 
     def apply(self, rows: list[Record]) -> list[Record]:
         return [{name: _field(row, name) for name in self.fields} for row in rows]
@@ -177,7 +186,14 @@ class FilterStep(_Model):
     field: FieldPath
     op: Literal["eq", "ne", "gt", "ge", "lt", "le", "in", "contains", "exists"] = "eq"
     # Validated even when left out, so "gt" without a value is refused.
-    value: JsonValue = Field(None, validate_default=True)
+    value: JsonValue = Field(
+        None,
+        validate_default=True,
+        description=(
+            "What the field is compared with: a list for `in`; a number or a string for `gt`, "
+            "`ge`, `lt` and `le`; true, false or nothing for `exists`."
+        ),
+    )
 
     @field_validator("value")
     @classmethod
@@ -198,7 +214,9 @@ class FilterStep(_Model):
 
 class RenameStep(_Model):
     step: Literal["rename"]
-    mapping: dict[str, FieldPath] = Field(min_length=1)
+    mapping: dict[str, FieldPath] = Field(
+        min_length=1, description="Old name to new name; no two fields renamed to one name."
+    )
 
     @field_validator("mapping")
     @classmethod
@@ -213,7 +231,9 @@ class RenameStep(_Model):
 
 class Metric(_Model):
     op: Literal["count", "sum", "avg", "min", "max"]
-    field: FieldPath | None = None
+    field: FieldPath | None = Field(
+        None, description="Needed by every op but `count`, which counts rows without one."
+    )
 
     @model_validator(mode="after")
     def _needs_field(self) -> Self:
@@ -231,8 +251,12 @@ class Metric(_Model):
 
 class AggregateStep(_Model):
     step: Literal["aggregate"]
-    by: list[FieldPath] = Field(default_factory=list)
-    metrics: dict[str, Metric] = Field(min_length=1)
+    by: list[FieldPath] = Field(
+        default_factory=list, description="Group keys; none makes one group of every row."
+    )
+    metrics: dict[str, Metric] = Field(
+        min_length=1, description="Output column to metric; no name of a group key."
+    )
 
     @model_validator(mode="after")
     def _names_distinct(self) -> Self:
@@ -261,10 +285,31 @@ Step = Annotated[SelectStep | FilterStep | RenameStep | AggregateStep, Field(dis
 
 
 class TransformParams(_Model):
-    source: str = Field(min_length=1, max_length=300)
-    pipeline: list[Step] = Field(default_factory=list, max_length=100)
-    format: Format = "auto"
-    records_path: FieldPath | None = None
+    source: str = Field(
+        min_length=1,
+        max_length=300,
+        description="The `payload_key` a collect.http result names, or the id after its prefix.",
+        examples=[f"{keys.PAYLOAD_PREFIX}0b5c6f0e-2d53-4c34-9d0c-8f7d1c1f2a10"],
+        # `_payload_only`'s rule: no colon, or the payload prefix.
+        json_schema_extra={"pattern": f"^(?:{keys.PAYLOAD_PREFIX}|[^:]*$)"},
+    )
+    pipeline: list[Step] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Steps run in order over the records (at most 100).",
+        examples=[
+            [
+                {"step": "filter", "field": "status", "value": "paid"},
+                {"step": "aggregate", "by": ["country"], "metrics": {"orders": {"op": "count"}}},
+            ]
+        ],
+    )
+    format: Format = Field(
+        "auto", description="`auto` reads the content type, then the payload's first character."
+    )
+    records_path: FieldPath | None = Field(
+        None, description="Where a JSON document keeps its list of records (`data.items`)."
+    )
 
     @field_validator("source")
     @classmethod

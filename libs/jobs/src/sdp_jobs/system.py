@@ -41,7 +41,7 @@ def noop(ctx: JobContext, params: NoopParams) -> None:
 class SleepParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    seconds: StrictFloat = Field(ge=0, le=3600)
+    seconds: StrictFloat = Field(ge=0, le=3600, description="0 to 3,600.", examples=[2.0])
 
 
 def sleep(ctx: JobContext, params: SleepParams) -> dict[str, float]:
@@ -54,8 +54,18 @@ class CleanupParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Ten years is past any retention and keeps now - older_than_s a date.
-    older_than_s: StrictInt | None = Field(None, ge=0, le=3_650 * 86_400)
-    batch_size: StrictInt = Field(500, ge=1, le=10_000)
+    older_than_s: StrictInt | None = Field(
+        None,
+        ge=0,
+        le=3_650 * 86_400,
+        description=(
+            "Delete results finished longer ago than this, 0 to 315,360,000 s (ten years); "
+            "the result retention (SDP_RESULT_EXPIRES_S) when left out."
+        ),
+    )
+    batch_size: StrictInt = Field(
+        500, ge=1, le=10_000, description="Keys read per SCAN round trip: 1 to 10,000."
+    )
 
 
 @dataclass(frozen=True, slots=True)

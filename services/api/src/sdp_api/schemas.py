@@ -8,8 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from sdp_core.queues import Priority, Queue
+from sdp_jobs.catalogue import Job, TaskPolicy
 
-__all__ = ["TaskAccepted", "TaskStatus", "TaskSubmission"]
+__all__ = ["JobList", "JobOut", "TaskAccepted", "TaskStatus", "TaskSubmission"]
 
 
 class TaskSubmission(BaseModel):
@@ -76,3 +77,69 @@ class TaskStatus(BaseModel):
     result: Any = None
     error: str | None = Field(None, description="`ExceptionType: message` when it failed.")
     traceback: str | None = None
+
+
+class JobOut(BaseModel):
+    name: str = Field(description="What `task` names in a submission or a schedule.")
+    queue: Queue = Field(description="The queue the job is routed to unless one is given.")
+    description: str
+    arguments: dict[str, Any] = Field(
+        description=(
+            "JSON Schema (2020-12) of the job's keyword arguments: the model submissions and "
+            "schedules are validated with. Its `$ref`s point into its own `$defs`."
+        )
+    )
+    policy: TaskPolicy
+
+    @classmethod
+    def of(cls, job: Job) -> JobOut:
+        return cls(
+            name=job.name.value,
+            queue=job.queue,
+            description=job.description,
+            arguments=job.params.model_json_schema(),
+            policy=job.policy,
+        )
+
+
+class JobList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "name": "system.sleep",
+                            "queue": "system",
+                            "description": "Sleep for a number of seconds; for time-limit, "
+                            "revoke and load checks.",
+                            "arguments": {
+                                "additionalProperties": False,
+                                "properties": {
+                                    "seconds": {
+                                        "description": "0 to 3,600.",
+                                        "examples": [2.0],
+                                        "maximum": 3600,
+                                        "minimum": 0,
+                                        "title": "Seconds",
+                                        "type": "number",
+                                    }
+                                },
+                                "required": ["seconds"],
+                                "title": "SleepParams",
+                                "type": "object",
+                            },
+                            "policy": {
+                                "soft_time_limit_s": 3600,
+                                "time_limit_s": 3660,
+                                "max_retries": 0,
+                                "retry_backoff_max_s": 600,
+                            },
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    items: list[JobOut] = Field(description="Every job of the catalogue, in name order.")

@@ -1,4 +1,4 @@
-"""The job catalogue registered as Celery tasks: names, queues, retries and time limits."""
+"""The job catalogue registered as Celery tasks, each under its own policy."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from celery.worker.request import Request
 from sdp_jobs.catalogue import CATALOGUE, Job
 from sdp_jobs.context import JobContext
 from sdp_jobs.errors import TransientJobError
-from sdp_worker.policies import POLICIES
 
 __all__ = ["register_tasks"]
 
@@ -19,7 +18,7 @@ ContextFactory = Callable[[str | None], JobContext]
 
 
 def _register(app: Celery, job: Job, context: ContextFactory, request: type[Request]) -> None:
-    policy = POLICIES[job.name]
+    policy = job.policy
 
     def run(self: Task[Any, Any], *args: Any, **kwargs: Any) -> Any:
         return job.func(context(self.request.id), job.validate(args, kwargs))
