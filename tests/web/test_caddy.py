@@ -32,6 +32,10 @@ CADDYFILE = ROOT / "deploy" / "web" / "Caddyfile"
 INDEX = '<!doctype html><script type="module" src="/assets/app-3f2a1b.js"></script>'
 BUNDLE = "/assets/app-3f2a1b.js"
 EVENTS = "/api/v1/celery/events"
+# A service's own 503, as sdp_http answers when Redis is down.
+REDIS_DOWN = (
+    b'{"error": {"code": "unavailable", "message": "redis is not answering", "fields": []}}'
+)
 
 
 @dataclass
@@ -69,8 +73,11 @@ def handler_for(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
             if self.path.startswith(EVENTS):
                 self.stream_events()
                 return
-            body = json.dumps({"service": upstream.name}).encode()
-            self.send_response(200)
+            if self.path.endswith("/redis-down"):
+                status, body = 503, REDIS_DOWN
+            else:
+                status, body = 200, json.dumps({"service": upstream.name}).encode()
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -305,6 +312,14 @@ def test_a_service_that_does_not_answer_is_a_503_naming_it(
     assert error.fields == []
     # The app is still served.
     assert client.get(caddy_alone.url + "/tasks").text == INDEX
+
+
+@pytest.mark.parametrize("path", ["/api/v1/celery/redis-down", "/api/v1/redis-down"])
+def test_a_service_answering_503_itself_is_passed_on_unchanged(
+    caddy: Caddy, client: httpx.Client, path: str
+) -> None:
+    response = client.get(caddy.url + path)
+    assert (response.status_code, response.content) == (503, REDIS_DOWN)
 
 
 def test_a_stop_ends_open_event_streams_after_the_grace_period(
