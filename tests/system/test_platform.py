@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 READY_WITHIN_S = 60
 # The ready program prints its line by then, ready or not (SDP_READY_TIMEOUT_S, 120 s).
 READY_LINE_WITHIN_S = 180
+# What the platform's Caddy serves here instead of the console's real build.
+STUB_INDEX = "<!doctype html><title>SDP console stub</title>"
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
@@ -45,6 +47,10 @@ class Platform:
     redis_url: str
     run_dir: Path
     ready_after_s: float
+
+    @property
+    def web(self) -> str:
+        return f"http://127.0.0.1:{self.ports['web']}"
 
     @property
     def api(self) -> str:
@@ -80,8 +86,14 @@ def port_closed(port: int) -> bool:
 
 @contextmanager
 def running_platform(run_dir: Path, redis_url: str | None = None, **env: str) -> Iterator[Platform]:
-    """`scripts/run.py` with its own ports; its own redis-server unless `redis_url` answers."""
-    ports = {name: free_port() for name in ("api", "monitor", "flower")}
+    """`scripts/run.py` with its own ports; its own redis-server unless `redis_url` answers.
+
+    Caddy serves a stub build (SDP_WEB_DIST), so no Node is needed and nothing is built.
+    """
+    ports = {name: free_port() for name in ("web", "api", "monitor", "flower")}
+    dist = run_dir / "stub-dist"
+    dist.mkdir()
+    (dist / "index.html").write_text(STUB_INDEX)
     if redis_url is None:
         ports["redis"] = free_port()
         # Nothing answers on this port, so the launcher starts its own redis-server there.
@@ -92,6 +104,8 @@ def running_platform(run_dir: Path, redis_url: str | None = None, **env: str) ->
         "SDP_API_PORT": str(ports["api"]),
         "SDP_MONITOR_PORT": str(ports["monitor"]),
         "SDP_FLOWER_PORT": str(ports["flower"]),
+        "SDP_WEB_PORT": str(ports["web"]),
+        "SDP_WEB_DIST": str(dist),
         "SDP_WORKER_HOSTNAME": f"system-{ports['api']}@%h",
         **env,
     }
@@ -177,9 +191,29 @@ def wait_for_task(client: httpx.Client, platform: Platform, task_id: str) -> dic
 
 def test_ready_in_time_and_prints_urls(platform: Platform) -> None:
     assert platform.ready_after_s < READY_WITHIN_S
-    log = platform.process.log()
-    for url in (platform.api, platform.monitor, platform.flower):
-        assert url in log
+    printed = "\n".join(re.findall(r"^ready +\| (.*)$", platform.process.log(), re.MULTILINE))
+    urls = [platform.web, platform.api, platform.monitor, platform.flower]
+    # The console's URL first, and again in the ready line.
+    assert sorted(urls, key=printed.index) == urls, printed
+    assert re.search(rf"SDP platform ready in [\d.]+ s: open {platform.web}$", printed), printed
+
+
+def test_the_console_and_both_services_answer_through_its_one_origin(platform: Platform) -> None:
+    viewer = platform.token(Role.viewer)
+    with httpx.Client(timeout=10) as client:
+        for path in ("/", "/tasks?task=0b6c2d"):
+            index = client.get(platform.web + path)
+            assert (index.status_code, index.text) == (200, STUB_INDEX)
+        status = client.get(f"{platform.web}/api/v1/celery/status", headers=viewer)
+        assert status.status_code == 200, status.text
+        assert status.json()["workers_online"] == 1
+        schedules = client.get(f"{platform.web}/api/v1/schedules", headers=viewer)
+        assert schedules.status_code == 200, schedules.text
+        assert "items" in schedules.json()
+        # The services' own errors pass through unchanged.
+        anonymous = client.get(f"{platform.web}/api/v1/schedules")
+        assert anonymous.status_code == 401
+        assert anonymous.json()["error"]["code"] == "unauthorized"
 
 
 def test_tasks_submitted_through_the_api_succeed(platform: Platform, httpserver: Any) -> None:
@@ -396,7 +430,18 @@ def test_ctrl_c_stops_everything_in_order_and_the_monitor_flushes_first(
     assert "history write failed" not in log
     assert "history write failed" not in (platform.run_dir / "logs" / "monitor.log").read_text()
     order = stop_order(log)
-    assert set(order) == {"api", "worker", "beat", "flower", "monitor", "redis", "output"}, log
+    assert set(order) == {
+        "web",
+        "api",
+        "worker",
+        "beat",
+        "flower",
+        "monitor",
+        "redis",
+        "output",
+    }, log
+    # Caddy first, so no request reaches a stopped service.
+    assert order[0] == "web", order
     assert order[-3:] == ["monitor", "redis", "output"], order
 
 
