@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,10 @@ def test_the_two_commands_come_first() -> None:
     head = README[:800]
     assert "make run" in head
     assert "make test" in head
+
+
+def test_every_variable_of_the_web_server_is_documented() -> None:
+    caddyfile = (Path(__file__).resolve().parents[2] / "deploy" / "web" / "Caddyfile").read_text()
+    names = {*re.findall(r"\{\$(\w+)[:}]", caddyfile), "SDP_WEB_DIST"}
+    assert "SDP_WEB_PORT" in names, "the Caddyfile reads its port as {$SDP_WEB_PORT:...}"
+    assert [name for name in sorted(names) if f"`{name}`" not in README] == []
