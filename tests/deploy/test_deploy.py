@@ -423,7 +423,7 @@ def env_of(steps: list[Instruction]) -> dict[str, str]:
     found: dict[str, str] = {}
     for step in steps:
         if step.keyword == "ENV":
-            found.update(item.split("=", 1) for item in step.arguments.split())
+            found.update(item.partition("=")[::2] for item in step.arguments.split())
     return found
 
 
