@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # keep two cores busy; a file stays on one worker, sharing its module fixtures.
 PYTEST_PARALLEL := -n 3 --dist loadfile
 
-.PHONY: run test test-fast tools lint format sync token bench help
+.PHONY: run test test-fast tools lint format sync token bench help web-client
 
 help:
 	@echo "make run        the whole platform as local processes (Ctrl-C stops it)"
@@ -20,6 +20,7 @@ help:
 	@echo "make tools      the command-line tools the tests run, into .tools/bin"
 	@echo "make token ROLE=admin   a bearer token for local use"
 	@echo "make bench      the benchmarks"
+	@echo "make web-client the console's typed client, from the services' OpenAPI documents"
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv $(CURDIR)/.tools && $(CURDIR)/.tools/bin/pip install --quiet uv==$(UV_VERSION) \
@@ -47,11 +48,19 @@ format: sync
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
+# The console's unit tests (vitest), then its browser tests (Playwright in Debian's chromium)
+# against the platform started as `make run` starts it.
 test: tools lint
 	PATH="$(TOOLS_BIN):$$PATH" $(RUN) pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
+	$(RUN) python scripts/web.py test
+	PATH="$(TOOLS_BIN):$$PATH" $(RUN) python scripts/web.py e2e
 
 test-fast: tools lint
 	PATH="$(TOOLS_BIN):$$PATH" $(RUN) pytest $(PYTEST_PARALLEL) -m "not slow" $(PYTEST_ARGS)
+	$(RUN) python scripts/web.py test
+
+web-client: sync
+	$(RUN) python scripts/web.py client
 
 # The bench group (celery-redbeat, for comparison) is installed here only; `make sync` and
 # `make test` leave it out again.

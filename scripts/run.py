@@ -86,7 +86,7 @@ def web_dist(env: dict[str, str]) -> Path:
         dist = Path(env["SDP_WEB_DIST"]).resolve()
     else:
         # scripts/web.py, imported only here: a given SDP_WEB_DIST needs no Node.
-        from web import ensure_built  # type: ignore[import-not-found, attr-defined, unused-ignore]
+        from web import ensure_built
 
         dist = ensure_built()
     if not (dist / "index.html").is_file():
@@ -212,6 +212,14 @@ def supervisord_config(programs: list[Program], run: Path) -> str:
                 "user": os.getuid(),
             },
         ),
+        # `supervisorctl -c <run dir>/supervisord.conf stop monitor`: one program stopped or
+        # started by hand; the socket is the owner's only.
+        section("unix_http_server", {"file": run / "supervisor.sock", "chmod": "0700"}),
+        section(
+            "rpcinterface:supervisor",
+            {"supervisor.rpcinterface_factory": "supervisor.rpcinterface:make_main_rpcinterface"},
+        ),
+        section("supervisorctl", {"serverurl": f"unix://{run / 'supervisor.sock'}"}),
         section(
             "eventlistener:output",
             {

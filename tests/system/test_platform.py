@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -363,6 +364,43 @@ def test_a_worker_stopped_through_the_monitor_comes_back(platform: Platform) -> 
     assert shutdown.status_code == 200, shutdown.text
     wait_until(lambda: worker_back(platform, node, old), 90, "the worker to come back")
     assert lasting_pids(platform) == before
+
+
+def supervisorctl(platform: Platform, *args: str) -> str:
+    config = platform.run_dir / "supervisord.conf"
+    done = subprocess.run(
+        [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(config), *args],
+        capture_output=True,
+        text=True,
+        # `start` answers once the program has run for startsecs (60 s).
+        timeout=120,
+        check=False,
+    )
+    return done.stdout + done.stderr
+
+
+@pytest.mark.timeout(300)
+def test_supervisorctl_stops_and_starts_one_program_and_the_rest_run_on(
+    platform: Platform,
+) -> None:
+    assert "monitor" in supervisorctl(platform, "status")
+    before = lasting_pids(platform)
+    assert "stopped" in supervisorctl(platform, "stop", "monitor")
+    try:
+        assert port_closed(platform.ports["monitor"])
+        with httpx.Client(timeout=10) as client:
+            # Caddy answers for it, naming it, and the api behind the same origin runs on.
+            down = client.get(f"{platform.web}/api/v1/celery/status")
+            assert down.status_code == 503, down.text
+            assert down.json()["error"]["code"] == "unavailable"
+            up = client.get(
+                f"{platform.web}/api/v1/scheduler/status", headers=platform.token(Role.viewer)
+            )
+            assert up.status_code == 200, up.text
+        assert service_pid(platform, "sdp_api") == before["sdp_api"]
+    finally:
+        assert "started" in supervisorctl(platform, "start", "monitor")
+    wait_until(lambda: not port_closed(platform.ports["monitor"]), 30, "the monitor to answer")
 
 
 @pytest.mark.timeout(300)

@@ -1,0 +1,7 @@
+export function QueuesPage() {
+  return (
+    <section>
+      <h1>Queues</h1>
+    </section>
+  );
+}

@@ -1,0 +1,7 @@
+export function TasksPage() {
+  return (
+    <section>
+      <h1>Tasks</h1>
+    </section>
+  );
+}

@@ -1,0 +1,7 @@
+export function WorkersPage() {
+  return (
+    <section>
+      <h1>Workers</h1>
+    </section>
+  );
+}
