@@ -38,18 +38,19 @@ class Series:
 
 
 class SeriesRing:
-    """`capacity` steps of `step_s` seconds; thread-safe."""
+    """The last `capacity` complete steps of `step_s` seconds and the one under way; thread-safe."""
 
     def __init__(self, step_s: int, capacity: int, clock: Callable[[], float] = time.time) -> None:
         self.step_s = step_s
         self.capacity = capacity
         self.clock = clock
         self._lock = threading.Lock()
+        size = self._size = capacity + 1
         # Slot i holds step `_steps[i]` (-1: none yet); a slot found holding another is empty.
-        self._steps = [-1] * capacity
-        self._succeeded = [0] * capacity
-        self._failed = [0] * capacity
-        self._depths: list[dict[str, int] | None] = [None] * capacity
+        self._steps = [-1] * size
+        self._succeeded = [0] * size
+        self._failed = [0] * size
+        self._depths: list[dict[str, int] | None] = [None] * size
 
     def step_of(self, at: float) -> int:
         return math.floor(at / self.step_s)
@@ -60,7 +61,7 @@ class SeriesRing:
             now = self.step_of(self.clock())
             # A clock ahead of the monitor's counts now; one older than the ring is forgotten.
             step = min(self.step_of(at), now)
-            if step <= now - self.capacity:
+            if step <= now - self._size:
                 return
             slot = self._claim(step)
             if succeeded:
@@ -76,7 +77,7 @@ class SeriesRing:
             self._depths[slot] = {name: depths[name] for name in names}
 
     def _claim(self, step: int) -> int:
-        slot = step % self.capacity
+        slot = step % self._size
         if self._steps[slot] != step:
             self._steps[slot] = step
             self._succeeded[slot] = self._failed[slot] = 0
@@ -89,9 +90,7 @@ class SeriesRing:
             last = self.step_of(self.clock()) - 1
             steps = range(last - min(count, self.capacity) + 1, last + 1)
             # Each step's slot, if it still holds that step.
-            held = [
-                s % self.capacity if self._steps[s % self.capacity] == s else None for s in steps
-            ]
+            held = [s % self._size if self._steps[s % self._size] == s else None for s in steps]
             succeeded = [0 if i is None else self._succeeded[i] for i in held]
             failed = [0 if i is None else self._failed[i] for i in held]
             depths = [None if i is None else self._depths[i] for i in held]
