@@ -20,6 +20,7 @@ __all__ = [
     "BeatStatus",
     "CancelRequest",
     "CancelResult",
+    "CelerySeries",
     "CeleryStatus",
     "ConsumerRequest",
     "ControlResponse",
@@ -311,3 +312,38 @@ class AuditEntryOut(BaseModel):
 class AuditPage(BaseModel):
     items: list[AuditEntryOut]
     next_cursor: str | None
+
+
+class CelerySeries(BaseModel):
+    """Throughput and queue depths of the last minutes, one value per step in every array."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "step_s": 5,
+                    "t": [1764770400, 1764770405, 1764770410, 1764770415],
+                    "succeeded": [3.2, 4.0, 0.0, 1.4],
+                    "failed": [0.0, 0.2, 0.0, 0.0],
+                    "queues": {
+                        "collect": [12, 4, None, 0],
+                        "etl": [0, 0, None, 2],
+                        "system": [0, 0, None, 0],
+                    },
+                }
+            ]
+        }
+    )
+
+    step_s: int = Field(description="Seconds per step.")
+    t: list[int] = Field(
+        description="Each step's start, epoch seconds, oldest first; the last is the latest "
+        "complete step."
+    )
+    succeeded: list[float] = Field(description="Tasks that succeeded, per second of the step.")
+    failed: list[float] = Field(description="Tasks that failed, per second of the step.")
+    queues: dict[str, list[int | None]] = Field(
+        description="Messages waiting per queue as sampled in each step; null where no sample "
+        "was taken (the monitor was not running, or the broker did not answer) or the queue "
+        "was not known yet."
+    )
