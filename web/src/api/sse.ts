@@ -16,22 +16,27 @@ export class SseParser {
   private buffer = "";
   private event = "";
   private data: string[] = [];
+  // The last chunk ended in CR: an LF starting the next one is the rest of that CRLF.
+  private skipLf = false;
 
   push(chunk: string): SseMessage[] {
-    const text = this.buffer + chunk;
+    if (chunk === "") return [];
     const messages: SseMessage[] = [];
-    let start = 0;
-    for (let at = 0; at < text.length; at++) {
-      const char = text.charCodeAt(at);
+    let start = this.skipLf && chunk.charCodeAt(0) === LF ? 1 : 0;
+    this.skipLf = false;
+    for (let at = start; at < chunk.length; at++) {
+      const char = chunk.charCodeAt(at);
       if (char !== LF && char !== CR) continue;
-      // A CR ending the chunk may be half of a CRLF: wait for the next chunk.
-      if (char === CR && at + 1 === text.length) break;
-      const message = this.line(text.slice(start, at));
-      if (char === CR && text.charCodeAt(at + 1) === LF) at++;
-      start = at + 1;
+      const message = this.line(this.buffer + chunk.slice(start, at));
+      this.buffer = "";
       if (message) messages.push(message);
+      if (char === CR) {
+        if (at + 1 === chunk.length) this.skipLf = true;
+        else if (chunk.charCodeAt(at + 1) === LF) at++;
+      }
+      start = at + 1;
     }
-    this.buffer = text.slice(start);
+    this.buffer += chunk.slice(start);
     return messages;
   }
 

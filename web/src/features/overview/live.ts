@@ -1,7 +1,7 @@
 /**
  * The monitor's live events applied to what the overview shows. Pure functions: the same
- * snapshot and events always give the same result, and nothing is changed in place, so the
- * query cache sees new objects and the tests need no browser.
+ * snapshot, events and `now` always give the same result, and nothing is changed in place, so
+ * the query cache sees new objects and the tests need no browser.
  */
 import type { SseMessage } from "../../api/sse";
 import type { MonitorSchemas } from "../../api/types";
@@ -9,12 +9,14 @@ import type { MonitorSchemas } from "../../api/types";
 export type CeleryStatus = MonitorSchemas["CeleryStatus"];
 export type WorkerList = MonitorSchemas["WorkerList"];
 export type WorkerOut = MonitorSchemas["WorkerOut"];
+/** `GET /api/v1/celery/series`: per-second rates and queue depths (null: no sample) per step. */
+export type Series = MonitorSchemas["CelerySeries"];
 
 export interface WorkerEvent {
   type: "worker";
   name: string;
   online: boolean;
-  purged?: boolean;
+  purged: boolean;
   /** Epoch seconds. */
   last_heartbeat?: number;
   processed?: number;
@@ -34,16 +36,6 @@ export interface TaskEvent {
 
 export type LiveEvent = WorkerEvent | TaskEvent;
 
-/** The shape of `GET /api/v1/celery/series`: per-second rates and queue depths per step. */
-export interface Series {
-  step_s: number;
-  /** Epoch seconds, the start of each step, oldest first. */
-  t: number[];
-  succeeded: number[];
-  failed: number[];
-  queues: Record<string, number[]>;
-}
-
 /** Where a task was last seen, to move the counters when it moves on. */
 interface Tracked {
   state: string;
@@ -59,17 +51,29 @@ export interface LiveSnapshot {
 }
 
 export const SERIES_MINUTES = 15;
+/** The step until the monitor's series says its own. */
 export const SERIES_STEP_S = 5;
 // Tasks followed at once; the oldest are forgotten first (the poll re-anchors the counters).
 const TRACKED_MAX = 5_000;
 const FINISHED = new Set(["SUCCESS", "FAILURE", "REVOKED", "REJECTED"]);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null;
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** A `worker` or `task` message as an event; anything else (or malformed) is null. */
-export function parseEvent(message: SseMessage): LiveEvent | null {
+function finite(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+function text(value: unknown): string | null {
+  return typeof value === "string" && value !== "" ? value : null;
+}
+
+/**
+ * A `worker` or `task` message as an event, every field checked; anything else (or
+ * malformed) is null. A task without a time happened `now` (epoch seconds).
+ */
+export function parseEvent(message: SseMessage, now: number): LiveEvent | null {
   let data: unknown;
   try {
     data = JSON.parse(message.data);
@@ -77,47 +81,62 @@ export function parseEvent(message: SseMessage): LiveEvent | null {
     return null;
   }
   if (!isRecord(data)) return null;
-  if (message.event === "worker" && typeof data.name === "string") {
-    return { ...data, type: "worker", name: data.name, online: data.online === true };
+  if (message.event === "worker" && text(data.name) !== null) {
+    const processed = finite(data.processed);
+    const loadavg = Array.isArray(data.loadavg) ? data.loadavg.map(finite) : undefined;
+    return {
+      type: "worker",
+      name: data.name as string,
+      online: data.online === true,
+      purged: data.purged === true,
+      last_heartbeat: finite(data.last_heartbeat),
+      processed: processed !== undefined && processed >= 0 ? Math.floor(processed) : undefined,
+      loadavg: loadavg?.every((value) => value !== undefined) ? (loadavg as number[]) : undefined,
+    };
   }
-  if (message.event === "task" && typeof data.id === "string" && typeof data.state === "string") {
+  if (message.event === "task" && text(data.id) !== null && text(data.state) !== null) {
     return {
       type: "task",
-      id: data.id,
-      state: data.state,
-      name: typeof data.name === "string" ? data.name : null,
-      worker: typeof data.worker === "string" ? data.worker : null,
-      queue: typeof data.queue === "string" ? data.queue : null,
-      at: typeof data.at === "number" ? data.at : Date.now() / 1000,
+      id: data.id as string,
+      state: data.state as string,
+      name: text(data.name),
+      worker: text(data.worker),
+      queue: text(data.queue),
+      at: finite(data.at) ?? now,
     };
   }
   return null;
 }
 
+function stepStart(at: number, step: number): number {
+  return Math.floor(at / step) * step;
+}
+
+/** The last `minutes` in steps of `step` seconds, all nought, the last step the one under way. */
 export function emptySeries(now: number, minutes = SERIES_MINUTES, step = SERIES_STEP_S): Series {
-  const last = Math.floor(now / step) * step;
+  const last = stepStart(now, step);
   const count = Math.round((minutes * 60) / step);
   const t = Array.from({ length: count }, (_, index) => last - (count - 1 - index) * step);
   return { step_s: step, t, succeeded: t.map(() => 0), failed: t.map(() => 0), queues: {} };
 }
 
-/** The series moved on to `now`: new empty steps at the end, as many dropped at the start. */
+/** The series moved on to `now`: new steps at the end, as many dropped at the start. */
 export function advanceSeries(series: Series, now: number): Series {
   const step = series.step_s;
-  const last = Math.floor(now / step) * step;
+  const last = stepStart(now, step);
   const newest = series.t[series.t.length - 1];
   if (newest === undefined || newest >= last) return series;
   const missing = Math.min(Math.round((last - newest) / step), series.t.length);
   const added = Array.from({ length: missing }, (_, index) => last - (missing - 1 - index) * step);
   const keep = series.t.length - missing;
-  const shift = (values: number[], fill: number): number[] => [
-    ...values.slice(values.length - keep),
+  const shift = <T>(values: T[], fill: T): T[] => [
+    ...values.slice(Math.max(0, values.length - keep)),
     ...added.map(() => fill),
   ];
-  const queues: Record<string, number[]> = {};
+  const queues: Series["queues"] = {};
   for (const [name, values] of Object.entries(series.queues)) {
-    // Depth carries over until a new reading comes; rates start at nought.
-    queues[name] = shift(values, values[values.length - 1] ?? 0);
+    // A depth holds until the next reading; rates start at nought.
+    queues[name] = shift(values, values[values.length - 1] ?? null);
   }
   return {
     step_s: step,
@@ -128,28 +147,45 @@ export function advanceSeries(series: Series, now: number): Series {
   };
 }
 
-function bump(values: number[], index: number, by: number): void {
-  values[index] = (values[index] ?? 0) + by;
+/**
+ * The monitor's series (complete steps only) brought up to `now`, keeping what `local` counted
+ * in the steps the monitor has not closed yet.
+ */
+export function anchorSeries(local: Series | undefined, server: Series, now: number): Series {
+  const base = advanceSeries(server, now);
+  if (!local || local.step_s !== server.step_s) return base;
+  const closed = server.t[server.t.length - 1] ?? -Infinity;
+  const at = new Map(local.t.map((start, index) => [start, index]));
+  const succeeded = [...base.succeeded];
+  const failed = [...base.failed];
+  const queues: Series["queues"] = {};
+  for (const name of new Set([...Object.keys(base.queues), ...Object.keys(local.queues)])) {
+    queues[name] = base.queues[name] ? [...base.queues[name]] : base.t.map(() => null);
+  }
+  base.t.forEach((start, index) => {
+    const from = at.get(start);
+    if (start <= closed || from === undefined) return;
+    succeeded[index] = local.succeeded[from] ?? 0;
+    failed[index] = local.failed[from] ?? 0;
+    for (const [name, values] of Object.entries(queues)) {
+      const depth = local.queues[name]?.[from];
+      if (depth !== undefined) values[index] = depth;
+    }
+  });
+  return { ...base, succeeded, failed, queues };
 }
 
-function clampAdd(value: number, by: number): number {
-  return Math.max(0, value + by);
-}
-
-function applyWorker(list: WorkerOut[], event: WorkerEvent): WorkerOut[] {
+function applyWorker(list: WorkerOut[], event: WorkerEvent, now: number): WorkerOut[] {
   if (event.purged) return list.filter((worker) => worker.name !== event.name);
   const index = list.findIndex((worker) => worker.name === event.name);
   const known = list[index];
-  const heartbeat =
-    event.last_heartbeat === undefined
-      ? undefined
-      : new Date(event.last_heartbeat * 1000).toISOString();
+  const heartbeat = new Date((event.last_heartbeat ?? now) * 1000).toISOString();
   if (!known) {
     // Its pool and queues come with the next poll.
     const fresh: WorkerOut = {
       name: event.name,
       online: event.online,
-      last_heartbeat: heartbeat ?? new Date().toISOString(),
+      last_heartbeat: heartbeat,
       pool: null,
       concurrency: null,
       active: 0,
@@ -166,9 +202,10 @@ function applyWorker(list: WorkerOut[], event: WorkerEvent): WorkerOut[] {
   const updated: WorkerOut = {
     ...known,
     online: event.online,
-    last_heartbeat: heartbeat ?? known.last_heartbeat,
+    last_heartbeat: event.last_heartbeat === undefined ? known.last_heartbeat : heartbeat,
     processed: event.processed ?? known.processed,
     loadavg: event.loadavg ?? known.loadavg,
+    ...(event.online ? {} : { active: 0, utilisation: known.concurrency ? 0 : known.utilisation }),
   };
   return list.map((worker, at) => (at === index ? updated : worker));
 }
@@ -181,49 +218,63 @@ interface Moves {
   activeTotal: number;
 }
 
-/** What one task's step from `before` to `after` does to the counters. */
-function move(moves: Moves, before: Tracked | undefined, after: Tracked): void {
-  const queue = after.queue ?? before?.queue ?? null;
-  const add = (table: Record<string, number>, key: string | null, by: number) => {
-    if (key !== null) table[key] = (table[key] ?? 0) + by;
-  };
-  const leave = (state: string) => {
-    if (state === "PENDING") add(moves.pending, queue, -1);
-    if (state === "RECEIVED") moves.reserved -= 1;
-    if (state === "STARTED") {
-      add(moves.processing, queue, -1);
-      add(moves.active, before?.worker ?? after.worker, -1);
-      moves.activeTotal -= 1;
-    }
-  };
-  const enter = (state: string) => {
-    if (state === "PENDING") add(moves.pending, queue, 1);
-    if (state === "RECEIVED") moves.reserved += 1;
-    if (state === "STARTED") {
-      add(moves.processing, queue, 1);
-      add(moves.active, after.worker, 1);
-      moves.activeTotal += 1;
-    }
-  };
-  if (before?.state === after.state) return;
-  if (before) leave(before.state);
-  enter(after.state);
+function add(table: Record<string, number>, key: string | null, by: number): void {
+  if (key !== null) table[key] = (table[key] ?? 0) + by;
 }
 
-/** The snapshot after a batch of events, in arrival order. */
-export function applyEvents(snapshot: LiveSnapshot, events: readonly LiveEvent[], now: number): LiveSnapshot {
-  let workers = snapshot.workers?.items;
+/** What one task's step from `before` to `after` does to the counters. */
+function move(moves: Moves, before: Tracked | undefined, after: Tracked): void {
+  if (before?.state === after.state) return;
+  const queue = after.queue ?? before?.queue ?? null;
+  if (before) {
+    if (before.state === "PENDING") add(moves.pending, queue, -1);
+    if (before.state === "RECEIVED") moves.reserved -= 1;
+    if (before.state === "STARTED") {
+      add(moves.processing, queue, -1);
+      add(moves.active, before.worker ?? after.worker, -1);
+      moves.activeTotal -= 1;
+    }
+  }
+  if (after.state === "PENDING") add(moves.pending, queue, 1);
+  if (after.state === "RECEIVED") moves.reserved += 1;
+  if (after.state === "STARTED") {
+    add(moves.processing, queue, 1);
+    add(moves.active, after.worker, 1);
+    moves.activeTotal += 1;
+  }
+}
+
+function clampAdd(value: number, by: number): number {
+  return Math.max(0, value + by);
+}
+
+/**
+ * The snapshot after a batch of events, in arrival order, at `now` (epoch seconds). A task
+ * that finished is counted once, in the step of its event's time (one ahead of this clock
+ * counts in the step under way, as the monitor does).
+ */
+export function applyEvents(
+  snapshot: LiveSnapshot,
+  events: readonly LiveEvent[],
+  now: number,
+): LiveSnapshot {
   let series = advanceSeries(snapshot.series, now);
+  if (events.length === 0) {
+    if (snapshot.status) series = withDepths(series, snapshot.status);
+    return series === snapshot.series ? snapshot : { ...snapshot, series };
+  }
+  let workers = snapshot.workers?.items;
   const tasks = new Map(snapshot.tasks);
   const moves: Moves = { pending: {}, processing: {}, active: {}, reserved: 0, activeTotal: 0 };
   const succeeded = [...series.succeeded];
   const failed = [...series.failed];
   const first = series.t[0] ?? 0;
+  const step = series.step_s;
   let counted = false;
 
   for (const event of events) {
     if (event.type === "worker") {
-      if (workers) workers = applyWorker(workers, event);
+      if (workers) workers = applyWorker(workers, event, now);
       continue;
     }
     const before = tasks.get(event.id);
@@ -233,17 +284,18 @@ export function applyEvents(snapshot: LiveSnapshot, events: readonly LiveEvent[]
       worker: event.worker ?? before?.worker ?? null,
     };
     move(moves, before, after);
+    // Re-inserted, so the map's order is the order last heard and the oldest go first.
     tasks.delete(event.id);
-    if (FINISHED.has(event.state)) {
-      const index = Math.floor((event.at - first) / series.step_s);
-      if (index >= 0 && index < series.t.length && before?.state !== event.state) {
+    tasks.set(event.id, after);
+    const wasFinished = before !== undefined && FINISHED.has(before.state);
+    if ((event.state === "SUCCESS" || event.state === "FAILURE") && !wasFinished) {
+      const index = Math.min(Math.floor((event.at - first) / step), series.t.length - 1);
+      if (index >= 0) {
         // A rate per second over the step.
-        if (event.state === "SUCCESS") bump(succeeded, index, 1 / series.step_s);
-        if (event.state === "FAILURE") bump(failed, index, 1 / series.step_s);
+        if (event.state === "SUCCESS") succeeded[index] = (succeeded[index] ?? 0) + 1 / step;
+        else failed[index] = (failed[index] ?? 0) + 1 / step;
         counted = true;
       }
-    } else {
-      tasks.set(event.id, after);
     }
   }
   while (tasks.size > TRACKED_MAX) {
@@ -261,7 +313,9 @@ export function applyEvents(snapshot: LiveSnapshot, events: readonly LiveEvent[]
       return {
         ...worker,
         active,
-        utilisation: worker.concurrency ? Math.min(1, active / worker.concurrency) : worker.utilisation,
+        utilisation: worker.concurrency
+          ? Math.min(1, active / worker.concurrency)
+          : worker.utilisation,
       };
     });
   }
@@ -269,7 +323,7 @@ export function applyEvents(snapshot: LiveSnapshot, events: readonly LiveEvent[]
   if (status) series = withDepths(series, status);
   return {
     status,
-    workers: workers && { ...snapshot.workers, items: workers },
+    workers: workers && snapshot.workers && { ...snapshot.workers, items: workers },
     series,
     tasks,
   };
@@ -303,16 +357,16 @@ function applyToStatus(
   };
 }
 
-/** Each queue's pending count as the depth of the current step. */
+/** Each queue's pending count as its depth in the step under way. */
 export function withDepths(series: Series, status: CeleryStatus): Series {
   const last = series.t.length - 1;
   if (last < 0) return series;
-  const queues: Record<string, number[]> = { ...series.queues };
+  const queues: Series["queues"] = { ...series.queues };
   let changed = false;
   for (const [name, load] of Object.entries(status.queues)) {
-    const values = queues[name] ?? series.t.map(() => 0);
-    if (values[last] === load.pending && queues[name]) continue;
-    const copy = [...values];
+    const values = queues[name];
+    if (values && values[last] === load.pending) continue;
+    const copy = values ? [...values] : series.t.map(() => null);
     copy[last] = load.pending;
     queues[name] = copy;
     changed = true;
