@@ -4,7 +4,7 @@ import type { Series } from "./live";
 export interface SeriesSummary {
   succeeded: number;
   failed: number;
-  /** Per second, in the latest step. */
+  /** Per second, in the latest complete step (the last one is still under way). */
   succeededRate: number;
   failedRate: number;
   /** Each queue's latest depth known, null when none is. */
@@ -27,8 +27,8 @@ export function summarise(series: Series): SeriesSummary {
   return {
     succeeded: total(series.succeeded, series.step_s),
     failed: total(series.failed, series.step_s),
-    succeededRate: series.succeeded[series.succeeded.length - 1] ?? 0,
-    failedRate: series.failed[series.failed.length - 1] ?? 0,
+    succeededRate: series.succeeded[series.succeeded.length - 2] ?? 0,
+    failedRate: series.failed[series.failed.length - 2] ?? 0,
     depths: Object.entries(series.queues)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([name, values]) => [name, latestKnown(values)]),
@@ -45,8 +45,8 @@ export function describe(series: Series, minutes: number): string {
   const depths = summary.depths.map(([name, depth]) => `${name} ${depth ?? "unknown"}`);
   return (
     `Tasks over the last ${minutes} minutes: ${summary.succeeded} succeeded, ` +
-    `${summary.failed} failed; now ${rate(summary.succeededRate)} succeeded and ` +
-    `${rate(summary.failedRate)} failed per second. ` +
+    `${summary.failed} failed; latest ${series.step_s} s: ${rate(summary.succeededRate)} ` +
+    `succeeded and ${rate(summary.failedRate)} failed per second. ` +
     (depths.length ? `Queue depth: ${depths.join(", ")}.` : "No queue depth yet.")
   );
 }
