@@ -148,7 +148,7 @@ function renderPage() {
 }
 
 function counter(name: string): HTMLElement {
-  return screen.getByRole("definition", { name });
+  return screen.getByRole("group", { name });
 }
 
 beforeEach(() => {
@@ -171,7 +171,7 @@ describe("OverviewPage", () => {
     expect(counter("Tasks reserved")).toHaveTextContent("2");
     expect(counter("Tasks scheduled")).toHaveTextContent("3");
     await waitFor(() => expect(counter("Processed")).toHaveTextContent("41"));
-    expect(await screen.findByRole("definition", { name: "Leader" })).toHaveTextContent("beat-1:42");
+    expect(await screen.findByRole("group", { name: "Leader" })).toHaveTextContent("beat-1:42");
     expect(counter("Schedules active")).toHaveTextContent("7");
     expect(counter("Schedules paused")).toHaveTextContent("2");
     expect(counter("Beat")).toHaveTextContent("running");

@@ -32,7 +32,12 @@ const MODE_HINT: Record<LiveMode, string> = {
 
 export function LiveIndicator({ mode }: { mode: LiveMode }) {
   return (
-    <span role="status" className={`live-indicator live-${mode}`} title={MODE_HINT[mode]}>
+    <span
+      role="status"
+      aria-label="Updates"
+      className={`live-indicator live-${mode}`}
+      title={MODE_HINT[mode]}
+    >
       {MODE_TEXT[mode]}
     </span>
   );
@@ -59,12 +64,15 @@ function QueryError({ query, what }: { query: UseQueryResult<unknown>; what: str
   );
 }
 
+/** One number and its label, found by that label: the group "Processed". */
 function Counter({ label, children }: { label: string; children: ReactNode }) {
   const id = useId();
   return (
-    <div className="counter">
-      <dt id={id}>{label}</dt>
-      <dd aria-labelledby={id}>{children}</dd>
+    <div className="counter" role="group" aria-labelledby={id}>
+      <span id={id} className="label">
+        {label}
+      </span>
+      <div className="value">{children}</div>
     </div>
   );
 }
@@ -185,7 +193,7 @@ function BeatCounters({ now }: { now: number }) {
         <p className="muted">Loading…</p>
       ) : (
         data && (
-          <dl className="counters">
+          <div className="counters">
             <Counter label="Beat">{data.healthy ? "running" : "not running"}</Counter>
             <Counter label="Leader">
               <span className="mono counter-text">{data.leader ?? "none"}</span>
@@ -193,7 +201,7 @@ function BeatCounters({ now }: { now: number }) {
             <Counter label="Last tick">{age === null ? "—" : `${formatDuration(age)} ago`}</Counter>
             <Counter label="Schedules active">{formatCount(data.schedules_active)}</Counter>
             <Counter label="Schedules paused">{formatCount(data.schedules_paused)}</Counter>
-          </dl>
+          </div>
         )
       )}
     </section>
@@ -237,13 +245,13 @@ export function OverviewPage() {
         <QueryError query={status} what="The cluster's status" />
         {status.isPending && <p className="muted">Loading…</p>}
         {status.data && (
-          <dl className="counters">
+          <div className="counters">
             <Counter label="Workers online">{formatCount(status.data.workers_online)}</Counter>
             <Counter label="Tasks active">{formatCount(status.data.tasks_active)}</Counter>
             <Counter label="Tasks reserved">{formatCount(status.data.tasks_reserved)}</Counter>
             <Counter label="Tasks scheduled">{formatCount(status.data.tasks_scheduled)}</Counter>
             <Counter label="Processed">{workers.data ? formatCount(processed) : "—"}</Counter>
-          </dl>
+          </div>
         )}
       </section>
 
