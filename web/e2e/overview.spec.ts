@@ -10,7 +10,8 @@ async function processed(page: Page): Promise<number> {
 }
 
 async function succeededInChart(page: Page): Promise<number> {
-  const label = await page.getByRole("img", { name: /^Tasks over the last 15 minutes/ }).getAttribute("aria-label");
+  const chart = page.getByRole("img", { name: /^Tasks over the last 15 minutes/ });
+  const label = await chart.getAttribute("aria-label");
   const found = /(\d+) succeeded/.exec(label ?? "");
   if (!found?.[1]) throw new Error(`no count in the chart's name: ${label}`);
   return Number(found[1]);
@@ -45,8 +46,12 @@ test("the overview shows the worker and the queues, and moves live with 20 tasks
   const ids = await Promise.all(Array.from({ length: TASKS }, () => sdp.submitTask("system.noop")));
   await Promise.all(ids.map((id) => sdp.waitForTask(id, ["SUCCESS"])));
 
-  await expect.poll(() => processed(page), { timeout: 30_000 }).toBeGreaterThanOrEqual(processedBefore + TASKS);
-  await expect.poll(() => succeededInChart(page), { timeout: 30_000 }).toBeGreaterThanOrEqual(succeededBefore + TASKS);
+  await expect
+    .poll(() => processed(page), { timeout: 30_000 })
+    .toBeGreaterThanOrEqual(processedBefore + TASKS);
+  await expect
+    .poll(() => succeededInChart(page), { timeout: 30_000 })
+    .toBeGreaterThanOrEqual(succeededBefore + TASKS);
   // The per-minute table beside the chart has them too.
   await page.getByText("The chart's numbers per minute").click();
   const table = page.getByRole("table", { name: /Tasks finished and queue depth per minute/ });

@@ -8,7 +8,8 @@ import type { Series } from "./live";
 import { describe as describeSeries } from "./summary";
 
 // The clients keep the fetch they were made with: this one asks `route`, which each test sets.
-const fake = vi.hoisted(() => ({ route: null as null | ((url: URL, init?: RequestInit) => Response | Promise<Response>) }));
+type Route = (url: URL, init?: RequestInit) => Response | Promise<Response>;
+const fake = vi.hoisted(() => ({ route: null as Route | null }));
 vi.hoisted(() => {
   globalThis.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
     const request = input instanceof Request ? input : null;
@@ -186,7 +187,8 @@ describe("OverviewPage", () => {
     expect(etl).toHaveTextContent("41");
     await waitFor(() => expect(screen.getByTestId("chart")).toHaveTextContent(
       // The oldest step dropped as the series moved on to the step under way.
-      "7 succeeded, 1 failed; latest 5 s: 0.4 succeeded and 0.2 failed per second. Queue depth: collect 0, etl 4, system 0.",
+      "7 succeeded, 1 failed; latest 5 s: 0.4 succeeded and 0.2 failed per second. " +
+        "Queue depth: collect 0, etl 4, system 0.",
     ));
 
     const flower = await screen.findByRole("link", { name: /Flower/ });
@@ -204,8 +206,15 @@ describe("OverviewPage", () => {
     expect(seen.authorization[0]).toMatch(/^Bearer /);
     await waitFor(() => expect(counter("Processed")).toHaveTextContent("41"));
 
-    stream.send("worker", { type: "worker", name: "celery@w1", online: true, processed: 60, loadavg: [0, 0, 0] });
-    stream.send("task", { type: "task", id: "a", state: "SUCCESS", name: "system.noop", worker: "celery@w1", queue: "system", at: Date.now() / 1000 });
+    stream.send("worker", { name: "celery@w1", online: true, processed: 60, loadavg: [0, 0, 0] });
+    stream.send("task", {
+      id: "a",
+      state: "SUCCESS",
+      name: "system.noop",
+      worker: "celery@w1",
+      queue: "system",
+      at: Date.now() / 1000,
+    });
     await waitFor(() => expect(counter("Processed")).toHaveTextContent("60"));
     await waitFor(() => expect(screen.getByTestId("chart")).toHaveTextContent("8 succeeded"));
 

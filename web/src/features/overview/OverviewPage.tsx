@@ -5,7 +5,7 @@ import { type ReactNode, useEffect, useId, useState } from "react";
 
 import { errorMessage } from "../../api/errors";
 import { formatCount, formatDuration, formatPercent } from "../../ui/format";
-import { emptySeries, SERIES_MINUTES, type WorkerOut } from "./live";
+import { type CeleryStatus, emptySeries, SERIES_MINUTES, type WorkerOut } from "./live";
 import {
   flowerQuery,
   POLL_MS,
@@ -143,7 +143,7 @@ function WorkersTable({ workers }: { workers: WorkerOut[] }) {
   );
 }
 
-function QueuesTable({ queues }: { queues: Record<string, { pending: number; processing: number }> }) {
+function QueuesTable({ queues }: { queues: CeleryStatus["queues"] }) {
   const names = Object.keys(queues).sort((a, b) => a.localeCompare(b));
   if (names.length === 0) return <p className="muted">No queue is known yet.</p>;
   return (

@@ -1,6 +1,6 @@
 import "uplot/dist/uPlot.min.css";
 
-import { useEffect, useMemo, useRef } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import uPlot from "uplot";
 
 import { formatCount } from "../../ui/format";
@@ -31,7 +31,12 @@ function options(element: HTMLElement, queues: readonly string[], width: number)
   return {
     width,
     height: HEIGHT,
-    scales: { x: { time: true }, rate: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+    // From nought, and not blown up to 0-100 while everything is idle.
+    scales: {
+      x: { time: true },
+      rate: { range: (_u, _min, max) => [0, Math.max(1, max)] },
+      depth: { range: (_u, _min, max) => [0, Math.max(5, max)] },
+    },
     series: [
       {},
       { label: "succeeded/s", scale: "rate", stroke: cssVar(element, "--ok", "#146c2e"), width: 2 },
@@ -57,6 +62,20 @@ function options(element: HTMLElement, queues: readonly string[], width: number)
  * Tasks succeeded and failed per second and each queue's depth, the last `minutes`. The
  * canvas is an image named by a sentence of its latest numbers; the table has them per minute.
  */
+const DARK = "(prefers-color-scheme: dark)";
+
+/** Whether the OS asks for dark colours now; the canvas is redrawn in the new ones. */
+function useDarkScheme(): boolean {
+  const [dark, setDark] = useState(() => window.matchMedia(DARK).matches);
+  useEffect(() => {
+    const query = window.matchMedia(DARK);
+    const changed = () => setDark(query.matches);
+    query.addEventListener("change", changed);
+    return () => query.removeEventListener("change", changed);
+  }, []);
+  return dark;
+}
+
 export function ThroughputChart({ series, minutes }: { series: Series; minutes: number }) {
   const target = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -65,6 +84,7 @@ export function ThroughputChart({ series, minutes }: { series: Series; minutes: 
     [series.queues],
   );
   const queueKey = queues.join("\n");
+  const dark = useDarkScheme();
   const latest = useRef(series);
   latest.current = series;
 
@@ -87,7 +107,7 @@ export function ThroughputChart({ series, minutes }: { series: Series; minutes: 
       made.destroy();
       plot.current = null;
     };
-  }, [queueKey]);
+  }, [queueKey, dark]);
 
   useEffect(() => {
     plot.current?.setData(chartData(series, queues));

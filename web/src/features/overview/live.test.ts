@@ -60,7 +60,8 @@ function snapshot(extra: Partial<LiveSnapshot> = {}): LiveSnapshot {
 }
 
 function task(id: string, state: string, at = NOW, extra: Partial<LiveEvent> = {}): LiveEvent {
-  return { type: "task", id, state, name: "system.noop", worker: "w1", queue: "system", at, ...extra } as LiveEvent;
+  const event = { type: "task", id, state, name: "system.noop", worker: "w1", queue: "system", at };
+  return { ...event, ...extra } as LiveEvent;
 }
 
 describe("parseEvent", () => {
@@ -190,7 +191,13 @@ describe("applyEvents", () => {
 
 describe("the series", () => {
   it("advances: new steps at the end, the oldest dropped, depths carried", () => {
-    const series: Series = { step_s: 5, t: [0, 5, 10], succeeded: [1, 2, 3], failed: [0, 0, 1], queues: { q: [4, null, 6] } };
+    const series: Series = {
+      step_s: 5,
+      t: [0, 5, 10],
+      succeeded: [1, 2, 3],
+      failed: [0, 0, 1],
+      queues: { q: [4, null, 6] },
+    };
     expect(advanceSeries(series, 12)).toBe(series);
     expect(advanceSeries(series, 21)).toEqual({
       step_s: 5,
@@ -204,8 +211,20 @@ describe("the series", () => {
   });
 
   it("anchors on the monitor's complete steps, keeping the step the events counted", () => {
-    const local: Series = { step_s: 5, t: [5, 10, 15], succeeded: [9, 9, 0.4], failed: [9, 9, 0.2], queues: { q: [9, 9, 1] } };
-    const server: Series = { step_s: 5, t: [0, 5, 10], succeeded: [1, 2, 3], failed: [0, 0, 0], queues: { q: [4, null, 6], r: [1, 1, 1] } };
+    const local: Series = {
+      step_s: 5,
+      t: [5, 10, 15],
+      succeeded: [9, 9, 0.4],
+      failed: [9, 9, 0.2],
+      queues: { q: [9, 9, 1] },
+    };
+    const server: Series = {
+      step_s: 5,
+      t: [0, 5, 10],
+      succeeded: [1, 2, 3],
+      failed: [0, 0, 0],
+      queues: { q: [4, null, 6], r: [1, 1, 1] },
+    };
     expect(anchorSeries(local, server, 16)).toEqual({
       step_s: 5,
       t: [5, 10, 15],

@@ -2,7 +2,13 @@
 import type { QueryClient } from "@tanstack/react-query";
 
 import { api, monitor, unwrap } from "../../api/client";
-import { anchorSeries, type CeleryStatus, type Series, SERIES_MINUTES, type WorkerList } from "./live";
+import {
+  anchorSeries,
+  type CeleryStatus,
+  type Series,
+  SERIES_MINUTES,
+  type WorkerList,
+} from "./live";
 
 export const statusKey = ["overview", "status"] as const;
 export const workersKey = ["overview", "workers"] as const;

@@ -135,6 +135,11 @@ export function backoffMs(attempt: number): number {
   return Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.max(0, attempt - 1));
 }
 
+/** A status that says no to this request, rather than that the monitor is away. */
+function refused(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
 // How often the chart moves on to a new step when no event comes.
 const TICK_MS = 1_000;
 
@@ -171,6 +176,11 @@ export function useLiveStream(): boolean {
         // A 401 ends the session; a dropped connection is not yet an outage (the polls say).
         if (error instanceof StreamHttpError) observe("monitor", error.status);
         else if (openedAt === null) observe("monitor", 0);
+        if (error instanceof StreamHttpError && refused(error.status)) {
+          // Asking again would get the same answer: the polls carry on alone.
+          setStreaming(false);
+          return;
+        }
       }
       if (controller.signal.aborted) return;
       setStreaming(false);
