@@ -163,7 +163,8 @@ afterEach(() => {
   fake.route = null;
 });
 
-describe("OverviewPage", () => {
+// Role queries over the whole page are slow in jsdom.
+describe("OverviewPage", { timeout: 20_000 }, () => {
   it("shows the counters, workers, queues, beat, chart words and the Flower link", async () => {
     serve();
     renderPage();
@@ -199,8 +200,10 @@ describe("OverviewPage", () => {
   });
 
   it("goes live on the stream, applies its events, and falls back to polling when it ends", async () => {
-    const stream = eventStream();
-    const seen = serve({ events: () => stream.response() });
+    const streams = [eventStream(), eventStream()];
+    const stream = streams[0]!;
+    let connects = 0;
+    const seen = serve({ events: () => streams[connects++]!.response() });
     renderPage();
     await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("Live"));
     expect(seen.authorization[0]).toMatch(/^Bearer /);
@@ -220,6 +223,12 @@ describe("OverviewPage", () => {
 
     stream.end();
     await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("Polling"));
+    // Asked again after the first backoff step (1 s), with the header again.
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("Live"), {
+      timeout: 3_000,
+    });
+    expect(seen.authorization).toHaveLength(2);
+    expect(seen.authorization[1]).toMatch(/^Bearer /);
   });
 
   it("keeps the page working when one query fails, and says disconnected when nothing answers", async () => {
