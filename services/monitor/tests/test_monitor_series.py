@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sdp_core.celery_config import make_celery
 from sdp_core.settings import CommonSettings
 from sdp_monitor.app import create_app
-from sdp_monitor.series import MAX_SERIES_QUEUES, SeriesRing, sample_forever
+from sdp_monitor.series import MAX_SERIES_QUEUES, Sampler, SeriesRing
 from sdp_testing.processes import running_worker, wait_until
 
 from .support import auth, monitor_settings
@@ -133,10 +133,12 @@ def test_a_redis_failure_leaves_its_step_without_depths_and_the_sampler_goes_on(
         return {"etl": len(calls)}
 
     async def run() -> None:
-        sampler = asyncio.create_task(sample_forever(ring, lengths))
+        sampler = Sampler(ring, lengths)
+        sampler.start()
         await done.wait()
-        sampler.cancel()
-        await asyncio.gather(sampler, return_exceptions=True)
+        assert sampler.running
+        await sampler.stop()
+        assert not sampler.running
 
     asyncio.run(run())
     # The third call's step is the latest; read up to it as complete.
@@ -233,15 +235,10 @@ def test_a_bad_minutes_is_422_naming_it(
 
 def test_a_stopped_sampler_is_503(redis_url: str, jwt_secret: str, token: Token) -> None:
     app = create_app(monitor_settings(redis_url, jwt_secret))
-
-    async def stop() -> None:
-        app.state.sampler.cancel()
-        await asyncio.gather(app.state.sampler, return_exceptions=True)
-
     with TestClient(app) as client:
         assert client.get("/api/v1/celery/series", headers=auth(token, "viewer")).status_code == 200
         assert client.portal is not None
-        client.portal.call(stop)
+        client.portal.call(app.state.sampler.stop)
         response = client.get("/api/v1/celery/series", headers=auth(token, "viewer"))
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable"

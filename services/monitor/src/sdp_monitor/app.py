@@ -25,7 +25,7 @@ from sdp_monitor.live import LiveState
 from sdp_monitor.metrics import MonitorMetrics
 from sdp_monitor.queues import QueueBook
 from sdp_monitor.routes import api_router
-from sdp_monitor.series import SeriesRing, sample_forever
+from sdp_monitor.series import Sampler, SeriesRing
 from sdp_monitor.settings import MonitorSettings
 
 __all__ = ["create_app"]
@@ -92,13 +92,12 @@ def create_app(settings: MonitorSettings) -> FastAPI:
         )
         state.consumer = consumer
         consumer.start()
-        state.sampler = sampler = asyncio.create_task(sample_forever(series, state.queues.lengths))
+        state.sampler = sampler = Sampler(series, state.queues.lengths)
+        sampler.start()
         try:
             yield
         finally:
-            sampler.cancel()
-            # A sampler that died already was answered 503 for; its error is not shutdown's.
-            await asyncio.gather(sampler, return_exceptions=True)
+            await sampler.stop()
             consumer.stop()
             inspector.close()
             history_client.close()

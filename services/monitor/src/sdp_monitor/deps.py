@@ -75,7 +75,7 @@ async def get_feed(request: Request) -> ChangeFeed:
 
 async def get_series(request: Request) -> SeriesRing:
     """The series ring, while its sampler runs: a stopped one would serve a frozen past."""
-    if request.app.state.sampler.done():
+    if not request.app.state.sampler.running:
         raise ServiceUnavailable("the series sampler stopped; see the monitor's log")
     series: SeriesRing = request.app.state.series
     return series

@@ -16,6 +16,7 @@ from sdp_core.celery_config import MAX_POOL_PROCESSES
 __all__ = [
     "AuditEntryOut",
     "AuditPage",
+    "AuditResult",
     "AutoscaleRequest",
     "BeatStatus",
     "CancelRequest",
@@ -293,6 +294,27 @@ class ControlResponse(BaseModel):
 class FlowerUrl(BaseModel):
     enabled: bool
     url: str | None
+
+
+class AuditResult(StrEnum):
+    """What an audited action came to: its outcome, or the error code it was refused with."""
+
+    ok = "ok"
+    partial = "partial"
+    failed = "failed"
+    # The request was cancelled mid-action; an exception no error code names.
+    interrupted = "interrupted"
+    error = "error"
+    internal_error = "internal_error"
+    malformed_body = "malformed_body"
+    unauthorized = "unauthorized"
+    forbidden = "forbidden"
+    not_found = "not_found"
+    conflict = "conflict"
+    unsupported_media_type = "unsupported_media_type"
+    validation_error = "validation_error"
+    unavailable = "unavailable"
+    timeout = "timeout"
 
 
 class AuditEntryOut(BaseModel):

@@ -9,6 +9,7 @@ ring holds is forgotten as its slot is reused, so memory is bounded by the ring'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import threading
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-__all__ = ["MAX_SERIES_QUEUES", "Series", "SeriesRing", "sample_forever"]
+__all__ = ["MAX_SERIES_QUEUES", "Sampler", "Series", "SeriesRing"]
 
 log = logging.getLogger(__name__)
 
@@ -107,15 +108,40 @@ class SeriesRing:
         )
 
 
-async def sample_forever(
-    ring: SeriesRing, lengths: Callable[[], Awaitable[dict[str, int]]]
-) -> None:
-    """Record the queue depths once a step, just after it starts; a step Redis fails stays
+class Sampler:
+    """Records the queue depths once a step, just after it starts; a step Redis fails stays
     without them, and the next is tried."""
-    while True:
-        try:
-            ring.sampled(await lengths())
-        except aioredis.RedisError as exc:
-            log.warning("queue depths not sampled: %s", exc)
-        now = ring.clock()
-        await asyncio.sleep((ring.step_of(now) + 1) * ring.step_s - now + WAKE_AFTER_S)
+
+    def __init__(self, ring: SeriesRing, lengths: Callable[[], Awaitable[dict[str, int]]]) -> None:
+        self.ring = ring
+        self.lengths = lengths
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="sdp-monitor-series")
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            # The flag too: a cancel that lands inside a Redis client call can be swallowed.
+            self._task.cancel()
+            # A sampler that died already was answered 503 for; its error is not the stop's.
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        ring = self.ring
+        while not self._stop.is_set():
+            try:
+                ring.sampled(await self.lengths())
+            except aioredis.RedisError as exc:
+                log.warning("queue depths not sampled: %s", exc)
+            now = ring.clock()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stop.wait(), (ring.step_of(now) + 1) * ring.step_s - now + WAKE_AFTER_S
+                )
