@@ -11,7 +11,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Audit */
+        /**
+         * List Audit
+         * @description Newest first. A page filtered by action, subject, result or target examines a bounded
+         *     number of entries, so it may hold fewer than `limit` items while `next_cursor` is set:
+         *     follow it to the end.
+         */
         get: operations["list_audit_api_v1_celery_audit_get"];
         put?: never;
         post?: never;
@@ -448,6 +453,12 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /**
+         * AuditResult
+         * @description What an audited action came to: its outcome, or the error code it was refused with.
+         * @enum {string}
+         */
+        AuditResult: "ok" | "partial" | "failed" | "interrupted" | "error" | "internal_error" | "malformed_body" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "unsupported_media_type" | "validation_error" | "unavailable" | "timeout";
         /** AutoscaleRequest */
         AutoscaleRequest: {
             /**
@@ -972,6 +983,17 @@ export interface operations {
     list_audit_api_v1_celery_audit_get: {
         parameters: {
             query?: {
+                /** @description Exactly this action, e.g. `queue.purge`. */
+                action?: string | null;
+                /** @description Exactly this token subject. */
+                subject?: string | null;
+                result?: components["schemas"]["AuditResult"] | null;
+                /** @description Targets starting with this. */
+                target?: string;
+                /** @description Entries from then on: ISO 8601 (UTC unless it says otherwise) or epoch seconds; compared with the time the entry was stored, included. */
+                since?: string | null;
+                /** @description Entries until then: ISO 8601 (UTC unless it says otherwise) or epoch seconds; compared with the time the entry was stored, included. */
+                until?: string | null;
                 cursor?: string | null;
                 limit?: number;
             };
