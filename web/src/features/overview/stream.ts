@@ -33,7 +33,7 @@ const animationFrames: Frames = {
 
 // Messages held for one frame at most; a hidden tab gets no frames, and past this many the
 // batch is dropped and the cache asked again, which is cheaper than replaying it.
-const MAX_PENDING = 20_000;
+const MAX_PENDING = 5_000;
 
 /** Collects items and hands them to `flush` all at once on the next frame. */
 export class FrameBatcher<T> {
