@@ -31,9 +31,9 @@ const animationFrames: Frames = {
   cancel: (handle) => cancelAnimationFrame(handle),
 };
 
-// Messages held for one frame at most; a hidden tab gets no frames, and past this many the
-// batch is dropped and the cache asked again, which is cheaper than replaying it.
-const MAX_PENDING = 5_000;
+// Messages held for one frame at most (about 20 ms of work); a hidden tab gets no frames, and
+// past this many the batch is dropped and the cache asked again, cheaper than replaying it.
+const MAX_PENDING = 2_000;
 
 /** Collects items and hands them to `flush` all at once on the next frame. */
 export class FrameBatcher<T> {
@@ -151,8 +151,9 @@ export function useLiveStream(): boolean {
   useEffect(() => {
     const controller = new AbortController();
     const batcher = new FrameBatcher(cacheApplier(client), () => {
-      void client.invalidateQueries({ queryKey: statusKey });
-      void client.invalidateQueries({ queryKey: workersKey });
+      for (const queryKey of [statusKey, workersKey, seriesKey]) {
+        void client.invalidateQueries({ queryKey });
+      }
     });
     let attempt = 0;
     let retry: ReturnType<typeof setTimeout> | undefined;
