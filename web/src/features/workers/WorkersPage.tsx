@@ -47,7 +47,18 @@ function SelectAll({ all, some, onChange }: { all: boolean; some: boolean; onCha
   );
 }
 
-function WorkerDetail({ name, worker, now }: { name: string; worker: Worker | undefined; now: number }) {
+function WorkerDetail({
+  name,
+  worker,
+  loaded,
+  now,
+}: {
+  name: string;
+  worker: Worker | undefined;
+  /** Whether the list has been read: until then an unknown name may still come. */
+  loaded: boolean;
+  now: number;
+}) {
   return (
     <section className="panel" aria-labelledby="worker-detail">
       <div className="page-header">
@@ -93,6 +104,8 @@ function WorkerDetail({ name, worker, now }: { name: string; worker: Worker | un
           <dt>PID</dt>
           <dd>{worker.pid ?? "—"}</dd>
         </dl>
+      ) : !loaded ? (
+        <p className="muted">Loading…</p>
       ) : (
         <p>No worker named {name} is known (it may have been purged after going offline).</p>
       )}
@@ -157,7 +170,14 @@ export function WorkersPage() {
           The workers could not be read: {errorMessage(workers.error)}
         </p>
       )}
-      {open && <WorkerDetail name={open} worker={items.find((w) => w.name === open)} now={now} />}
+      {open && (
+        <WorkerDetail
+          name={open}
+          worker={items.find((w) => w.name === open)}
+          loaded={workers.isSuccess}
+          now={now}
+        />
+      )}
       <div className="panel table-wrap">
         <table aria-label="Workers">
           <thead>
