@@ -239,7 +239,7 @@ export function WorkersPage() {
                 <td>
                   <Utilisation worker={worker} />
                 </td>
-                <td className="num">{load(worker)}</td>
+                <td className="num workers-load">{load(worker)}</td>
                 <td>{worker.queues.join(", ") || "none"}</td>
                 <td>{worker.software ?? "—"}</td>
               </tr>
