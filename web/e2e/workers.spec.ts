@@ -136,6 +136,14 @@ test("a viewer sees workers and queues but no control on either", async ({ page,
   await expect(page.getByRole("checkbox")).toHaveCount(0);
   await expect(page.getByLabel("Queue")).toHaveCount(0);
 
+  // The open worker is a deep link that survives a reload.
+  await page.getByRole("link", { name: worker.name, exact: true }).click();
+  await expect(page).toHaveURL(/[?&]worker=/);
+  await page.reload();
+  const detail = page.getByRole("region", { name: `Worker ${worker.name}` });
+  await expect(detail).toContainText(String(worker.pool));
+  await expect(detail).toContainText("Load (1, 5, 15 min)");
+
   await page.goto("/queues");
   await expect(page.getByRole("rowheader", { name: "system", exact: true })).toBeVisible();
   await expect(page.getByRole("button", { name: /purge/i })).toHaveCount(0);

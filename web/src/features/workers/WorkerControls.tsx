@@ -25,9 +25,12 @@ const CONFIRM: Record<Control["kind"], string> = {
   cancel: "Cancel consumer",
 };
 
-/** A number field's value for the API: what was typed, or NaN (sent as null) for the API to refuse. */
-function whole(value: string): number {
-  return value.trim() === "" ? Number.NaN : Number(value);
+type NumberField = "n" | "max" | "min";
+
+/** A whole number typed in a field, or null. */
+function whole(value: string): number | null {
+  const number = Number(value);
+  return value.trim() !== "" && Number.isInteger(number) ? number : null;
 }
 
 /** The admin's controls on the selected workers, each confirmed in a dialog naming them. */
@@ -38,9 +41,25 @@ export function WorkerControls({ selected }: { selected: string[] }) {
   const [min, setMin] = useState("1");
   const [n, setN] = useState("1");
   const [queue, setQueue] = useState("");
+  const [wrong, setWrong] = useState<ReadonlySet<NumberField>>(new Set());
   const none = selected.length === 0;
   const error = control.error;
   const workers = selected;
+
+  /** Ask for `make(...)` once every field it reads holds a whole number; the API checks the range. */
+  function ask(fields: Partial<Record<NumberField, string>>, make: (values: Record<NumberField, number>) => Control) {
+    const values: Partial<Record<NumberField, number>> = {};
+    const bad = new Set<NumberField>();
+    for (const [field, text] of Object.entries(fields) as [NumberField, string][]) {
+      const value = whole(text);
+      if (value === null) bad.add(field);
+      else values[field] = value;
+    }
+    setWrong(bad);
+    if (bad.size === 0) setPending(make(values as Record<NumberField, number>));
+  }
+
+  const numberMessage = (field: NumberField) => (wrong.has(field) ? "A whole number" : null);
 
   function confirm() {
     if (!pending) return;
@@ -71,13 +90,13 @@ export function WorkerControls({ selected }: { selected: string[] }) {
           <fieldset disabled={none}>
             <legend>Pool size</legend>
             <div className="form-row">
-              <Field label="Processes (n)" name="n" error={error}>
+              <Field label="Processes (n)" name="n" error={error} message={numberMessage("n")}>
                 <input type="number" min={1} max={255} value={n} onChange={(e) => setN(e.target.value)} />
               </Field>
-              <button type="button" onClick={() => setPending({ kind: "grow", workers, n: whole(n) })}>
+              <button type="button" onClick={() => ask({ n }, (values) => ({ kind: "grow", workers, n: values.n }))}>
                 Grow
               </button>
-              <button type="button" onClick={() => setPending({ kind: "shrink", workers, n: whole(n) })}>
+              <button type="button" onClick={() => ask({ n }, (values) => ({ kind: "shrink", workers, n: values.n }))}>
                 Shrink
               </button>
             </div>
@@ -85,15 +104,17 @@ export function WorkerControls({ selected }: { selected: string[] }) {
           <fieldset disabled={none}>
             <legend>Autoscale</legend>
             <div className="form-row">
-              <Field label="Max processes" name="max" error={error}>
+              <Field label="Max processes" name="max" error={error} message={numberMessage("max")}>
                 <input type="number" min={0} max={256} value={max} onChange={(e) => setMax(e.target.value)} />
               </Field>
-              <Field label="Min processes" name="min" error={error}>
+              <Field label="Min processes" name="min" error={error} message={numberMessage("min")}>
                 <input type="number" min={0} max={256} value={min} onChange={(e) => setMin(e.target.value)} />
               </Field>
               <button
                 type="button"
-                onClick={() => setPending({ kind: "autoscale", workers, max: whole(max), min: whole(min) })}
+                onClick={() =>
+                  ask({ max, min }, (values) => ({ kind: "autoscale", workers, max: values.max, min: values.min }))
+                }
               >
                 Autoscale
               </button>
@@ -116,7 +137,7 @@ export function WorkerControls({ selected }: { selected: string[] }) {
         </div>
         {error && (
           <p className="field-error" role="alert">
-            Refused{error.status ? ` (${error.status})` : ""}: {error.message}
+            {error.status ? `Refused (${error.status})` : "Not done"}: {error.message}
           </p>
         )}
       </section>

@@ -122,6 +122,25 @@ describe("Workers page", () => {
     });
   });
 
+  it("shows a 422 beside n, and asks for a whole number before any dialog", async () => {
+    const user = userEvent.setup();
+    const message = "a pool keeps 1 to 256 processes: celery@alpha would have 302";
+    platform(() => answer(422, { error: { code: "invalid", message: "n: " + message, fields: [{ field: "n", message }] } }));
+    renderAt("/workers", "admin");
+    await user.click(await screen.findByRole("checkbox", { name: `Select ${NAME}` }));
+    const n = screen.getByLabelText("Processes (n)");
+    await user.clear(n);
+    await user.click(screen.getByRole("button", { name: "Grow" }));
+    expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+    expect(n).toHaveAccessibleDescription("A whole number");
+
+    await user.type(n, "300");
+    await user.click(screen.getByRole("button", { name: "Grow" }));
+    await user.click(within(screen.getByRole("dialog", { name: "Grow pools?" })).getByRole("button", { name: "Grow" }));
+    await waitFor(() => expect(n).toHaveAccessibleDescription(message));
+    expect(screen.getByText(/Refused \(422\)/)).toBeInTheDocument();
+  });
+
   it("opens a worker's full stats from the URL and filters by state", async () => {
     platform();
     renderAt(`/workers?worker=${encodeURIComponent(NAME)}&show=offline`, "viewer");
