@@ -93,12 +93,14 @@ export function WorkerControls({ selected }: { selected: string[] }) {
               <Field label="Processes (n)" name="n" error={error} message={numberMessage("n")}>
                 <input type="number" min={1} max={255} value={n} onChange={(e) => setN(e.target.value)} />
               </Field>
-              <button type="button" onClick={() => ask({ n }, (values) => ({ kind: "grow", workers, n: values.n }))}>
-                Grow
-              </button>
-              <button type="button" onClick={() => ask({ n }, (values) => ({ kind: "shrink", workers, n: values.n }))}>
-                Shrink
-              </button>
+              <div className="worker-buttons">
+                <button type="button" onClick={() => ask({ n }, (values) => ({ kind: "grow", workers, n: values.n }))}>
+                  Grow
+                </button>
+                <button type="button" onClick={() => ask({ n }, (values) => ({ kind: "shrink", workers, n: values.n }))}>
+                  Shrink
+                </button>
+              </div>
             </div>
           </fieldset>
           <fieldset disabled={none}>
@@ -110,14 +112,16 @@ export function WorkerControls({ selected }: { selected: string[] }) {
               <Field label="Min processes" name="min" error={error} message={numberMessage("min")}>
                 <input type="number" min={0} max={256} value={min} onChange={(e) => setMin(e.target.value)} />
               </Field>
-              <button
-                type="button"
-                onClick={() =>
-                  ask({ max, min }, (values) => ({ kind: "autoscale", workers, max: values.max, min: values.min }))
-                }
-              >
-                Autoscale
-              </button>
+              <div className="worker-buttons">
+                <button
+                  type="button"
+                  onClick={() =>
+                    ask({ max, min }, (values) => ({ kind: "autoscale", workers, max: values.max, min: values.min }))
+                  }
+                >
+                  Autoscale
+                </button>
+              </div>
             </div>
           </fieldset>
           <fieldset disabled={none}>
@@ -126,12 +130,14 @@ export function WorkerControls({ selected }: { selected: string[] }) {
               <Field label="Queue" name="queue" error={error}>
                 <input type="text" value={queue} autoComplete="off" onChange={(e) => setQueue(e.target.value)} />
               </Field>
-              <button type="button" onClick={() => setPending({ kind: "add", workers, queue: queue.trim() })}>
-                Add consumer
-              </button>
-              <button type="button" onClick={() => setPending({ kind: "cancel", workers, queue: queue.trim() })}>
-                Cancel consumer
-              </button>
+              <div className="worker-buttons">
+                <button type="button" onClick={() => setPending({ kind: "add", workers, queue: queue.trim() })}>
+                  Add consumer
+                </button>
+                <button type="button" onClick={() => setPending({ kind: "cancel", workers, queue: queue.trim() })}>
+                  Cancel consumer
+                </button>
+              </div>
             </div>
           </fieldset>
         </div>
