@@ -1,12 +1,12 @@
 import { formatCount } from "../../ui/format";
-import { type ControlOutcome, describe } from "./api";
+import { type ControlOutcome, inWords } from "./api";
 
 /** Each worker's answer to the last control call. */
 export function ControlAnswers({ outcome }: { outcome: ControlOutcome }) {
   const { control, results } = outcome;
   const done = results.filter((result) => result.ok).length;
   const resized = results.some((r) => r.processes_before != null || r.processes_after != null);
-  const what = describe(control);
+  const what = inWords(control);
   return (
     <section className="panel" aria-labelledby="control-answers">
       <h2 id="control-answers">Answers</h2>

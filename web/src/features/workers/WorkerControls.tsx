@@ -2,7 +2,7 @@ import { useState } from "react";
 
 import { ConfirmDialog } from "../../ui/ConfirmDialog";
 import { Field } from "../../ui/Field";
-import { type Control, describe, useControl } from "./api";
+import { type Control, inWords, useControl } from "./api";
 import { ControlAnswers } from "./ControlAnswers";
 
 const TITLES: Record<Control["kind"], string> = {
@@ -161,7 +161,7 @@ export function WorkerControls({ selected }: { selected: string[] }) {
         {pending && (
           <p>
             {pending.workers.length === 1 ? "This worker" : `These ${pending.workers.length} workers`} will{" "}
-            {describe(pending)}:
+            {inWords(pending)}:
           </p>
         )}
       </ConfirmDialog>

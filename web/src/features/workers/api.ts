@@ -110,7 +110,7 @@ export function useControl() {
 }
 
 /** What a control does, in words, for the dialog and the answers. */
-export function describe(control: Control): string {
+export function inWords(control: Control): string {
   switch (control.kind) {
     case "shutdown":
       return "shut down (warm: running tasks finish first)";
