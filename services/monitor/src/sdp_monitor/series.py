@@ -108,6 +108,12 @@ class SeriesRing:
         )
 
 
+def _report_death(task: asyncio.Task[None]) -> None:
+    # Requests answer 503 from now on; the log says why.
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("the series sampler stopped", exc_info=exc)
+
+
 class Sampler:
     """Records the queue depths once a step, just after it starts; a step Redis fails stays
     without them, and the next is tried."""
@@ -120,6 +126,7 @@ class Sampler:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="sdp-monitor-series")
+        self._task.add_done_callback(_report_death)
 
     @property
     def running(self) -> bool:
