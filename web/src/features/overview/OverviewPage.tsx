@@ -1,10 +1,11 @@
 import "./overview.css";
 
 import { useQuery, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
-import { type ReactNode, useEffect, useId, useState } from "react";
+import { type ReactNode, useId } from "react";
 
 import { errorMessage } from "../../api/errors";
 import { formatCount, formatDuration, formatPercent } from "../../ui/format";
+import { useNow } from "../workers/useNow";
 import { type CeleryStatus, emptySeries, SERIES_MINUTES, type WorkerOut } from "./live";
 import {
   flowerQuery,
@@ -41,16 +42,6 @@ export function LiveIndicator({ mode }: { mode: LiveMode }) {
       {MODE_TEXT[mode]}
     </span>
   );
-}
-
-/** The current time, moved on every `everyMs`, for ages that grow between polls. */
-function useNow(everyMs: number): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), everyMs);
-    return () => clearInterval(timer);
-  }, [everyMs]);
-  return now;
 }
 
 /** A query's failure inline, above what it last showed (if anything). */

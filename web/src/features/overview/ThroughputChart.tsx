@@ -1,7 +1,7 @@
 import "uplot/dist/uPlot.min.css";
 
 import { useEffect, useMemo, useRef, useState } from "react";
-import uPlot from "uplot";
+import type uPlot from "uplot";
 
 import { formatCount } from "../../ui/format";
 import type { Series } from "./live";
@@ -66,9 +66,12 @@ const DARK = "(prefers-color-scheme: dark)";
 
 /** Whether the OS asks for dark colours now; the canvas is redrawn in the new ones. */
 function useDarkScheme(): boolean {
-  const [dark, setDark] = useState(() => window.matchMedia(DARK).matches);
+  // jsdom has no matchMedia; there the scheme never changes.
+  const query = typeof window.matchMedia === "function" ? window.matchMedia(DARK) : null;
+  const [dark, setDark] = useState(() => query?.matches ?? false);
   useEffect(() => {
-    const query = window.matchMedia(DARK);
+    const query = typeof window.matchMedia === "function" ? window.matchMedia(DARK) : null;
+    if (!query) return;
     const changed = () => setDark(query.matches);
     query.addEventListener("change", changed);
     return () => query.removeEventListener("change", changed);
@@ -92,19 +95,31 @@ export function ThroughputChart({ series, minutes }: { series: Series; minutes: 
     const element = target.current;
     if (!element) return;
     const names = queueKey ? queueKey.split("\n") : [];
-    const made = new uPlot(
-      options(element, names, element.clientWidth || 600),
-      chartData(latest.current, names),
-      element,
-    );
-    plot.current = made;
-    const resize = new ResizeObserver(() => {
-      if (element.clientWidth > 0) made.setSize({ width: element.clientWidth, height: HEIGHT });
-    });
-    resize.observe(element);
+    let made: uPlot | null = null;
+    let resize: ResizeObserver | null = null;
+    let gone = false;
+    // Loaded on first use: the library stays out of the first page's bundle, and a page
+    // that cannot draw (no canvas) still has the chart's words and table.
+    import("uplot")
+      .then(({ default: UPlot }) => {
+        if (gone) return;
+        made = new UPlot(
+          options(element, names, element.clientWidth || 600),
+          chartData(latest.current, names),
+          element,
+        );
+        plot.current = made;
+        const drawn = made;
+        resize = new ResizeObserver(() => {
+          if (element.clientWidth > 0) drawn.setSize({ width: element.clientWidth, height: HEIGHT });
+        });
+        resize.observe(element);
+      })
+      .catch((error: unknown) => console.error("the chart could not be drawn", error));
     return () => {
-      resize.disconnect();
-      made.destroy();
+      gone = true;
+      resize?.disconnect();
+      made?.destroy();
       plot.current = null;
     };
   }, [queueKey, dark]);
