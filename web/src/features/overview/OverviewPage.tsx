@@ -4,6 +4,7 @@ import { useQuery, useQueryClient, type UseQueryResult } from "@tanstack/react-q
 import { type ReactNode, useId } from "react";
 
 import { errorMessage } from "../../api/errors";
+import { useSession } from "../../auth/session";
 import { formatCount, formatDuration, formatPercent } from "../../ui/format";
 import { useNow } from "../workers/useNow";
 import { type CeleryStatus, emptySeries, SERIES_MINUTES, type WorkerOut } from "./live";
@@ -209,7 +210,15 @@ function FlowerLink() {
   );
 }
 
+/**
+ * The page while signed in. Right after a logout the shell can render the old route once more
+ * while it moves to the login page; asked then, every call would be a 401 without a token.
+ */
 export function OverviewPage() {
+  return useSession() ? <Overview /> : null;
+}
+
+function Overview() {
   const client = useQueryClient();
   const streaming = useLiveStream();
   const poll = streaming ? REANCHOR_MS : POLL_MS;

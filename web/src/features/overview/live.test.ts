@@ -211,11 +211,13 @@ describe("the series", () => {
   });
 
   it("anchors on the monitor's complete steps, keeping the step the events counted", () => {
+    // Step 5: the page opened late (the monitor's 2 wins); step 10: the monitor closed it before
+    // the last event reached it (the page's 3.2 wins); step 15: not closed (the page's).
     const local: Series = {
       step_s: 5,
       t: [5, 10, 15],
-      succeeded: [9, 9, 0.4],
-      failed: [9, 9, 0.2],
+      succeeded: [1, 3.2, 0.4],
+      failed: [0, 0.2, 0.2],
       queues: { q: [9, 9, 1] },
     };
     const server: Series = {
@@ -228,8 +230,8 @@ describe("the series", () => {
     expect(anchorSeries(local, server, 16)).toEqual({
       step_s: 5,
       t: [5, 10, 15],
-      succeeded: [2, 3, 0.4],
-      failed: [0, 0, 0.2],
+      succeeded: [2, 3.2, 0.4],
+      failed: [0, 0.2, 0.2],
       queues: { q: [null, 6, 1], r: [1, 1, 1] },
     });
     expect(anchorSeries(undefined, server, 12)).toBe(server);

@@ -149,7 +149,9 @@ export function advanceSeries(series: Series, now: number): Series {
 
 /**
  * The monitor's series (complete steps only) brought up to `now`, keeping what `local` counted
- * in the steps the monitor has not closed yet.
+ * in the steps the monitor has not closed yet. In a closed step the larger count wins: the
+ * monitor may close a step before the last of its events reached it, and the page never saw
+ * what finished before it opened.
  */
 export function anchorSeries(local: Series | undefined, server: Series, now: number): Series {
   const base = advanceSeries(server, now);
@@ -164,9 +166,15 @@ export function anchorSeries(local: Series | undefined, server: Series, now: num
   }
   base.t.forEach((start, index) => {
     const from = at.get(start);
-    if (start <= closed || from === undefined) return;
-    succeeded[index] = local.succeeded[from] ?? 0;
-    failed[index] = local.failed[from] ?? 0;
+    if (from === undefined) return;
+    const mine = { succeeded: local.succeeded[from] ?? 0, failed: local.failed[from] ?? 0 };
+    if (start <= closed) {
+      succeeded[index] = Math.max(succeeded[index] ?? 0, mine.succeeded);
+      failed[index] = Math.max(failed[index] ?? 0, mine.failed);
+      return;
+    }
+    succeeded[index] = mine.succeeded;
+    failed[index] = mine.failed;
     for (const [name, values] of Object.entries(queues)) {
       const depth = local.queues[name]?.[from];
       if (depth !== undefined) values[index] = depth;
