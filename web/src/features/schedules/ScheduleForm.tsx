@@ -1,4 +1,4 @@
-import { type FormEvent, useId, useMemo, useState } from "react";
+import { type FormEvent, memo, useId, useMemo, useState } from "react";
 
 import { ApiError, errorMessage, type FieldMessage } from "../../api/errors";
 import type { ApiSchemas } from "../../api/types";
@@ -48,6 +48,18 @@ function timeZones(): string[] {
   return zones.includes("UTC") ? zones : ["UTC", ...zones];
 }
 
+/** Some 400 zones: drawn once, not on every keystroke. */
+const ZoneList = memo(function ZoneList({ id }: { id: string }) {
+  const zones = useMemo(timeZones, []);
+  return (
+    <datalist id={id}>
+      {zones.map((zone) => (
+        <option key={zone} value={zone} />
+      ))}
+    </datalist>
+  );
+});
+
 interface ScheduleFormProps {
   jobs: Job[];
   /** The schedule being edited; a new one when absent. */
@@ -60,7 +72,6 @@ interface ScheduleFormProps {
 /** Create or edit a schedule: the task and its arguments, the trigger, and the rest in "More". */
 export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleFormProps) {
   const zonesId = useId();
-  const zones = useMemo(timeZones, []);
   const fieldsOf = (task: string) => {
     const job = jobs.find((candidate) => candidate.name === task);
     return job ? argumentFields(job.arguments) : [];
@@ -238,11 +249,7 @@ export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleForm
             />
           </Field>
         )}
-        <datalist id={zonesId}>
-          {zones.map((zone) => (
-            <option key={zone} value={zone} />
-          ))}
-        </datalist>
+        <ZoneList id={zonesId} />
       </fieldset>
 
       <div className="field">

@@ -23,6 +23,7 @@ import {
 import { ScheduleActions } from "./ScheduleActions";
 import { ScheduleDetail } from "./ScheduleDetail";
 import { ScheduleForm } from "./ScheduleForm";
+import { SchedulerStatus } from "./SchedulerStatus";
 import { ScheduleStateBadge } from "./ScheduleStateBadge";
 import "./schedules.css";
 
@@ -226,6 +227,7 @@ export function SchedulesPage() {
           </Can>
         </div>
       </div>
+      <SchedulerStatus />
       <div role="status" className="schedules-status">
         {sent && (
           <p>
