@@ -116,6 +116,42 @@ test("a bad crontab minute shows the API's message at the minute field", async (
   await expect(form.getByRole("alert").first()).toContainText("not saved");
 });
 
+test("an operator edits a schedule's trigger and arguments", async ({ page, loginAs, sdp }) => {
+  const name = unique("e2e-edit");
+  const schedule = (await sdp.call("POST", "/api/v1/schedules", {
+    name,
+    task: "system.sleep",
+    kwargs: { seconds: 1 },
+    trigger: { type: "interval", every: 1, unit: "hours" },
+    enabled: false,
+  })) as Schedule;
+  try {
+    await loginAs("operator");
+    await page.goto(`/schedules?schedule=${schedule.id}`);
+    const row = page.getByRole("row").filter({ has: page.getByRole("rowheader", { name }) });
+    await row.getByRole("link", { name: `Edit ${name}` }).click();
+    const form = page.getByRole("form", { name: `Edit ${name}` });
+    await expect(form.getByLabel("Seconds (required)")).toHaveValue("1");
+    await form.getByLabel("Seconds (required)").fill("0.5");
+    await form.getByRole("radio", { name: "Crontab" }).check();
+    await form.getByLabel("Minute").fill("30");
+    await form.getByLabel("Hour").fill("2");
+    await form.getByLabel("Day of week").fill("1-5");
+    await form.getByLabel("Time zone").fill("Europe/Berlin");
+    await form.getByRole("button", { name: "Save schedule" }).click();
+    await expect(form).toHaveCount(0);
+    await expect(row.getByRole("cell", { name: "02:30 on weekdays, Europe/Berlin" })).toBeVisible();
+    const stored = (await sdp.call("GET", `/api/v1/schedules/${schedule.id}`)) as {
+      kwargs: Record<string, unknown>;
+      enabled: boolean;
+    };
+    expect(stored.kwargs).toEqual({ seconds: 0.5 });
+    expect(stored.enabled).toBe(false);
+  } finally {
+    await sdp.call("DELETE", `/api/v1/schedules/${schedule.id}`);
+  }
+});
+
 test("a viewer sees schedules but no create, pause, run or delete control", async ({ page, loginAs, sdp }) => {
   const name = unique("e2e-viewer");
   const schedule = await createThroughApi(sdp, name);

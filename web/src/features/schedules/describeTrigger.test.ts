@@ -23,6 +23,10 @@ describe("describeTrigger", () => {
     [3, "days", "every 3 d"],
     [1, "minutes", "every minute"],
     [1, "days", "every day"],
+    [3600, "seconds", "every hour"],
+    [120, "seconds", "every 2 min"],
+    [90, "seconds", "every 90 s"],
+    [48, "hours", "every 2 d"],
   ] as const)("interval every %s %s", (every, unit, words) => {
     expect(describeTrigger({ type: "interval", every, unit })).toBe(words);
   });

@@ -26,9 +26,21 @@ function pad(value: string): string {
   return value.padStart(2, "0");
 }
 
+const SECONDS: Record<ApiSchemas["IntervalTrigger"]["unit"], number> = {
+  seconds: 1,
+  minutes: 60,
+  hours: 3_600,
+  days: 86_400,
+};
+const LARGEST_FIRST = ["days", "hours", "minutes", "seconds"] as const;
+
+/** In the largest unit that divides the period: 3600 seconds read "every hour". */
 function describeInterval(trigger: ApiSchemas["IntervalTrigger"]): string {
-  const [short, long] = UNITS[trigger.unit ?? "seconds"];
-  return trigger.every === 1 ? `every ${long}` : `every ${trigger.every} ${short}`;
+  const seconds = trigger.every * SECONDS[trigger.unit ?? "seconds"];
+  const unit = LARGEST_FIRST.find((candidate) => seconds % SECONDS[candidate] === 0) ?? "seconds";
+  const every = seconds / SECONDS[unit];
+  const [short, long] = UNITS[unit];
+  return every === 1 ? `every ${long}` : `every ${every} ${short}`;
 }
 
 /** A day-of-week or month item (number or name) as its short English name. */
