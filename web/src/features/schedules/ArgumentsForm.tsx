@@ -44,7 +44,12 @@ function Control({ field, value, onChange, ...attributes }: ControlProps) {
       );
     case "enum":
       return (
-        <select {...attributes} value={text} required={field.required} onChange={(event) => onChange(event.target.value)}>
+        <select
+          {...attributes}
+          value={text}
+          required={field.required}
+          onChange={(event) => onChange(event.target.value)}
+        >
           {!field.required && <option value="">(default)</option>}
           {field.options?.map((option) => (
             <option key={String(option)} value={String(option)}>

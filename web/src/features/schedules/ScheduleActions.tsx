@@ -17,17 +17,32 @@ export function ScheduleActions({ schedule, busy, onAction }: ScheduleActionsPro
     <Can role="operator">
       <span className="row-actions">
         {decoded && schedule.state === "active" && (
-          <button type="button" aria-label={`Pause ${name}`} disabled={busy} onClick={() => onAction(schedule, "pause")}>
+          <button
+            type="button"
+            aria-label={`Pause ${name}`}
+            disabled={busy}
+            onClick={() => onAction(schedule, "pause")}
+          >
             Pause
           </button>
         )}
         {decoded && (schedule.state === "paused" || schedule.state === "set_aside") && (
-          <button type="button" aria-label={`Resume ${name}`} disabled={busy} onClick={() => onAction(schedule, "resume")}>
+          <button
+            type="button"
+            aria-label={`Resume ${name}`}
+            disabled={busy}
+            onClick={() => onAction(schedule, "resume")}
+          >
             Resume
           </button>
         )}
         {decoded && (
-          <button type="button" aria-label={`Run ${name} now`} disabled={busy} onClick={() => onAction(schedule, "run")}>
+          <button
+            type="button"
+            aria-label={`Run ${name} now`}
+            disabled={busy}
+            onClick={() => onAction(schedule, "run")}
+          >
             Run now
           </button>
         )}

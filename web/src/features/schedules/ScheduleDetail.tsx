@@ -4,7 +4,14 @@ import { ErrorPanel } from "../../ui/ErrorBoundary";
 import { formatAge, formatCount, formatDuration, formatTimestamp } from "../../ui/format";
 import { StateBadge } from "../../ui/StateBadge";
 import { describeTrigger } from "./describeTrigger";
-import { allItems, isDecoded, type ListedSchedule, type ScheduleAction, useRuns, useSchedule } from "./queries";
+import {
+  allItems,
+  isDecoded,
+  type ListedSchedule,
+  type ScheduleAction,
+  useRuns,
+  useSchedule,
+} from "./queries";
 import { ScheduleActions } from "./ScheduleActions";
 import { ScheduleStateBadge } from "./ScheduleStateBadge";
 
@@ -66,7 +73,11 @@ function Runs({ id }: { id: string }) {
         </div>
       )}
       {runs.hasNextPage && (
-        <button type="button" onClick={() => void runs.fetchNextPage()} disabled={runs.isFetchingNextPage}>
+        <button
+          type="button"
+          onClick={() => void runs.fetchNextPage()}
+          disabled={runs.isFetchingNextPage}
+        >
           {runs.isFetchingNextPage ? "Loading…" : "Load older runs"}
         </button>
       )}
@@ -108,11 +119,14 @@ function Definition({ schedule }: { schedule: ListedSchedule }) {
       <dt>Arguments</dt>
       <dd>
         <pre className="json-view">{JSON.stringify(schedule.kwargs ?? {}, null, 2)}</pre>
-        {(schedule.args ?? []).length > 0 && <pre className="json-view">{JSON.stringify(schedule.args)}</pre>}
+        {(schedule.args ?? []).length > 0 && (
+          <pre className="json-view">{JSON.stringify(schedule.args)}</pre>
+        )}
       </dd>
       <dt>Trigger</dt>
       <dd>
-        {describeTrigger(schedule.trigger)} <code className="muted">{JSON.stringify(schedule.trigger)}</code>
+        {describeTrigger(schedule.trigger)}{" "}
+        <code className="muted">{JSON.stringify(schedule.trigger)}</code>
       </dd>
       <dt>Next run</dt>
       <dd>
@@ -144,7 +158,9 @@ function Definition({ schedule }: { schedule: ListedSchedule }) {
       <dt>Expires</dt>
       <dd>{schedule.expires_s ? `${formatDuration(schedule.expires_s)} after sending` : "never"}</dd>
       <dt>Origin</dt>
-      <dd>{schedule.static ? "static (beat's configuration): pause it rather than delete" : "the API"}</dd>
+      <dd>
+        {schedule.static ? "static (beat's configuration): pause it rather than delete" : "the API"}
+      </dd>
       <dt>Updated</dt>
       <dd>
         <When at={schedule.updated_at} />

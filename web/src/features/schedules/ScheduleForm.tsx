@@ -1,4 +1,4 @@
-import { type FormEvent, memo, useId, useMemo, useState } from "react";
+import { type FormEvent, type InputHTMLAttributes, memo, useId, useMemo, useState } from "react";
 
 import { ApiError, errorMessage, type FieldMessage } from "../../api/errors";
 import type { ApiSchemas } from "../../api/types";
@@ -16,6 +16,9 @@ import {
 } from "./scheduleDocument";
 
 type Job = ApiSchemas["JobOut"];
+type TextKey = {
+  [Key in keyof FormState]: FormState[Key] extends string ? Key : never;
+}[keyof FormState];
 
 const QUEUES: ApiSchemas["Queue"][] = ["collect", "etl", "system"];
 const UNITS = ["seconds", "minutes", "hours", "days"] as const;
@@ -60,6 +63,14 @@ const ZoneList = memo(function ZoneList({ id }: { id: string }) {
   );
 });
 
+interface Failure {
+  error: ApiError | null;
+  /** The API's messages for fields the form does not draw. */
+  unplaced: FieldMessage[];
+  /** A failure that is not the API's answer. */
+  message?: string;
+}
+
 interface ScheduleFormProps {
   jobs: Job[];
   /** The schedule being edited; a new one when absent. */
@@ -82,10 +93,7 @@ export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleForm
     return emptyForm(first, initialValues(fieldsOf(first)));
   });
   const [problems, setProblems] = useState<Record<string, string>>({});
-  const [failure, setFailure] = useState<{ error: ApiError | null; unplaced: FieldMessage[]; message?: string }>({
-    error: null,
-    unplaced: [],
-  });
+  const [failure, setFailure] = useState<Failure>({ error: null, unplaced: [] });
   const [busy, setBusy] = useState(false);
   const [more, setMore] = useState(false);
 
@@ -100,7 +108,14 @@ export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleForm
   else for (const field of fields) placed.add(`kwargs.${field.name}`);
   const triggerFields = {
     interval: ["trigger.every", "trigger.unit"],
-    crontab: ["trigger.minute", "trigger.hour", "trigger.day_of_month", "trigger.month_of_year", "trigger.day_of_week", "trigger.timezone"],
+    crontab: [
+      "trigger.minute",
+      "trigger.hour",
+      "trigger.day_of_month",
+      "trigger.month_of_year",
+      "trigger.day_of_week",
+      "trigger.timezone",
+    ],
     once: ["trigger.at"],
   }[form.kind];
   for (const name of triggerFields) placed.add(name);
@@ -133,14 +148,29 @@ export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleForm
   const own = Object.keys(problems).length > 0;
   const failed = own || error !== null || failure.message !== undefined;
   const at = (name: string) => ({ name, error, message: problems[name] });
+  // One text control bound to one of the form's text fields.
+  const input = (key: TextKey, attributes: InputHTMLAttributes<HTMLInputElement> = {}) => (
+    <input
+      type="text"
+      {...attributes}
+      value={form[key]}
+      onChange={(event) => set({ [key]: event.target.value } as Partial<FormState>)}
+    />
+  );
 
   return (
-    <form className="schedule-form" onSubmit={submit} noValidate aria-label={initial ? `Edit ${initial.name}` : "New schedule"}>
+    <form
+      className="schedule-form"
+      onSubmit={submit}
+      noValidate
+      aria-label={initial ? `Edit ${initial.name}` : "New schedule"}
+    >
       {failed && (
         <div className="form-summary" role="alert">
           <p>
             <strong>The schedule was not saved.</strong>{" "}
-            {failure.message ?? (error && error.fields.length === 0 ? error.message : "Fix the fields marked below.")}
+            {failure.message ??
+              (error && error.fields.length === 0 ? error.message : "Fix the fields marked below.")}
           </p>
           {failure.unplaced.length > 0 && (
             <ul>
@@ -155,9 +185,13 @@ export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleForm
       )}
       <div className="form-row">
         <Field label="Name" {...at("name")} hint="Letters, digits and . _ : - ; unique.">
-          <input type="text" value={form.name} required onChange={(event) => set({ name: event.target.value })} />
+          {input("name", { required: true })}
         </Field>
-        <Field label="Task" {...at("task")} hint={job ? `${job.description} Queue: ${job.queue}.` : undefined}>
+        <Field
+          label="Task"
+          {...at("task")}
+          hint={job ? `${job.description} Queue: ${job.queue}.` : undefined}
+        >
           <select
             value={form.task}
             onChange={(event) => {
@@ -201,10 +235,13 @@ export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleForm
         {form.kind === "interval" && (
           <div className="form-row">
             <Field label="Every" {...at("trigger.every")}>
-              <input type="text" inputMode="numeric" value={form.every} onChange={(event) => set({ every: event.target.value })} />
+              {input("every", { inputMode: "numeric" })}
             </Field>
             <Field label="Unit" {...at("trigger.unit")}>
-              <select value={form.unit} onChange={(event) => set({ unit: event.target.value as FormState["unit"] })}>
+              <select
+                value={form.unit}
+                onChange={(event) => set({ unit: event.target.value as FormState["unit"] })}
+              >
                 {UNITS.map((unit) => (
                   <option key={unit} value={unit}>
                     {unit}
@@ -217,25 +254,25 @@ export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleForm
         {form.kind === "crontab" && (
           <div className="form-row cron-fields">
             <Field label="Minute" {...at("trigger.minute")} hint="0-59">
-              <input type="text" value={form.minute} onChange={(event) => set({ minute: event.target.value })} />
+              {input("minute")}
             </Field>
             <Field label="Hour" {...at("trigger.hour")} hint="0-23">
-              <input type="text" value={form.hour} onChange={(event) => set({ hour: event.target.value })} />
+              {input("hour")}
             </Field>
             <Field label="Day of month" {...at("trigger.day_of_month")} hint="1-31">
-              <input type="text" value={form.dayOfMonth} onChange={(event) => set({ dayOfMonth: event.target.value })} />
+              {input("dayOfMonth")}
             </Field>
             <Field label="Month" {...at("trigger.month_of_year")} hint="1-12">
-              <input type="text" value={form.monthOfYear} onChange={(event) => set({ monthOfYear: event.target.value })} />
+              {input("monthOfYear")}
             </Field>
             <Field label="Day of week" {...at("trigger.day_of_week")} hint="0-6, Sunday 0; or mon-fri">
-              <input type="text" value={form.dayOfWeek} onChange={(event) => set({ dayOfWeek: event.target.value })} />
+              {input("dayOfWeek")}
             </Field>
           </div>
         )}
         {form.kind === "once" && (
           <Field label="At" {...at("trigger.at")} hint="On the wall clocks of the time zone below.">
-            <input type="datetime-local" value={form.at} onChange={(event) => set({ at: event.target.value })} />
+            {input("at", { type: "datetime-local" })}
           </Field>
         )}
         {form.kind !== "interval" && (
@@ -254,7 +291,11 @@ export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleForm
 
       <div className="field">
         <label className="choice">
-          <input type="checkbox" checked={form.enabled} onChange={(event) => set({ enabled: event.target.checked })} />
+          <input
+            type="checkbox"
+            checked={form.enabled}
+            onChange={(event) => set({ enabled: event.target.checked })}
+          />
           Enabled (fires on its trigger; off is paused)
         </label>
       </div>
@@ -275,20 +316,22 @@ export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleForm
               </select>
             </Field>
             <Field label="Priority" {...at("priority")} hint="Empty: the queue's default.">
-              <input type="text" inputMode="numeric" value={form.priority} onChange={(event) => set({ priority: event.target.value })} />
+              {input("priority", { inputMode: "numeric" })}
             </Field>
             <Field label="Start at (UTC)" {...at("start_at")}>
-              <input type="datetime-local" value={form.startAt} onChange={(event) => set({ startAt: event.target.value })} />
+              {input("startAt", { type: "datetime-local" })}
             </Field>
             <Field label="End at (UTC)" {...at("end_at")}>
-              <input type="datetime-local" value={form.endAt} onChange={(event) => set({ endAt: event.target.value })} />
+              {input("endAt", { type: "datetime-local" })}
             </Field>
           </div>
           <div className="form-row">
             <Field label="Misfire policy" {...at("misfire.policy")}>
               <select
                 value={form.misfirePolicy}
-                onChange={(event) => set({ misfirePolicy: event.target.value as FormState["misfirePolicy"] })}
+                onChange={(event) =>
+                  set({ misfirePolicy: event.target.value as FormState["misfirePolicy"] })
+                }
               >
                 {POLICIES.map(([policy, label]) => (
                   <option key={policy} value={policy}>
@@ -297,17 +340,29 @@ export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleForm
                 ))}
               </select>
             </Field>
-            <Field label="Misfire grace (s)" {...at("misfire.grace_s")} hint="How late a slot may still run.">
-              <input type="text" inputMode="numeric" value={form.graceS} onChange={(event) => set({ graceS: event.target.value })} />
+            <Field
+              label="Misfire grace (s)"
+              {...at("misfire.grace_s")}
+              hint="How late a slot may still run."
+            >
+              {input("graceS", { inputMode: "numeric" })}
             </Field>
-            <Field label="Max instances" {...at("max_instances")} hint="Runs unfinished at once, 1 to 100.">
-              <input type="text" inputMode="numeric" value={form.maxInstances} onChange={(event) => set({ maxInstances: event.target.value })} />
+            <Field
+              label="Max instances"
+              {...at("max_instances")}
+              hint="Runs unfinished at once, 1 to 100."
+            >
+              {input("maxInstances", { inputMode: "numeric" })}
             </Field>
-            <Field label="Jitter (s)" {...at("jitter_s")} hint="Up to this many seconds late, at random.">
-              <input type="text" inputMode="decimal" value={form.jitterS} onChange={(event) => set({ jitterS: event.target.value })} />
+            <Field
+              label="Jitter (s)"
+              {...at("jitter_s")}
+              hint="Up to this many seconds late, at random."
+            >
+              {input("jitterS", { inputMode: "decimal" })}
             </Field>
             <Field label="Expires (s)" {...at("expires_s")} hint="Empty: the sent task never expires.">
-              <input type="text" inputMode="numeric" value={form.expiresS} onChange={(event) => set({ expiresS: event.target.value })} />
+              {input("expiresS", { inputMode: "numeric" })}
             </Field>
           </div>
         </fieldset>

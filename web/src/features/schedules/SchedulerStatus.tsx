@@ -31,17 +31,23 @@ export function SchedulerStatus() {
           </span>{" "}
           Scheduler: {status.engine}
           {status.leader && <>, led by <code>{status.leader}</code></>}
-          {status.last_tick_age_s != null && <>, last tick {formatDuration(status.last_tick_age_s)} ago</>}
+          {status.last_tick_age_s != null && (
+            <>, last tick {formatDuration(status.last_tick_age_s)} ago</>
+          )}
           .{" "}
         </>
       ) : (
         <span className="muted">Scheduler status {scheduler.isError ? "unavailable" : "loading"}. </span>
       )}
       {workers === undefined ? (
-        <span className="muted">Workers: {celery.isError ? "unknown while the monitor is down" : "…"}.</span>
+        <span className="muted">
+          Workers: {celery.isError ? "unknown while the monitor is down" : "…"}.
+        </span>
       ) : (
         <span className={workers === 0 ? "warn-text" : undefined}>
-          {workers === 0 ? "No worker online: sent runs wait in their queues." : `${workers} worker${workers === 1 ? "" : "s"} online.`}
+          {workers === 0
+            ? "No worker online: sent runs wait in their queues."
+            : `${workers} worker${workers === 1 ? "" : "s"} online.`}
         </span>
       )}
     </p>

@@ -37,7 +37,13 @@ function When({ at }: { at: string | null | undefined }) {
 }
 
 /** The create or edit form, once the catalogue (and the schedule edited) have loaded. */
-function FormPanel({ editId, onDone, onCancel }: { editId?: string; onDone: (id: string) => void; onCancel: () => void }) {
+interface FormPanelProps {
+  editId?: string;
+  onDone: (id: string) => void;
+  onCancel: () => void;
+}
+
+function FormPanel({ editId, onDone, onCancel }: FormPanelProps) {
   const jobs = useJobs();
   const edited = useSchedule(editId);
   const save = useSaveSchedule(editId);
@@ -49,7 +55,10 @@ function FormPanel({ editId, onDone, onCancel }: { editId?: string; onDone: (id:
       <h2 id="schedule-form-title">{title}</h2>
       {problem && <ErrorPanel error={problem} />}
       {edited.data && !isDecoded(edited.data) && (
-        <p>This schedule's stored definition no longer decodes; delete it or replace it through the API.</p>
+        <p>
+          This schedule's stored definition no longer decodes; delete it or replace it through
+          the API.
+        </p>
       )}
       {!problem && !ready && <p className="muted">Loading…</p>}
       {ready && jobs.data && (editId === undefined || (edited.data && isDecoded(edited.data))) && (
@@ -71,7 +80,12 @@ function Filters({ search }: { search: SchedulesSearch }) {
   const filter = (change: Partial<SchedulesSearch>) =>
     void navigate({ search: (prev) => ({ ...prev, ...change }), replace: true });
   return (
-    <form className="filters" role="search" aria-label="Filter schedules" onSubmit={(event) => event.preventDefault()}>
+    <form
+      className="filters"
+      role="search"
+      aria-label="Filter schedules"
+      onSubmit={(event) => event.preventDefault()}
+    >
       <Field label="Name starts with">
         <input
           type="search"
@@ -82,7 +96,9 @@ function Filters({ search }: { search: SchedulesSearch }) {
       <Field label="State">
         <select
           value={search.state ?? ""}
-          onChange={(event) => filter({ state: (event.target.value || undefined) as SchedulesSearch["state"] })}
+          onChange={(event) =>
+            filter({ state: (event.target.value || undefined) as SchedulesSearch["state"] })
+          }
         >
           <option value="">Any</option>
           {SCHEDULE_STATES.map((state) => (
@@ -93,7 +109,10 @@ function Filters({ search }: { search: SchedulesSearch }) {
         </select>
       </Field>
       <Field label="Task">
-        <select value={search.task ?? ""} onChange={(event) => filter({ task: event.target.value || undefined })}>
+        <select
+          value={search.task ?? ""}
+          onChange={(event) => filter({ task: event.target.value || undefined })}
+        >
           <option value="">Any</option>
           {search.task && !jobs.data?.items.some((job) => job.name === search.task) && (
             <option value={search.task}>{search.task}</option>
@@ -128,7 +147,11 @@ function ScheduleTable({
       {list.isPending ? (
         <p className="muted">Loading…</p>
       ) : items.length === 0 && !list.hasNextPage ? (
-        <p className="muted">No schedules{search.name || search.state || search.task ? " match these filters" : " yet"}.</p>
+        <p className="muted">
+          {search.name || search.state || search.task
+            ? "No schedules match these filters."
+            : "No schedules yet."}
+        </p>
       ) : (
         <div className="table-wrap">
           <table aria-labelledby="schedules-list-title">
@@ -152,15 +175,29 @@ function ScheduleTable({
               {items.map((schedule) => (
                 <tr key={schedule.id}>
                   <th scope="row">
-                    <Link from="/schedules" to="/schedules" search={(prev) => ({ ...prev, schedule: schedule.id })}>
+                    <Link
+                      from="/schedules"
+                      to="/schedules"
+                      search={(prev) => ({ ...prev, schedule: schedule.id })}
+                    >
                       {schedule.name ?? schedule.id}
                     </Link>
                   </th>
                   <td>
                     <ScheduleStateBadge state={schedule.state} reason={schedule.set_aside_reason} />
                   </td>
-                  <td>{isDecoded(schedule) ? <code>{schedule.task}</code> : <span className="muted">—</span>}</td>
-                  <td>{isDecoded(schedule) ? describeTrigger(schedule.trigger) : <span className="muted">—</span>}</td>
+                  {isDecoded(schedule) ? (
+                    <>
+                      <td>
+                        <code>{schedule.task}</code>
+                      </td>
+                      <td>{describeTrigger(schedule.trigger)}</td>
+                    </>
+                  ) : (
+                    <td colSpan={2} className="muted">
+                      Definition no longer decodes
+                    </td>
+                  )}
                   <td>
                     <When at={isDecoded(schedule) ? schedule.next_run_at : null} />
                   </td>
@@ -182,7 +219,11 @@ function ScheduleTable({
         </div>
       )}
       {list.hasNextPage && (
-        <button type="button" onClick={() => void list.fetchNextPage()} disabled={list.isFetchingNextPage}>
+        <button
+          type="button"
+          onClick={() => void list.fetchNextPage()}
+          disabled={list.isFetchingNextPage}
+        >
           {list.isFetchingNextPage ? "Loading…" : "Load more"}
         </button>
       )}
@@ -197,7 +238,8 @@ export function SchedulesPage() {
   const [deleting, setDeleting] = useState<ListedSchedule | null>(null);
   const [sent, setSent] = useState<{ name: string; taskId: string } | null>(null);
   const [failed, setFailed] = useState<string | null>(null);
-  const go = (change: Partial<SchedulesSearch>) => void navigate({ search: (prev) => ({ ...prev, ...change }) });
+  const go = (change: Partial<SchedulesSearch>) =>
+    void navigate({ search: (prev) => ({ ...prev, ...change }) });
 
   const run = async (schedule: ListedSchedule, kind: ScheduleAction) => {
     setFailed(null);

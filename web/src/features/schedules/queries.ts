@@ -68,7 +68,11 @@ export function useSchedule(id: string | undefined) {
   return useQuery({
     queryKey: ["schedules", "one", id],
     queryFn: () =>
-      unwrap(api.GET("/api/v1/schedules/{schedule_id}", { params: { path: { schedule_id: id ?? "" } } })),
+      unwrap(
+        api.GET("/api/v1/schedules/{schedule_id}", {
+          params: { path: { schedule_id: id ?? "" } },
+        }),
+      ),
     enabled: id !== undefined,
     refetchInterval: REFRESH_MS,
   });
@@ -105,7 +109,12 @@ export function useSaveSchedule(id: string | undefined) {
     mutationFn: (spec: ScheduleSpec) =>
       id === undefined
         ? unwrap(api.POST("/api/v1/schedules", { body: spec }))
-        : unwrap(api.PUT("/api/v1/schedules/{schedule_id}", { params: { path: { schedule_id: id } }, body: spec })),
+        : unwrap(
+            api.PUT("/api/v1/schedules/{schedule_id}", {
+              params: { path: { schedule_id: id } },
+              body: spec,
+            }),
+          ),
     onSuccess: refresh,
   });
 }
@@ -115,13 +124,22 @@ export type ScheduleAction = "pause" | "resume" | "run" | "delete";
 export function useScheduleAction() {
   const refresh = useRefresh();
   return useMutation({
-    mutationFn: async ({ id, action }: { id: string; action: ScheduleAction }): Promise<string | null> => {
-      const path = { params: { path: { schedule_id: id } } };
-      if (action === "pause") await unwrap(api.POST("/api/v1/schedules/{schedule_id}/pause", path));
-      else if (action === "resume") await unwrap(api.POST("/api/v1/schedules/{schedule_id}/resume", path));
-      else if (action === "delete") await unwrap(api.DELETE("/api/v1/schedules/{schedule_id}", path));
-      else return (await unwrap(api.POST("/api/v1/schedules/{schedule_id}/run", path))).task_id;
-      return null;
+    /** The sent task's id for "run", else null. */
+    mutationFn: async (target: { id: string; action: ScheduleAction }): Promise<string | null> => {
+      const path = { params: { path: { schedule_id: target.id } } };
+      switch (target.action) {
+        case "pause":
+          await unwrap(api.POST("/api/v1/schedules/{schedule_id}/pause", path));
+          return null;
+        case "resume":
+          await unwrap(api.POST("/api/v1/schedules/{schedule_id}/resume", path));
+          return null;
+        case "delete":
+          await unwrap(api.DELETE("/api/v1/schedules/{schedule_id}", path));
+          return null;
+        case "run":
+          return (await unwrap(api.POST("/api/v1/schedules/{schedule_id}/run", path))).task_id;
+      }
     },
     onSuccess: refresh,
   });

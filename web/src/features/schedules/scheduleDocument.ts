@@ -130,7 +130,8 @@ function offsetAt(zone: string, millis: number): number {
 function offsetText(offsetMs: number): string {
   const minutes = Math.abs(offsetMs) / 60_000;
   const sign = offsetMs < 0 ? "-" : "+";
-  return `${sign}${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
+  const two = (value: number) => String(value).padStart(2, "0");
+  return `${sign}${two(Math.floor(minutes / 60))}:${two(minutes % 60)}`;
 }
 
 /** "2026-12-24T18:00" on the wall clocks of `zone` as ISO with its offset, or null. */
