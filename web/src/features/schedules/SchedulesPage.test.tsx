@@ -106,7 +106,7 @@ describe("SchedulesPage", () => {
     expect(within(row).getByText("1,440")).toBeInTheDocument();
     const aside = screen.getByRole("rowheader", { name: "collect-ftp-orders" }).closest("tr") as HTMLElement;
     expect(within(aside).getByText("set aside")).toBeInTheDocument();
-    expect(within(aside).getByText(/no longer decodes/)).toBeInTheDocument();
+    expect(within(aside).getByText(/no longer decodes: task: unknown/)).toBeInTheDocument();
   });
 
   it("shows a viewer no create, pause, run, edit or delete control", async () => {
