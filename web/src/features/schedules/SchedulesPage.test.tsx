@@ -1,16 +1,11 @@
-import { QueryClientProvider } from "@tanstack/react-query";
-import { createMemoryHistory, createRouter, RouterProvider } from "@tanstack/react-router";
-import { render, screen, within } from "@testing-library/react";
+import { screen, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { api, monitor } from "../../api/client";
+import { api } from "../../api/client";
 import type { ApiSchemas } from "../../api/types";
-import { login, logout } from "../../auth/session";
+import { logout } from "../../auth/session";
 import type { Role } from "../../auth/token";
-import { createQueryClient } from "../../queryClient";
-import { rootRoute } from "../../routes/__root";
-import { schedulesRoute } from "../../routes/schedules";
-import { fakeToken } from "../../test/tokens";
+import { answer, fakeMonitor, renderAt } from "../../test/app";
 import { JOBS } from "./testJobs";
 
 const SCHEDULE: ApiSchemas["ScheduleOut"] = {
@@ -70,10 +65,6 @@ const ANSWERS: Record<string, unknown> = {
   },
 };
 
-function answer(path: string) {
-  const data = ANSWERS[path] ?? { workers_online: 1 };
-  return Promise.resolve({ data, error: undefined, response: new Response(null, { status: 200 }) });
-}
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -81,20 +72,10 @@ afterEach(() => {
 });
 
 async function show(role: Role, url: string) {
-  vi.spyOn(api, "GET").mockImplementation(((path: string) => answer(path)) as never);
-  vi.spyOn(monitor, "GET").mockImplementation(((path: string) => answer(path)) as never);
-  login(fakeToken(role));
-  const queryClient = createQueryClient();
-  const router = createRouter({
-    routeTree: rootRoute.addChildren([schedulesRoute]),
-    history: createMemoryHistory({ initialEntries: [url] }),
-    context: { queryClient },
-  });
-  render(
-    <QueryClientProvider client={queryClient}>
-      <RouterProvider router={router} />
-    </QueryClientProvider>,
-  );
+  const respond = (path: string) => Promise.resolve(answer(200, ANSWERS[path]));
+  vi.spyOn(api, "GET").mockImplementation(respond as never);
+  fakeMonitor(() => answer(200, { workers_online: 1 }));
+  renderAt(url, role);
   return await screen.findByRole("rowheader", { name: "collect-orders" });
 }
 
