@@ -138,8 +138,9 @@ export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleForm
         setFailure(placedError);
         // A message inside the collapsed "More" would go unseen.
         if (placedError.error.fields.some((entry) => MORE.includes(entry.field))) setMore(true);
+      } else {
+        setFailure({ error: null, unplaced: [], message: errorMessage(thrown) });
       }
-      else setFailure({ error: null, unplaced: [], message: errorMessage(thrown) });
     } finally {
       setBusy(false);
     }
