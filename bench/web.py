@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import contextlib
 import gzip
 import importlib.util
 import json
@@ -40,10 +41,12 @@ import platform
 import shlex
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from types import ModuleType
@@ -113,12 +116,26 @@ class _Entry(HTMLParser):
 
 @dataclass(frozen=True)
 class Bundle:
-    first_files: int
+    # Each first-load file (relative to dist/) with its gzip -9 size.
+    first: dict[str, int]
     first_bytes: int
     first_gzip: int
     lazy_files: int
     lazy_gzip: int
     css_gzip: int
+
+
+@contextlib.contextmanager
+def npm_to_stderr() -> Iterator[None]:
+    """npm's and Playwright's output on stderr, as the bench's log: stdout is the report's."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def gzipped(path: Path) -> int:
@@ -134,7 +151,7 @@ def bundle(dist: Path) -> Bundle:
         raise RuntimeError(f"index.html references files the build lacks: {missing}")
     lazy = {p.resolve() for p in dist.rglob("*.js")} - first
     return Bundle(
-        first_files=len(first),
+        first={str(p.relative_to(dist.resolve())): gzipped(p) for p in sorted(first)},
         first_bytes=sum(p.stat().st_size for p in first),
         first_gzip=sum(gzipped(p) for p in first),
         lazy_files=len(lazy),
@@ -244,7 +261,8 @@ def browser(tool: ModuleType, cfg: Config, out: Path) -> int:
             "SDP_BENCH_EVENTS_S": str(cfg.events_s),
         }
     )
-    status: int = tool.npm("exec", "--", "playwright", "test", "--config", CONFIG, check=False)
+    with npm_to_stderr():
+        status: int = tool.npm("exec", "--", "playwright", "test", "--config", CONFIG, check=False)
     return status
 
 
@@ -266,6 +284,25 @@ def median_ms(samples: list[float]) -> str:
     return f"{middle:,.0f} ms (min {min(samples):,.0f}, max {max(samples):,.0f})"
 
 
+BREAKDOWN = {
+    "fcp": "first contentful paint",
+    "scripts": "scripts loaded",
+    "firstApi": "first API request sent",
+    "api": "last API answer before the render",
+    "slowestApi": "slowest API request (duration)",
+}
+
+
+def breakdown_row(page: str, result: dict[str, Any]) -> Row:
+    """Medians of where the loads' time went, each from navigation start."""
+    parts = []
+    for key, label in BREAKDOWN.items():
+        values = [b[key] for b in result.get("breakdowns", []) if b.get(key) is not None]
+        if values:
+            parts.append(f"{label} {statistics.median(values):,.0f} ms")
+    return (f"{page} load, medians: where the time went", "; ".join(parts) or "—", "—", "—")
+
+
 def failed(result: dict[str, Any]) -> str | None:
     error = result.get("error")
     return f"**failed: {str(error).replace('|', '/')[:300]}**" if error else None
@@ -277,7 +314,7 @@ def bundle_rows(found: Bundle | str) -> list[Row]:
     kb = found.first_gzip / 1024
     return [
         (
-            f"first-load JavaScript, gzip -9 ({found.first_files} files: scripts and "
+            f"first-load JavaScript, gzip -9 ({len(found.first)} files: scripts and "
             "modulepreloads in index.html)",
             f"{kb:,.1f} KB ({found.first_bytes / 1024:,.0f} KB raw)",
             f"≤ {FIRST_LOAD_KB:.0f} KB",
@@ -299,10 +336,10 @@ def overview_rows(result: dict[str, Any], cfg: Config) -> list[Row]:
     if error:
         return [(label, error, "—", "—")]
     waited = "heading + live indicator" if result.get("status") else "heading only (no status)"
-    rows = [(f"{label} ({waited})", median_ms(result["samples"]), "—", "—")]
-    if result.get("fcp"):
-        rows.append(("overview first contentful paint, median", median_ms(result["fcp"]), "—", "—"))
-    return rows
+    return [
+        (f"{label} ({waited})", median_ms(result["samples"]), "—", "—"),
+        breakdown_row("overview", result),
+    ]
 
 
 def tasks_rows(result: dict[str, Any], cfg: Config) -> list[Row]:
@@ -321,6 +358,7 @@ def tasks_rows(result: dict[str, Any], cfg: Config) -> list[Row]:
             mark(ms <= TASKS_FIRST_PAGE_MS).strip(),
         )
     ]
+    rows.append(breakdown_row("tasks page", result))
     scroll = result.get("scroll") or {}
     if scroll.get("error"):
         rows.append(("tasks page scroll", f"**failed: {scroll['error']}**", "—", "—"))
@@ -433,7 +471,9 @@ def main() -> None:
     log("1. build and bundle sizes")
     found: Bundle | str
     try:
-        found = bundle(tool.ensure_built())
+        with npm_to_stderr():
+            dist = tool.ensure_built()
+        found = bundle(dist)
     except (RuntimeError, SystemExit, OSError) as exc:
         found = str(exc)
     out = Path(tempfile.mkdtemp(prefix="sdp-bench-web-"))
@@ -441,7 +481,8 @@ def main() -> None:
     status = browser(tool, cfg, out)
     notes = [] if status == 0 else [f"- Playwright exited with {status}: a spec failed."]
     if isinstance(found, Bundle):
-        notes.append(f"- Bundle: {json.dumps(asdict(found))}.")
+        files = ", ".join(f"`{name}` {size / 1024:,.1f} KB" for name, size in found.first.items())
+        notes.append(f"- First load (gzip -9): {files}.")
     tasks = read(out, "tasks")
     if "seed" in tasks:
         seeded = tasks["seed"]

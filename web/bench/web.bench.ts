@@ -180,10 +180,33 @@ async function readyAt(page: Page, target: Target): Promise<number> {
   }
 }
 
-async function fcp(page: Page): Promise<number | null> {
-  return page.evaluate(
-    () => performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? null,
-  );
+/** Where a load's time went: ms from navigation start (null: none such). */
+interface Breakdown {
+  fcp: number | null;
+  /** The last script's response end. */
+  scripts: number | null;
+  /** When the first API request started. */
+  firstApi: number | null;
+  /** The last API response that ended before the render, and the slowest of those. */
+  api: number | null;
+  slowestApi: number | null;
+}
+
+async function breakdown(page: Page, ready: number): Promise<Breakdown> {
+  return page.evaluate((before) => {
+    const resources = performance.getEntriesByType("resource") as PerformanceResourceTiming[];
+    const scripts = resources.filter((r) => new URL(r.name).pathname.endsWith(".js"));
+    const api = resources.filter((r) => r.name.includes("/api/v1/") && r.responseEnd <= before);
+    const latest = (list: PerformanceResourceTiming[]) =>
+      list.length ? Math.max(...list.map((r) => r.responseEnd)) : null;
+    return {
+      fcp: performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? null,
+      scripts: latest(scripts),
+      firstApi: api.length ? Math.min(...api.map((r) => r.startTime)) : null,
+      api: latest(api),
+      slowestApi: api.length ? Math.max(...api.map((r) => r.duration)) : null,
+    };
+  }, ready);
 }
 
 async function longTasksSince(page: Page, since: number): Promise<LongTask[]> {
@@ -204,9 +227,9 @@ async function coldLoads(
   probe: Probe,
   url: string,
   check: (page: Page) => Promise<void>,
-): Promise<{ samples: number[]; fcp: number[] }> {
+): Promise<{ samples: number[]; breakdowns: Breakdown[] }> {
   const samples: number[] = [];
-  const paints: number[] = [];
+  const breakdowns: Breakdown[] = [];
   for (let n = 0; n <= LOADS; n++) {
     const { context, page } = await open(browser, probe);
     try {
@@ -215,13 +238,12 @@ async function coldLoads(
       await check(page);
       if (n === 0) continue;
       samples.push(at);
-      const paint = await fcp(page);
-      if (paint !== null) paints.push(paint);
+      breakdowns.push(await breakdown(page, at));
     } finally {
       await context.close();
     }
   }
-  return { samples, fcp: paints };
+  return { samples, breakdowns };
 }
 
 function python(args: string[]): string {
