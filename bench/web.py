@@ -423,17 +423,21 @@ def render(rows: list[Row], cfg: Config, elapsed_s: float, quick: bool, notes: l
         "an init script installs; Playwright then checks the same element by role. Each load "
         "is cold: a new browser context (empty cache), signed in by an init script that puts "
         "an admin token into sessionStorage (`sdp.token`).",
-        '- Overview: waits for the heading named Overview, and for the `role="status"` live '
-        "indicator when a first, unmeasured load showed one within 5 s.",
-        '- Tasks: waits for the first `role="row"` (or `<tr>`) that holds no column header. '
+        "- Overview: waits for the heading named Overview, and for the live indicator when a "
+        'first, unmeasured load showed one within 5 s (the `role="status"` named Updates, '
+        'else any `role="status"` or `<output>`). Each measurement also takes one unmeasured '
+        "load first, so the services' first answers after start-up are not in it.",
+        '- Tasks: waits for the first `role="row"` (or `<tr>`) that holds no column header and '
+        "shows a `system.noop` task (so no loading or empty-state row counts). "
         f"The history holds {cfg.history_tasks:,} finished `system.noop` tasks written through "
         "the monitor's `HistoryWriter` into the platform's Redis. Scrolling: the scroll "
         'container of the rows (or the page) scrolled a screen at a time, a "load more" button '
         "clicked when there is one; rows counted from the task-list responses' items.",
         "- Events: Celery's event dispatcher on the platform's broker, as the worker's "
         "hostname, sends task-received, task-started and task-succeeded in turn at a steady "
-        "rate; long tasks (PerformanceObserver `longtask`) counted from its first send to its "
-        "last. The page's events are the `data:` lines of `/api/v1/celery/events` responses "
+        "rate; long tasks (PerformanceObserver `longtask`) counted from the sender's start (a "
+        "Python process starting) to a second after its last event; rates are over the "
+        "seconds it sent. The page's events are the `data:` lines of `/api/v1/celery/events` responses "
         "it read (counted by wrapping `fetch`); the direct reader is a `fetch` in the spec's "
         "Node process. The monitor coalesces a task's changes, so the stream carries fewer "
         "events than were sent.",

@@ -130,6 +130,10 @@ function install(probe: Probe): void {
   observer.observe(document, { childList: true, subtree: true, characterData: true });
 }
 
+function firstLine(error: unknown): string {
+  return error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
+}
+
 /** Write one test's result, or its error, for bench/web.py; an error fails the test too. */
 async function record(name: string, measure: () => Promise<Record<string, unknown>>): Promise<void> {
   mkdirSync(OUT, { recursive: true });
@@ -137,12 +141,15 @@ async function record(name: string, measure: () => Promise<Record<string, unknow
   try {
     writeFileSync(file, JSON.stringify(await measure()));
   } catch (error) {
-    writeFileSync(file, JSON.stringify({ error: error instanceof Error ? error.message.split("\n")[0] : String(error) }));
+    writeFileSync(file, JSON.stringify({ error: firstLine(error) }));
     throw error;
   }
 }
 
-async function open(browser: Browser, probe: Probe): Promise<{ context: BrowserContext; page: Page }> {
+async function open(
+  browser: Browser,
+  probe: Probe,
+): Promise<{ context: BrowserContext; page: Page }> {
   // A new context each time: an empty cache and storage, as a first visit.
   const context = await browser.newContext({ baseURL: platform().web });
   await context.addInitScript(install, probe);
@@ -307,13 +314,21 @@ function countFetchedRows(page: Page): () => number {
 }
 
 /** Scroll the rows' container (or the page) a screen at a time, loading more, until `rows`. */
-async function scrollThrough(page: Page, fetched: () => number, rows: number): Promise<Record<string, unknown>> {
-  const more = page.getByRole("button", { name: /load more|more/i });
+async function scrollThrough(
+  page: Page,
+  fetched: () => number,
+  rows: number,
+): Promise<Record<string, unknown>> {
+  const more = page.getByRole("button", { name: /load more/i });
   const began = await page.evaluate(() => performance.now());
   const startedAt = Date.now();
   let lastProgress = Date.now();
   let lastSeen = "";
-  while (fetched() < rows && Date.now() - lastProgress < STALL_MS && Date.now() - startedAt < SCROLL_BUDGET_MS) {
+  const going = () =>
+    fetched() < rows &&
+    Date.now() - lastProgress < STALL_MS &&
+    Date.now() - startedAt < SCROLL_BUDGET_MS;
+  while (going()) {
     const position = await page.evaluate((name) => {
       const row = Array.from(document.querySelectorAll("[role=row], tr")).find((element) =>
         (element.textContent ?? "").includes(name),
@@ -321,10 +336,12 @@ async function scrollThrough(page: Page, fetched: () => number, rows: number): P
       let box: Element | null = row ?? null;
       while (box && box !== document.body) {
         const overflow = getComputedStyle(box).overflowY;
-        if ((overflow === "auto" || overflow === "scroll") && box.scrollHeight > box.clientHeight) break;
+        const scrolls = overflow === "auto" || overflow === "scroll";
+        if (scrolls && box.scrollHeight > box.clientHeight) break;
         box = box.parentElement;
       }
-      const scroller = box && box !== document.body ? box : (document.scrollingElement ?? document.body);
+      const scroller =
+        box && box !== document.body ? box : (document.scrollingElement ?? document.body);
       scroller.scrollTop += scroller.clientHeight;
       return new Promise<string>((resolve) =>
         requestAnimationFrame(() => resolve(`${scroller.scrollTop}/${scroller.scrollHeight}`)),
@@ -341,7 +358,8 @@ async function scrollThrough(page: Page, fetched: () => number, rows: number): P
 
 test("tasks page over a large history", async ({ browser }) => {
   await record("tasks", async () => {
-    const seed = JSON.parse(python(["seed", platform().runDir, String(TASKS)])) as Record<string, number>;
+    const seeding = python(["seed", platform().runDir, String(TASKS)]);
+    const seed = JSON.parse(seeding) as Record<string, number>;
     const probe = probeFor("tasks");
     const loads = await coldLoads(browser, probe, "/tasks", async (page) => {
       await expect(firstTaskRow(page)).toBeVisible();
@@ -354,7 +372,7 @@ test("tasks page over a large history", async ({ browser }) => {
       await readyAt(page, "tasks");
       scroll = await scrollThrough(page, fetched, SCROLL_ROWS);
     } catch (error) {
-      scroll = { error: error instanceof Error ? error.message.split("\n")[0] : String(error) };
+      scroll = { error: firstLine(error) };
     } finally {
       await context.close();
     }
@@ -388,10 +406,8 @@ function readStream(): { count: () => number; stop: () => void } {
 
 function sendEvents(): Promise<{ sent: number; seconds: number; per_s: number; worker: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [SCRIPT, "events", platform().runDir, String(RATE), String(EVENTS_S)], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const args = [SCRIPT, "events", platform().runDir, String(RATE), String(EVENTS_S)];
+    const child = spawn(PYTHON, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
     child.on("error", reject);
@@ -413,7 +429,10 @@ test("overview under 500 task events/s", async ({ browser }) => {
       await expect(overviewReady(page)).toBeVisible();
       // The page's first requests and the stream's opening snapshot settle first.
       await page.waitForTimeout(2_000);
-      const before = await page.evaluate(() => ({ at: performance.now(), events: window.__bench.events }));
+      const before = await page.evaluate(() => ({
+        at: performance.now(),
+        events: window.__bench.events,
+      }));
       const streamBefore = stream.count();
       const sent = await sendEvents();
       // The monitor publishes its coalesced changes a moment after they arrive.
