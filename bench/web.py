@@ -437,10 +437,10 @@ def render(rows: list[Row], cfg: Config, elapsed_s: float, quick: bool, notes: l
         "hostname, sends task-received, task-started and task-succeeded in turn at a steady "
         "rate; long tasks (PerformanceObserver `longtask`) counted from the sender's start (a "
         "Python process starting) to a second after its last event; rates are over the "
-        "seconds it sent. The page's events are the `data:` lines of `/api/v1/celery/events` responses "
-        "it read (counted by wrapping `fetch`); the direct reader is a `fetch` in the spec's "
-        "Node process. The monitor coalesces a task's changes, so the stream carries fewer "
-        "events than were sent.",
+        "seconds it sent. The page's events are the `data:` lines of "
+        "`/api/v1/celery/events` responses it read (counted by wrapping `fetch`); the direct "
+        "reader is a `fetch` in the spec's Node process. The monitor coalesces a task's "
+        "changes, so the stream carries fewer events than were sent.",
         *notes,
     ]
     return "\n".join(lines) + "\n"
