@@ -181,9 +181,8 @@ async function readyAt(page: Page, target: Target): Promise<number> {
     });
     return Number(await ready.jsonValue());
   } catch (error) {
-    throw new Error(`no ${WAITED_FOR[target]} within ${LOAD_TIMEOUT_MS / 1000} s at ${page.url()}`, {
-      cause: error,
-    });
+    const waited = `${WAITED_FOR[target]}: not shown within ${LOAD_TIMEOUT_MS / 1000} s`;
+    throw new Error(`${waited} at ${page.url()}`, { cause: error });
   }
 }
 
