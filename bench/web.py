@@ -275,7 +275,7 @@ Row = tuple[str, str, str, str]
 def read(out: Path, name: str) -> dict[str, Any]:
     path = out / f"{name}.json"
     if not path.is_file():
-        return {"error": "no result (the spec failed: see the Playwright output above)"}
+        return {"error": "no result (see the notes below and the Playwright output)"}
     result: dict[str, Any] = json.loads(path.read_text())
     return result
 
@@ -408,7 +408,7 @@ def events_rows(result: dict[str, Any], cfg: Config) -> list[Row]:
 
 
 def render(rows: list[Row], cfg: Config, elapsed_s: float, quick: bool, notes: list[str]) -> str:
-    chromium = "/usr/bin/chromium"
+    chromium = os.environ.get("SDP_CHROMIUM", "/usr/bin/chromium")
     lines = [
         "# Web console benchmark" + (" (--quick: a smoke run, not comparable)" if quick else ""),
         "",
@@ -486,9 +486,15 @@ def main() -> None:
     except (RuntimeError, SystemExit, OSError) as exc:
         found = str(exc)
     out = Path(tempfile.mkdtemp(prefix="sdp-bench-web-"))
-    log(f"2. Chromium against the platform; results in {out}")
-    status = browser(tool, cfg, out)
-    notes = [] if status == 0 else [f"- Playwright exited with {status}: a spec failed."]
+    chromium = os.environ.get("SDP_CHROMIUM", tool.CHROMIUM)
+    notes: list[str] = []
+    if Path(chromium).is_file():
+        log(f"2. {chromium} against the platform; results in {out}")
+        if (status := browser(tool, cfg, out)) != 0:
+            notes.append(f"- Playwright exited with {status}: a spec failed.")
+    else:
+        log(f"2. skipped: no browser at {chromium}")
+        notes.append(f"- No browser at {chromium}: `apt-get install chromium` (or SDP_CHROMIUM).")
     if isinstance(found, Bundle):
         files = ", ".join(f"`{name}` {size / 1024:,.1f} KB" for name, size in found.first.items())
         notes.append(f"- First load (gzip -9): {files}.")
