@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 
 import type { Role } from "../../auth/token";
-import { answer, fakeMonitor, renderAt } from "../workers/testing";
+import { answer, fakeMonitor, renderAt } from "../../test/app";
 
 const QUEUES = {
   items: [

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 
 import type { Role } from "../../auth/token";
 import type { Worker } from "./api";
-import { answer, fakeMonitor, renderAt } from "./testing";
+import { answer, fakeMonitor, renderAt } from "../../test/app";
 
 const NAME = "celery@alpha";
 

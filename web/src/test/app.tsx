@@ -4,12 +4,12 @@ import { RouterProvider } from "@tanstack/react-router";
 import { render } from "@testing-library/react";
 import { vi } from "vitest";
 
-import { monitor } from "../../api/client";
-import { login } from "../../auth/session";
-import type { Role } from "../../auth/token";
-import { createQueryClient } from "../../queryClient";
-import { createAppRouter } from "../../router";
-import { fakeToken } from "../../test/tokens";
+import { monitor } from "../api/client";
+import { login } from "../auth/session";
+import type { Role } from "../auth/token";
+import { createQueryClient } from "../queryClient";
+import { createAppRouter } from "../router";
+import { fakeToken } from "./tokens";
 
 /** Render the console at `path` signed in as `role`. */
 export function renderAt(path: string, role: Role) {
