@@ -17,9 +17,14 @@ export function authHeaders(): Record<string, string> {
   return session ? { Authorization: `Bearer ${session.token}` } : {};
 }
 
-/** What every answer (or its absence) means for the session and the service's health. */
-export function observe(service: Service, status: number): void {
-  if (status === 401) {
+/**
+ * What every answer (or its absence) means for the session and the service's health. A 401
+ * ends the session only when the call carried the current session's token (`sentToken`,
+ * when known): one sent before a logout or a new sign-in says nothing of this session.
+ */
+export function observe(service: Service, status: number, sentToken?: string | null): void {
+  const session = currentSession();
+  if (status === 401 && session && (sentToken === undefined || sentToken === session.token)) {
     logout(SESSION_EXPIRED);
   }
   if (isOutage(status)) markDown(service);
@@ -32,8 +37,9 @@ function middleware(service: Service): Middleware {
       for (const [name, value] of Object.entries(authHeaders())) request.headers.set(name, value);
       return request;
     },
-    onResponse({ response }) {
-      observe(service, response.status);
+    onResponse({ request, response }) {
+      const sent = request.headers.get("Authorization")?.replace(/^Bearer /, "") ?? null;
+      observe(service, response.status, sent);
       return response;
     },
     onError({ error }) {

@@ -6,7 +6,7 @@ import { type ReactNode, useId } from "react";
 import { errorMessage } from "../../api/errors";
 import { useSession } from "../../auth/session";
 import { formatCount, formatDuration, formatPercent } from "../../ui/format";
-import { useNow } from "../workers/useNow";
+import { useNow } from "../../ui/useNow";
 import { type CeleryStatus, emptySeries, SERIES_MINUTES, type WorkerOut } from "./live";
 import {
   flowerQuery,

@@ -7,7 +7,7 @@ import { errorMessage } from "../../api/errors";
 import { Can, useCan } from "../../auth/Can";
 import { formatAge, formatCount, formatPercent, formatTimestamp } from "../../ui/format";
 import { useWorkers, type Worker } from "./api";
-import { useNow } from "./useNow";
+import { useNow } from "../../ui/useNow";
 import { WorkerControls } from "./WorkerControls";
 
 const route = getRouteApi("/workers");
