@@ -1,0 +1,100 @@
+/** The tasks page's server state: the history pages, one task, and cancel and retry. */
+import {
+  keepPreviousData,
+  useInfiniteQuery,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from "@tanstack/react-query";
+
+import { monitor, unwrap } from "../../api/client";
+import type { MonitorSchemas } from "../../api/types";
+import type { TasksSearch } from "../../routes/tasks";
+
+export type TaskSummary = MonitorSchemas["TaskSummary"];
+export type TaskDetail = MonitorSchemas["TaskDetail"];
+export type CancelResult = MonitorSchemas["CancelResult"];
+export type RetryAccepted = MonitorSchemas["RetryAccepted"];
+
+/** The history filters: the URL search without the open task. */
+export type TaskFilters = Omit<TasksSearch, "task">;
+
+/** Small, so the first page over a long history comes back fast; more load on scroll. */
+export const PAGE_SIZE = 100;
+
+/** States a task does not leave: its detail stops polling there. */
+export const FINISHED_STATES: ReadonlySet<string> = new Set([
+  "SUCCESS",
+  "FAILURE",
+  "REVOKED",
+  "REJECTED",
+]);
+export const RETRYABLE_STATES: ReadonlySet<string> = new Set(["FAILURE", "REVOKED"]);
+
+const POLL_MS = 2_000;
+
+export const taskKeys = {
+  all: ["tasks"] as const,
+  history: (filters: TaskFilters) => ["tasks", "history", filters] as const,
+  task: (id: string) => ["tasks", "task", id] as const,
+};
+
+export function filtersOf(search: TasksSearch): TaskFilters {
+  const { state, name, worker, queue, since, until } = search;
+  return { state, name, worker, queue, since, until };
+}
+
+/** The history newest first, a page at a time along the API's cursor. */
+export function useTaskHistory(filters: TaskFilters) {
+  return useInfiniteQuery({
+    queryKey: taskKeys.history(filters),
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        monitor.GET("/api/v1/celery/tasks", {
+          params: { query: { ...filters, cursor: pageParam, limit: PAGE_SIZE } },
+        }),
+      ),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (page) => page.next_cursor ?? undefined,
+    // The rows stay while a new filter's first page loads, instead of a flash of nothing.
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** One task, polled until it finishes. */
+export function useTask(id: string) {
+  return useQuery({
+    queryKey: taskKeys.task(id),
+    queryFn: () =>
+      unwrap(monitor.GET("/api/v1/celery/task/{task_id}", { params: { path: { task_id: id } } })),
+    refetchInterval: (query) => {
+      const state = query.state.data?.state;
+      return query.state.error || (state && FINISHED_STATES.has(state)) ? false : POLL_MS;
+    },
+  });
+}
+
+export function useCancelTask(id: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (terminate: boolean) =>
+      unwrap(
+        monitor.POST("/api/v1/celery/task/{task_id}/cancel", {
+          params: { path: { task_id: id } },
+          body: { terminate, signal: "SIGTERM" },
+        }),
+      ),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: taskKeys.all }),
+  });
+}
+
+export function useRetryTask(id: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: () =>
+      unwrap(
+        monitor.POST("/api/v1/celery/task/{task_id}/retry", { params: { path: { task_id: id } } }),
+      ),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: taskKeys.all }),
+  });
+}
