@@ -1,0 +1,110 @@
+import { calls, serve } from "./fakeFetch";
+
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+
+import type { TaskSummary } from "./queries";
+import { ROW_HEIGHT } from "./TaskTable";
+import { renderTasks, searchOf } from "./testing";
+
+const VIEWPORT = 360;
+
+function task(index: number): TaskSummary {
+  return {
+    id: `${String(index).padStart(8, "0")}-0000-4000-8000-000000000000`,
+    name: index % 2 ? "system.noop" : "etl.transform",
+    state: index % 3 ? "SUCCESS" : "FAILURE",
+    worker: "celery@w1",
+    queue: "system",
+    received_at: "2026-12-03T10:00:00Z",
+    started_at: "2026-12-03T10:00:01Z",
+    finished_at: "2026-12-03T10:00:02Z",
+    runtime: 0.25,
+  };
+}
+
+/** The drawn data rows (the header row and the spacers are not). */
+function dataRows(): HTMLElement[] {
+  const table = screen.getByRole("table", { name: "Task history" });
+  return within(table)
+    .getAllByRole("row")
+    .filter((row) => Number(row.getAttribute("aria-rowindex")) > 1);
+}
+
+beforeEach(() => {
+  // jsdom lays nothing out: give the scroll box a height so the virtualiser has a window.
+  vi.spyOn(HTMLElement.prototype, "clientHeight", "get").mockReturnValue(VIEWPORT);
+});
+
+describe("the task table", () => {
+  it("draws only a window of 5,000 rows, and the rows further down once scrolled", async () => {
+    const items = Array.from({ length: 5_000 }, (_, index) => task(index));
+    serve({ "GET /api/v1/celery/tasks": () => ({ items, next_cursor: null }) });
+    renderTasks("/tasks");
+
+    const table = await screen.findByRole("table", { name: "Task history" });
+    expect(table).toHaveAttribute("aria-rowcount", "5001");
+    const drawn = dataRows();
+    expect(drawn.length).toBeGreaterThan(VIEWPORT / ROW_HEIGHT);
+    expect(drawn.length).toBeLessThan(50);
+    expect(drawn[0]).toHaveAttribute("aria-rowindex", "2");
+    expect(screen.getByText("5,000 tasks shown · end of the history")).toBeInTheDocument();
+
+    const scroller = table.parentElement!;
+    scroller.scrollTop = 3_000 * ROW_HEIGHT;
+    fireEvent.scroll(scroller);
+    await waitFor(() =>
+      expect(
+        dataRows().some((row) => row.getAttribute("aria-rowindex") === String(3_000 + 2)),
+      ).toBe(true),
+    );
+    expect(dataRows().length).toBeLessThan(50);
+  });
+
+  it("opens a task from its row's link", async () => {
+    const user = userEvent.setup();
+    serve({
+      "GET /api/v1/celery/tasks": () => ({ items: [task(7)], next_cursor: null }),
+      [`GET /api/v1/celery/task/${task(7).id}`]: () => ({ ...task(7), source: "events" }),
+    });
+    const { router } = renderTasks("/tasks?name=system.noop");
+
+    await user.click(await screen.findByRole("link", { name: `Open task ${task(7).id}` }));
+    await waitFor(() => expect(searchOf(router)).toEqual({ name: "system.noop", task: task(7).id }));
+    expect(await screen.findByRole("region", { name: `Task ${task(7).id}` })).toBeInTheDocument();
+  });
+
+  it("loads the next page by itself when the end is in view", async () => {
+    serve({
+      "GET /api/v1/celery/tasks": (_request, url) =>
+        url.searchParams.get("cursor") === "page-2"
+          ? { items: [task(2)], next_cursor: null }
+          : { items: [task(1)], next_cursor: "page-2" },
+    });
+    renderTasks("/tasks");
+
+    // One row fills no window, so reaching the end asks for the next page by itself.
+    await waitFor(() => expect(dataRows()).toHaveLength(2));
+    expect(calls.map((call) => call.url.searchParams.get("cursor"))).toEqual([null, "page-2"]);
+    expect(screen.queryByRole("button", { name: "Load more" })).not.toBeInTheDocument();
+  });
+
+  it("loads more on request while the end is out of view", async () => {
+    const user = userEvent.setup();
+    const first = Array.from({ length: 100 }, (_, index) => task(index));
+    serve({
+      "GET /api/v1/celery/tasks": (_request, url) =>
+        url.searchParams.get("cursor") === "page-2"
+          ? { items: [task(100)], next_cursor: null }
+          : { items: first, next_cursor: "page-2" },
+    });
+    renderTasks("/tasks");
+
+    const table = await screen.findByRole("table", { name: "Task history" });
+    expect(table).toHaveAttribute("aria-rowcount", "-1");
+    await user.click(screen.getByRole("button", { name: "Load more" }));
+    await waitFor(() => expect(table).toHaveAttribute("aria-rowcount", "102"));
+    expect(calls).toHaveLength(2);
+  });
+});
