@@ -22,6 +22,32 @@ interface Props {
   onLoadMore: () => void;
 }
 
+const timeOfDay = new Intl.DateTimeFormat(undefined, {
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+});
+const dayAndTime = new Intl.DateTimeFormat(undefined, {
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+});
+
+/** A row's time, short enough for its column: the time of day alone when it is today. */
+function When({ at }: { at: string | null | undefined }) {
+  if (!at) return <>—</>;
+  const when = new Date(at);
+  if (Number.isNaN(when.getTime())) return <>—</>;
+  const today = when.toDateString() === new Date().toDateString();
+  return (
+    <time dateTime={at} title={formatTimestamp(when)}>
+      {(today ? timeOfDay : dayAndTime).format(when)}
+    </time>
+  );
+}
+
 export function shortId(id: string): string {
   return id.length > 8 ? id.slice(0, 8) : id;
 }
@@ -116,9 +142,15 @@ export function TaskTable({ rows, openId, hasMore, loadingMore, onLoadMore }: Pr
                 </td>
                 <td title={row.worker ?? undefined}>{row.worker ?? "—"}</td>
                 <td>{row.queue ?? "—"}</td>
-                <td>{formatTimestamp(row.received_at)}</td>
-                <td>{formatTimestamp(row.started_at)}</td>
-                <td>{formatTimestamp(row.finished_at)}</td>
+                <td>
+                  <When at={row.received_at} />
+                </td>
+                <td>
+                  <When at={row.started_at} />
+                </td>
+                <td>
+                  <When at={row.finished_at} />
+                </td>
                 <td className="num">{formatDuration(row.runtime)}</td>
               </tr>
             );

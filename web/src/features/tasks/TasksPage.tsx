@@ -1,5 +1,5 @@
 import { useNavigate, useSearch } from "@tanstack/react-router";
-import { useCallback } from "react";
+import { useCallback, useMemo } from "react";
 
 import { ApiError, errorMessage } from "../../api/errors";
 import { formatCount } from "../../ui/format";
@@ -16,7 +16,8 @@ export function TasksPage() {
   const navigate = useNavigate({ from: "/tasks" });
   const filters = filtersOf(search);
   const history = useTaskHistory(filters);
-  const rows = history.data?.pages.flatMap((page) => page.items) ?? [];
+  const pages = history.data?.pages;
+  const rows = useMemo(() => pages?.flatMap((page) => page.items) ?? [], [pages]);
   const error = history.error instanceof ApiError ? history.error : null;
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = history;
 
@@ -50,6 +51,8 @@ export function TasksPage() {
           )}
           {rows.length > 0 && (
             <TaskTable
+              // Other filters, other rows: start again at the top.
+              key={JSON.stringify(filters)}
               rows={rows}
               openId={search.task}
               hasMore={hasNextPage}
