@@ -66,9 +66,7 @@ describe("the task filter form", () => {
     // Read back from the new URL, as after a reload.
     expect(screen.getByLabelText("Name")).toHaveValue("system.noop");
     expect(screen.getByLabelText("Until")).toHaveValue("2026-12-03T10:15");
-    await waitFor(() =>
-      expect(historyQueries().at(-1)?.get("name")).toBe("system.noop"),
-    );
+    await waitFor(() => expect(historyQueries().at(-1)?.get("name")).toBe("system.noop"));
 
     await user.click(screen.getByRole("button", { name: "Clear" }));
     await waitFor(() => expect(searchOf(router)).toEqual({ task: "abc" }));

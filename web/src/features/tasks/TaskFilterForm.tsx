@@ -88,7 +88,12 @@ export function TaskFilterForm({ filters, error, onApply }: Props) {
   }
 
   return (
-    <form className="filters task-filters" role="search" aria-label="Task history" onSubmit={submit}>
+    <form
+      className="filters task-filters"
+      role="search"
+      aria-label="Task history"
+      onSubmit={submit}
+    >
       <Field label="State" name="state" error={error}>
         <select value={draft.state} onChange={set("state")}>
           <option value="">Any</option>

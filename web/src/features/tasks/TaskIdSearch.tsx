@@ -15,7 +15,12 @@ export function TaskIdSearch({ current }: { current?: string }) {
   }
 
   return (
-    <form className="filters task-id-search" role="search" aria-label="Open a task" onSubmit={submit}>
+    <form
+      className="filters task-id-search"
+      role="search"
+      aria-label="Open a task"
+      onSubmit={submit}
+    >
       <Field label="Task id">
         <input
           type="search"

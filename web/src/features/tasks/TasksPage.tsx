@@ -37,7 +37,12 @@ export function TasksPage() {
           <TaskIdSearch key={search.task ?? ""} current={search.task} />
         </div>
       </div>
-      <TaskFilterForm key={JSON.stringify(filters)} filters={filters} error={error} onApply={apply} />
+      <TaskFilterForm
+        key={JSON.stringify(filters)}
+        filters={filters}
+        error={error}
+        onApply={apply}
+      />
       <div className={search.task ? "tasks-layout with-detail" : "tasks-layout"}>
         <div className="panel task-history">
           {history.error && (
@@ -70,7 +75,11 @@ export function TasksPage() {
                 {isFetchingNextPage ? "Loading…" : "Load more"}
               </button>
             )}
-            <button type="button" onClick={() => void history.refetch()} disabled={history.isFetching}>
+            <button
+              type="button"
+              onClick={() => void history.refetch()}
+              disabled={history.isFetching}
+            >
               Refresh
             </button>
           </div>

@@ -1,7 +1,7 @@
 /** Renders the tasks page at a URL for a role, with the real router and a fresh query cache. */
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createMemoryHistory, createRouter, RouterProvider } from "@tanstack/react-router";
-import { render } from "@testing-library/react";
+import { configure, render } from "@testing-library/react";
 import { vi } from "vitest";
 
 import { login } from "../../auth/session";
@@ -11,6 +11,11 @@ import { tasksRoute } from "../../routes/tasks";
 import { fakeToken } from "../../test/tokens";
 
 const routeTree = rootRoute.addChildren([tasksRoute]);
+
+// Each test renders the whole page (router, query cache, role queries over its DOM); on a
+// machine busy with other suites that takes seconds, which is slowness, not failure.
+configure({ asyncUtilTimeout: 5_000 });
+vi.setConfig({ testTimeout: 20_000 });
 
 export function renderTasks(url: string, role: Role = "admin") {
   login(fakeToken(role));
@@ -31,6 +36,8 @@ export function renderTasks(url: string, role: Role = "admin") {
 }
 
 /** The current URL search as the router parsed it. */
-export function searchOf(router: ReturnType<typeof renderTasks>["router"]): Record<string, unknown> {
+export function searchOf(
+  router: ReturnType<typeof renderTasks>["router"],
+): Record<string, unknown> {
   return router.state.location.search as Record<string, unknown>;
 }
