@@ -1,5 +1,5 @@
 import { Link } from "@tanstack/react-router";
-import { type ReactNode, useId } from "react";
+import { type ReactNode, useEffect, useId, useRef } from "react";
 
 import { ApiError, errorMessage } from "../../api/errors";
 import { formatDuration, formatTimestamp } from "../../ui/format";
@@ -17,11 +17,19 @@ const SOURCES: Record<TaskDetail["source"], string> = {
 /** The open task (`?task=`), polled while it can still change. */
 export function TaskDetailPanel({ id }: { id: string }) {
   const headingId = useId();
+  const ref = useRef<HTMLElement>(null);
   const task = useTask(id);
   const missing = task.error instanceof ApiError && task.error.status === 404;
 
+  useEffect(() => {
+    // Opened from a row far down, or above the table on a narrow screen: bring it to the eye
+    // and the keyboard.
+    ref.current?.focus({ preventScroll: true });
+    ref.current?.scrollIntoView?.({ block: "nearest" });
+  }, []);
+
   return (
-    <section className="panel task-detail" aria-labelledby={headingId}>
+    <section ref={ref} className="panel task-detail" aria-labelledby={headingId} tabIndex={-1}>
       <div className="task-detail-header">
         <h2 id={headingId}>
           Task <code>{id}</code>

@@ -75,7 +75,19 @@ describe("the task table", () => {
     await waitFor(() =>
       expect(searchOf(router)).toEqual({ name: "system.noop", task: task(7).id }),
     );
-    expect(await screen.findByRole("region", { name: `Task ${task(7).id}` })).toBeInTheDocument();
+    expect(await screen.findByRole("region", { name: `Task ${task(7).id}` })).toHaveFocus();
+  });
+
+  it("brings the open task's row up to what its detail reads", async () => {
+    const running = { ...task(7), state: "STARTED", finished_at: null };
+    serve({
+      "GET /api/v1/celery/tasks": () => ({ items: [running], next_cursor: null }),
+      [`GET /api/v1/celery/task/${running.id}`]: () => ({ ...task(7), source: "events" }),
+    });
+    renderTasks(`/tasks?task=${running.id}`);
+
+    await waitFor(() => expect(dataRows()[0]).toHaveTextContent("SUCCESS"));
+    expect(calls.filter((call) => call.url.pathname === "/api/v1/celery/tasks")).toHaveLength(1);
   });
 
   it("loads the next page by itself when the end is in view", async () => {

@@ -4,7 +4,13 @@ import { useCallback, useMemo } from "react";
 import { ApiError, errorMessage } from "../../api/errors";
 import { formatCount } from "../../ui/format";
 import "./tasks.css";
-import { filtersOf, type TaskFilters, useTaskHistory } from "./queries";
+import {
+  filtersOf,
+  type TaskFilters,
+  useCachedTask,
+  useTaskHistory,
+  withTask,
+} from "./queries";
 import { TaskDetailPanel } from "./TaskDetailPanel";
 import { TaskFilterForm } from "./TaskFilterForm";
 import { TaskIdSearch } from "./TaskIdSearch";
@@ -17,7 +23,11 @@ export function TasksPage() {
   const filters = filtersOf(search);
   const history = useTaskHistory(filters);
   const pages = history.data?.pages;
-  const rows = useMemo(() => pages?.flatMap((page) => page.items) ?? [], [pages]);
+  const open = useCachedTask(search.task);
+  const rows = useMemo(
+    () => withTask(pages?.flatMap((page) => page.items) ?? [], open),
+    [pages, open],
+  );
   const error = history.error instanceof ApiError ? history.error : null;
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = history;
 

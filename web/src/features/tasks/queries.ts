@@ -1,6 +1,7 @@
 /** The tasks page's server state: the history pages, one task, and cancel and retry. */
 import {
   keepPreviousData,
+  skipToken,
   useInfiniteQuery,
   useMutation,
   useQuery,
@@ -72,6 +73,31 @@ export function useTask(id: string) {
       return query.state.error || (state && FINISHED_STATES.has(state)) ? false : POLL_MS;
     },
   });
+}
+
+/** What the detail last read of a task, without asking for it (the detail panel does). */
+export function useCachedTask(id: string | undefined): TaskDetail | undefined {
+  return useQuery<TaskDetail>({ queryKey: taskKeys.task(id ?? ""), queryFn: skipToken }).data;
+}
+
+/** The history rows with the open task's row brought up to what its detail reads. */
+export function withTask(rows: TaskSummary[], task: TaskDetail | undefined): TaskSummary[] {
+  const index = task ? rows.findIndex((row) => row.id === task.id) : -1;
+  if (!task || index < 0) return rows;
+  const fresh: TaskSummary = {
+    id: task.id,
+    name: task.name,
+    state: task.state,
+    worker: task.worker,
+    queue: task.queue,
+    retries: task.retries,
+    runtime: task.runtime,
+    sent_at: task.sent_at,
+    received_at: task.received_at,
+    started_at: task.started_at,
+    finished_at: task.finished_at,
+  };
+  return rows.with(index, fresh);
 }
 
 export function useCancelTask(id: string) {
