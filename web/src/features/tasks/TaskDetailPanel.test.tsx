@@ -97,14 +97,14 @@ describe("the task detail", () => {
 
   it("cancels with terminate after the confirmation, and shows the answer", async () => {
     const user = userEvent.setup();
-    const running = { ...FAILED, state: "STARTED", finished_at: null, retry_of: null };
-    serveTask(running, {
-      [`POST /api/v1/celery/task/${ID}/cancel`]: () => ({
-        id: ID,
-        state: "REVOKED",
-        terminated: true,
-        workers: ["celery@w1"],
-      }),
+    let state = "STARTED";
+    serve({
+      "GET /api/v1/celery/tasks": () => EMPTY,
+      [`GET /api/v1/celery/task/${ID}`]: () => ({ ...FAILED, state, retry_of: null }),
+      [`POST /api/v1/celery/task/${ID}/cancel`]: () => {
+        state = "REVOKED";
+        return { id: ID, state, terminated: true, workers: ["celery@w1"] };
+      },
     });
     renderTasks(`/tasks?task=${ID}`, "operator");
     const panel = await openPanel();
@@ -120,6 +120,8 @@ describe("the task detail", () => {
     );
     const cancel = calls.find((call) => call.method === "POST");
     expect(cancel?.body).toEqual({ terminate: true, signal: "SIGTERM" });
+    // The detail reads the task again and shows its new state.
+    await waitFor(() => expect(field(panel, "State")).toHaveTextContent("REVOKED"));
   });
 
   it("shows the API's message when an action is refused", async () => {

@@ -4,7 +4,7 @@ import { type ReactNode, useEffect, useId, useRef } from "react";
 import { ApiError, errorMessage } from "../../api/errors";
 import { formatDuration, formatTimestamp } from "../../ui/format";
 import { StateBadge } from "../../ui/StateBadge";
-import { FINISHED_STATES, type TaskDetail, useTask } from "./queries";
+import { FINISHED_STATES, type TaskDetail, type TaskQuery } from "./queries";
 import { TaskActions } from "./TaskActions";
 
 export const NO_SUCH_TASK = "No task with that id";
@@ -14,11 +14,10 @@ const SOURCES: Record<TaskDetail["source"], string> = {
   result_backend: "result backend (the history no longer holds it)",
 };
 
-/** The open task (`?task=`), polled while it can still change. */
-export function TaskDetailPanel({ id }: { id: string }) {
+/** The open task (`?task=`); the page polls it while it can still change. */
+export function TaskDetailPanel({ id, task }: { id: string; task: TaskQuery }) {
   const headingId = useId();
   const ref = useRef<HTMLElement>(null);
-  const task = useTask(id);
   const missing = task.error instanceof ApiError && task.error.status === 404;
 
   useEffect(() => {

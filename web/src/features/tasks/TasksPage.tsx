@@ -7,7 +7,7 @@ import "./tasks.css";
 import {
   filtersOf,
   type TaskFilters,
-  useCachedTask,
+  useTask,
   useTaskHistory,
   withTask,
 } from "./queries";
@@ -23,10 +23,11 @@ export function TasksPage() {
   const filters = filtersOf(search);
   const history = useTaskHistory(filters);
   const pages = history.data?.pages;
-  const open = useCachedTask(search.task);
+  // Asked here, not in the panel, so one poll feeds both the panel and the task's row.
+  const open = useTask(search.task);
   const rows = useMemo(
-    () => withTask(pages?.flatMap((page) => page.items) ?? [], open),
-    [pages, open],
+    () => withTask(pages?.flatMap((page) => page.items) ?? [], open.data),
+    [pages, open.data],
   );
   const error = history.error instanceof ApiError ? history.error : null;
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = history;
@@ -94,7 +95,7 @@ export function TasksPage() {
             </button>
           </div>
         </div>
-        {search.task && <TaskDetailPanel key={search.task} id={search.task} />}
+        {search.task && <TaskDetailPanel key={search.task} id={search.task} task={open} />}
       </div>
     </section>
   );

@@ -2,6 +2,7 @@
 import {
   keepPreviousData,
   skipToken,
+  type UseQueryResult,
   useInfiniteQuery,
   useMutation,
   useQuery,
@@ -62,22 +63,24 @@ export function useTaskHistory(filters: TaskFilters) {
   });
 }
 
-/** One task, polled until it finishes. */
-export function useTask(id: string) {
+export type TaskQuery = UseQueryResult<TaskDetail>;
+
+/** The open task (none: nothing asked), polled until it finishes. */
+export function useTask(id: string | undefined): TaskQuery {
   return useQuery({
-    queryKey: taskKeys.task(id),
-    queryFn: () =>
-      unwrap(monitor.GET("/api/v1/celery/task/{task_id}", { params: { path: { task_id: id } } })),
+    queryKey: taskKeys.task(id ?? ""),
+    queryFn:
+      id === undefined
+        ? skipToken
+        : () =>
+            unwrap(
+              monitor.GET("/api/v1/celery/task/{task_id}", { params: { path: { task_id: id } } }),
+            ),
     refetchInterval: (query) => {
       const state = query.state.data?.state;
       return query.state.error || (state && FINISHED_STATES.has(state)) ? false : POLL_MS;
     },
   });
-}
-
-/** What the detail last read of a task, without asking for it (the detail panel does). */
-export function useCachedTask(id: string | undefined): TaskDetail | undefined {
-  return useQuery<TaskDetail>({ queryKey: taskKeys.task(id ?? ""), queryFn: skipToken }).data;
 }
 
 /** The history rows with the open task's row brought up to what its detail reads. */
