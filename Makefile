@@ -69,3 +69,4 @@ bench: $(UV)
 	$(RUN) python bench/beat.py
 	$(RUN) python bench/api.py
 	$(RUN) python bench/monitor.py
+	$(RUN) python bench/web.py

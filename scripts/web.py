@@ -40,6 +40,7 @@ NOT_SOURCES = {
     "test-results",
     "playwright-report",
     "e2e",
+    "bench",
     "playwright.config.ts",
 }
 

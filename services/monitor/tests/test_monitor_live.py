@@ -20,6 +20,7 @@ from sdp_monitor.feed import ChangeFeed
 from sdp_monitor.history.writer import HistoryWriter
 from sdp_monitor.live import LiveState, LiveTask, WorkerFacts
 from sdp_monitor.metrics import MonitorMetrics
+from sdp_monitor.series import SeriesRing
 from sdp_testing.processes import wait_until
 
 from .support import event, publish_events
@@ -67,6 +68,7 @@ def router(
         HistoryWriter(redis_client, max_tasks=1_000, max_age_s=3_600),
         feed=ChangeFeed(loop),
         metrics=metrics,
+        series=SeriesRing(step_s=5, capacity=720),
         caps=TextCaps(text=20, traceback=50),
         describe=lambda name: None,
     )

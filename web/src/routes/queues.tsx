@@ -2,9 +2,18 @@ import { createRoute } from "@tanstack/react-router";
 
 import { QueuesPage } from "../features/queues/QueuesPage";
 import { rootRoute } from "./__root";
+import { text } from "./search";
+
+export interface QueuesSearch {
+  /** Only the queues whose name contains this. */
+  name?: string;
+}
 
 export const queuesRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: "/queues",
+  validateSearch: (search: Record<string, unknown>): QueuesSearch => ({
+    name: text(search.name),
+  }),
   component: QueuesPage,
 });

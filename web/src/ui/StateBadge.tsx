@@ -11,6 +11,10 @@ const TONES: Record<string, string> = {
   STARTED: "busy",
   RECEIVED: "info",
   PENDING: "muted",
+  // Audit results.
+  OK: "ok",
+  PARTIAL: "warn",
+  FAILED: "bad",
 };
 
 export function StateBadge({ state }: { state: string }) {

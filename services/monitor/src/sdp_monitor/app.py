@@ -25,12 +25,15 @@ from sdp_monitor.live import LiveState
 from sdp_monitor.metrics import MonitorMetrics
 from sdp_monitor.queues import QueueBook
 from sdp_monitor.routes import api_router
+from sdp_monitor.series import Sampler, SeriesRing
 from sdp_monitor.settings import MonitorSettings
 
 __all__ = ["create_app"]
 
 # The event thread's own Redis client must not hang on a Redis that stopped answering.
 HISTORY_SOCKET_TIMEOUT_S = 5
+# The longest series a request may ask for.
+SERIES_S = 3_600
 
 
 def create_app(settings: MonitorSettings) -> FastAPI:
@@ -55,6 +58,8 @@ def create_app(settings: MonitorSettings) -> FastAPI:
         state.queues = QueueBook.for_app(
             state.broker_redis, celery, settings.queue_discovery_s, seen=live.queues_seen
         )
+        step_s = settings.series_step_s
+        state.series = series = SeriesRing(step_s, SERIES_S // step_s)
         history_client = redis.Redis.from_url(
             str(settings.redis_url),
             socket_timeout=HISTORY_SOCKET_TIMEOUT_S,
@@ -73,6 +78,7 @@ def create_app(settings: MonitorSettings) -> FastAPI:
             writer,
             feed=feed,
             metrics=metrics,
+            series=series,
             caps=TextCaps(settings.history_text_max_chars, settings.history_traceback_max_chars),
             describe=lambda name: inspector.request([name]),
         )
@@ -86,9 +92,12 @@ def create_app(settings: MonitorSettings) -> FastAPI:
         )
         state.consumer = consumer
         consumer.start()
+        state.sampler = sampler = Sampler(series, state.queues.lengths)
+        sampler.start()
         try:
             yield
         finally:
+            await sampler.stop()
             consumer.stop()
             inspector.close()
             history_client.close()

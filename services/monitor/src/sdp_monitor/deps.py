@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from sdp_http.deps import CeleryDep, RedisDep
+from sdp_http.errors import ServiceUnavailable
 from sdp_monitor.audit import AuditLog
 from sdp_monitor.control import Control
 from sdp_monitor.feed import ChangeFeed
@@ -14,6 +15,7 @@ from sdp_monitor.history.store import HistoryStore
 from sdp_monitor.inspector import Inspector
 from sdp_monitor.live import LiveState
 from sdp_monitor.queues import QueueBook
+from sdp_monitor.series import SeriesRing
 from sdp_monitor.settings import MonitorSettings
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "LiveDep",
     "QueuesDep",
     "RedisDep",
+    "SeriesDep",
     "SettingsDep",
 ]
 
@@ -70,6 +73,14 @@ async def get_feed(request: Request) -> ChangeFeed:
     return feed
 
 
+async def get_series(request: Request) -> SeriesRing:
+    """The series ring, while its sampler runs: a stopped one would serve a frozen past."""
+    if not request.app.state.sampler.running:
+        raise ServiceUnavailable("the series sampler stopped; see the monitor's log")
+    series: SeriesRing = request.app.state.series
+    return series
+
+
 SettingsDep = Annotated[MonitorSettings, Depends(get_settings)]
 LiveDep = Annotated[LiveState, Depends(get_live)]
 HistoryDep = Annotated[HistoryStore, Depends(get_history)]
@@ -78,3 +89,4 @@ InspectorDep = Annotated[Inspector, Depends(get_inspector)]
 AuditDep = Annotated[AuditLog, Depends(get_audit)]
 QueuesDep = Annotated[QueueBook, Depends(get_queues)]
 FeedDep = Annotated[ChangeFeed, Depends(get_feed)]
+SeriesDep = Annotated[SeriesRing, Depends(get_series)]

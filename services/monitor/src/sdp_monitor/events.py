@@ -13,6 +13,7 @@ from sdp_monitor.feed import ChangeFeed, worker_change
 from sdp_monitor.history.writer import HistoryWriter
 from sdp_monitor.live import LiveState, LiveTask
 from sdp_monitor.metrics import MonitorMetrics
+from sdp_monitor.series import SeriesRing
 
 __all__ = ["EventRouter", "TextCaps"]
 
@@ -75,6 +76,10 @@ TASK_EVENTS: dict[str, _TaskEvent] = {
 }
 
 
+# The states the throughput series counts.
+_SERIES_STATES = frozenset({"SUCCESS", "FAILURE"})
+
+
 def _timestamp(value: Any) -> float | None:
     if not value:
         return None
@@ -100,6 +105,7 @@ class EventRouter:
         *,
         feed: ChangeFeed,
         metrics: MonitorMetrics,
+        series: SeriesRing,
         caps: TextCaps,
         describe: Callable[[str], None],
     ) -> None:
@@ -107,6 +113,7 @@ class EventRouter:
         self.history = history
         self.feed = feed
         self.metrics = metrics
+        self.series = series
         self.caps = {"text": caps.text, "traceback": caps.traceback}
         self.describe = describe
         self.handlers: dict[str, Handler] = {
@@ -159,6 +166,8 @@ class EventRouter:
         name = fields.get("name") or (live.name if live else None)
         runtime = event.get("runtime") if spec.state == "SUCCESS" else None
         self.metrics.task(name, spec.state, None if runtime is None else float(runtime))
+        if spec.state in _SERIES_STATES:
+            self.series.finished(spec.state == "SUCCESS", at)
         if spec.step == "started" and live is not None and live.sent_at is not None:
             self.metrics.waited(live.queue, at - live.sent_at)
         if self.feed.listening:

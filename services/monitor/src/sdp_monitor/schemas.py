@@ -16,10 +16,12 @@ from sdp_core.celery_config import MAX_POOL_PROCESSES
 __all__ = [
     "AuditEntryOut",
     "AuditPage",
+    "AuditResult",
     "AutoscaleRequest",
     "BeatStatus",
     "CancelRequest",
     "CancelResult",
+    "CelerySeries",
     "CeleryStatus",
     "ConsumerRequest",
     "ControlResponse",
@@ -294,6 +296,27 @@ class FlowerUrl(BaseModel):
     url: str | None
 
 
+class AuditResult(StrEnum):
+    """What an audited action came to: its outcome, or the error code it was refused with."""
+
+    ok = "ok"
+    partial = "partial"
+    failed = "failed"
+    # The request was cancelled mid-action; an exception no error code names.
+    interrupted = "interrupted"
+    error = "error"
+    internal_error = "internal_error"
+    malformed_body = "malformed_body"
+    unauthorized = "unauthorized"
+    forbidden = "forbidden"
+    not_found = "not_found"
+    conflict = "conflict"
+    unsupported_media_type = "unsupported_media_type"
+    validation_error = "validation_error"
+    unavailable = "unavailable"
+    timeout = "timeout"
+
+
 class AuditEntryOut(BaseModel):
     id: str
     at: datetime
@@ -311,3 +334,38 @@ class AuditEntryOut(BaseModel):
 class AuditPage(BaseModel):
     items: list[AuditEntryOut]
     next_cursor: str | None
+
+
+class CelerySeries(BaseModel):
+    """Throughput and queue depths of the last minutes, one value per step in every array."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "step_s": 5,
+                    "t": [1764770400, 1764770405, 1764770410, 1764770415],
+                    "succeeded": [3.2, 4.0, 0.0, 1.4],
+                    "failed": [0.0, 0.2, 0.0, 0.0],
+                    "queues": {
+                        "collect": [12, 4, None, 0],
+                        "etl": [0, 0, None, 2],
+                        "system": [0, 0, None, 0],
+                    },
+                }
+            ]
+        }
+    )
+
+    step_s: int = Field(description="Seconds per step.")
+    t: list[int] = Field(
+        description="Each step's start, epoch seconds, oldest first; the last is the latest "
+        "complete step."
+    )
+    succeeded: list[float] = Field(description="Tasks that succeeded, per second of the step.")
+    failed: list[float] = Field(description="Tasks that failed, per second of the step.")
+    queues: dict[str, list[int | None]] = Field(
+        description="Messages waiting per queue as sampled in each step; null where no sample "
+        "was taken (the monitor was not running, or the broker did not answer) or the queue "
+        "was not known yet."
+    )

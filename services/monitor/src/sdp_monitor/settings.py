@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from sdp_http.settings import HttpSettings
@@ -86,3 +86,19 @@ class MonitorSettings(HttpSettings):
     sse_keepalive_s: float = Field(
         15, gt=0, le=300, description="Comment line sent on an idle event stream to keep it open."
     )
+    series_step_s: int = Field(
+        5,
+        ge=1,
+        le=60,
+        description=(
+            "Step of the throughput and queue depth series, in seconds; it divides a minute. "
+            "The last hour of steps is kept in memory."
+        ),
+    )
+
+    @field_validator("series_step_s")
+    @classmethod
+    def _divides_a_minute(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError("must divide 60")
+        return value

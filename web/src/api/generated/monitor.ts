@@ -11,7 +11,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Audit */
+        /**
+         * List Audit
+         * @description Newest first. A page filtered by action, subject, result or target examines a bounded
+         *     number of entries, so it may hold fewer than `limit` items while `next_cursor` is set:
+         *     follow it to the end.
+         */
         get: operations["list_audit_api_v1_celery_audit_get"];
         put?: never;
         post?: never;
@@ -93,6 +98,26 @@ export interface paths {
          * @description Delete every message waiting in the queue, at every priority.
          */
         post: operations["purge_api_v1_celery_queues__queue__purge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/celery/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Series
+         * @description From the monitor's memory: it counts since it started, and forgets after an hour.
+         */
+        get: operations["series_api_v1_celery_series_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -428,6 +453,12 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /**
+         * AuditResult
+         * @description What an audited action came to: its outcome, or the error code it was refused with.
+         * @enum {string}
+         */
+        AuditResult: "ok" | "partial" | "failed" | "interrupted" | "error" | "internal_error" | "malformed_body" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "unsupported_media_type" | "validation_error" | "unavailable" | "timeout";
         /** AutoscaleRequest */
         AutoscaleRequest: {
             /**
@@ -500,6 +531,80 @@ export interface components {
              * @description Online workers that acknowledged the revoke; none may be online, since every worker checks the stored revocation before it runs a task.
              */
             workers: string[];
+        };
+        /**
+         * CelerySeries
+         * @description Throughput and queue depths of the last minutes, one value per step in every array.
+         * @example {
+         *       "failed": [
+         *         0,
+         *         0.2,
+         *         0,
+         *         0
+         *       ],
+         *       "queues": {
+         *         "collect": [
+         *           12,
+         *           4,
+         *           null,
+         *           0
+         *         ],
+         *         "etl": [
+         *           0,
+         *           0,
+         *           null,
+         *           2
+         *         ],
+         *         "system": [
+         *           0,
+         *           0,
+         *           null,
+         *           0
+         *         ]
+         *       },
+         *       "step_s": 5,
+         *       "succeeded": [
+         *         3.2,
+         *         4,
+         *         0,
+         *         1.4
+         *       ],
+         *       "t": [
+         *         1764770400,
+         *         1764770405,
+         *         1764770410,
+         *         1764770415
+         *       ]
+         *     }
+         */
+        CelerySeries: {
+            /**
+             * Failed
+             * @description Tasks that failed, per second of the step.
+             */
+            failed: number[];
+            /**
+             * Queues
+             * @description Messages waiting per queue as sampled in each step; null where no sample was taken (the monitor was not running, or the broker did not answer) or the queue was not known yet.
+             */
+            queues: {
+                [key: string]: (number | null)[];
+            };
+            /**
+             * Step S
+             * @description Seconds per step.
+             */
+            step_s: number;
+            /**
+             * Succeeded
+             * @description Tasks that succeeded, per second of the step.
+             */
+            succeeded: number[];
+            /**
+             * T
+             * @description Each step's start, epoch seconds, oldest first; the last is the latest complete step.
+             */
+            t: number[];
         };
         /** CeleryStatus */
         CeleryStatus: {
@@ -878,6 +983,17 @@ export interface operations {
     list_audit_api_v1_celery_audit_get: {
         parameters: {
             query?: {
+                /** @description Exactly this action, e.g. `queue.purge`. */
+                action?: string | null;
+                /** @description Exactly this token subject. */
+                subject?: string | null;
+                result?: components["schemas"]["AuditResult"] | null;
+                /** @description Targets starting with this. */
+                target?: string;
+                /** @description Entries from then on: ISO 8601 (UTC unless it says otherwise) or epoch seconds; compared with the time the entry was stored, included. */
+                since?: string | null;
+                /** @description Entries until then: ISO 8601 (UTC unless it says otherwise) or epoch seconds; compared with the time the entry was stored, included. */
+                until?: string | null;
                 cursor?: string | null;
                 limit?: number;
             };
@@ -1097,6 +1213,65 @@ export interface operations {
             };
             /** @description Unknown id. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input; each field is named. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Redis or the broker is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    series_api_v1_celery_series_get: {
+        parameters: {
+            query?: {
+                /** @description How far back, in minutes. */
+                minutes?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CelerySeries"];
+                };
+            };
+            /** @description No valid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The token's role is too low. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

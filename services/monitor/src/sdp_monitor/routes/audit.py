@@ -1,4 +1,4 @@
-"""`/api/v1/celery/audit`: operator and admin actions, newest first."""
+"""`/api/v1/celery/audit`: operator and admin actions, newest first, filtered."""
 
 from __future__ import annotations
 
@@ -8,21 +8,56 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from sdp_http.auth import AdminDep
+from sdp_http.errors import ValidationFailed
 from sdp_http.schemas import error_responses
+from sdp_monitor.audit import AuditFilter
 from sdp_monitor.deps import AuditDep
-from sdp_monitor.schemas import AuditEntryOut, AuditPage
+from sdp_monitor.schemas import AuditEntryOut, AuditPage, AuditResult
 
 router = APIRouter(prefix="/audit", tags=["audit"])
+
+_WHEN = (
+    "ISO 8601 (UTC unless it says otherwise) or epoch seconds; compared with the time the "
+    "entry was stored, included."
+)
+
+
+def _epoch(value: datetime | None) -> float | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
 @router.get("", response_model=AuditPage, responses=error_responses(401, 403, 422, 503))
 async def list_audit(
+    *,
     _: AdminDep,
     audit: AuditDep,
+    action: Annotated[
+        str | None, Query(description="Exactly this action, e.g. `queue.purge`.")
+    ] = None,
+    subject: Annotated[str | None, Query(description="Exactly this token subject.")] = None,
+    result: AuditResult | None = None,
+    target: Annotated[str, Query(description="Targets starting with this.")] = "",
+    since: Annotated[datetime | None, Query(description=f"Entries from then on: {_WHEN}")] = None,
+    until: Annotated[datetime | None, Query(description=f"Entries until then: {_WHEN}")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AuditPage:
-    entries, next_cursor = await audit.page(cursor, limit)
+    """Newest first. A page filtered by action, subject, result or target examines a bounded
+    number of entries, so it may hold fewer than `limit` items while `next_cursor` is set:
+    follow it to the end."""
+    where = AuditFilter(
+        action=action or None,
+        subject=subject or None,
+        result=None if result is None else result.value,
+        target_prefix=target,
+        since=_epoch(since),
+        until=_epoch(until),
+    )
+    if where.since is not None and where.until is not None and where.since > where.until:
+        raise ValidationFailed("since: after until", [("since", "after until")])
+    entries, next_cursor = await audit.page(cursor, limit, where)
     return AuditPage(
         items=[
             AuditEntryOut(
