@@ -1,11 +1,10 @@
-import { Answer, apiError, calls, serve, type Handler } from "./fakeFetch";
-
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 
 import type { TaskDetail } from "./queries";
-import { renderTasks, searchOf } from "./testing";
+import { answer } from "../../test/app";
+import { apiError, calls, type Handler, renderTasks, searchOf, serve } from "./testing";
 
 const ID = "6f1c2a4e-0000-4000-8000-000000000001";
 const ORIGINAL = "0a0b0c0d-0000-4000-8000-000000000002";
@@ -34,8 +33,8 @@ const FAILED: TaskDetail = {
 
 function serveTask(task: TaskDetail, more: Record<string, Handler> = {}): void {
   serve({
-    "GET /api/v1/celery/tasks": () => EMPTY,
-    [`GET /api/v1/celery/task/${task.id}`]: () => task,
+    "/api/v1/celery/tasks": () => EMPTY,
+    [`/api/v1/celery/task/${task.id}`]: () => task,
     ...more,
   });
 }
@@ -53,7 +52,7 @@ describe("the task detail", () => {
   it("shows every field, the traceback in a pre, and links the task it retried", async () => {
     const user = userEvent.setup();
     serveTask(FAILED, {
-      [`GET /api/v1/celery/task/${ORIGINAL}`]: () => ({ ...FAILED, id: ORIGINAL, retry_of: null }),
+      [`/api/v1/celery/task/${ORIGINAL}`]: () => ({ ...FAILED, id: ORIGINAL, retry_of: null }),
     });
     const { router } = renderTasks(`/tasks?task=${ID}`, "viewer");
     const panel = await openPanel();
@@ -83,8 +82,8 @@ describe("the task detail", () => {
 
   it("says so when no task has that id", async () => {
     serve({
-      "GET /api/v1/celery/tasks": () => EMPTY,
-      "GET /api/v1/celery/task/nope": () => apiError(404, "no task with id nope"),
+      "/api/v1/celery/tasks": () => EMPTY,
+      "/api/v1/celery/task/nope": () => apiError(404, "no task with id nope"),
     });
     renderTasks("/tasks");
     const user = userEvent.setup();
@@ -99,9 +98,9 @@ describe("the task detail", () => {
     const user = userEvent.setup();
     let state = "STARTED";
     serve({
-      "GET /api/v1/celery/tasks": () => EMPTY,
-      [`GET /api/v1/celery/task/${ID}`]: () => ({ ...FAILED, state, retry_of: null }),
-      [`POST /api/v1/celery/task/${ID}/cancel`]: () => {
+      "/api/v1/celery/tasks": () => EMPTY,
+      [`/api/v1/celery/task/${ID}`]: () => ({ ...FAILED, state, retry_of: null }),
+      [`/api/v1/celery/task/${ID}/cancel`]: () => {
         state = "REVOKED";
         return { id: ID, state, terminated: true, workers: ["celery@w1"] };
       },
@@ -118,7 +117,7 @@ describe("the task detail", () => {
     expect(await within(panel).findByRole("status")).toHaveTextContent(
       "the task is REVOKED (terminate requested); acknowledged by celery@w1.",
     );
-    const cancel = calls.find((call) => call.method === "POST");
+    const cancel = calls.find((call) => call.path.endsWith("/cancel"));
     expect(cancel?.body).toEqual({ terminate: true, signal: "SIGTERM" });
     // The detail reads the task again and shows its new state.
     await waitFor(() => expect(field(panel, "State")).toHaveTextContent("REVOKED"));
@@ -129,8 +128,8 @@ describe("the task detail", () => {
     serveTask(
       { ...FAILED, retry_of: null },
       {
-        [`POST /api/v1/celery/task/${ID}/retry`]: () =>
-          new Answer(409, {
+        [`/api/v1/celery/task/${ID}/retry`]: () =>
+          answer(409, {
             error: { code: "conflict", message: "the original arguments are no longer kept" },
           }),
       },
@@ -150,9 +149,9 @@ describe("the task detail", () => {
     serveTask(
       { ...FAILED, retry_of: null },
       {
-        [`POST /api/v1/celery/task/${ID}/retry`]: () =>
-          new Answer(202, { id: NEW, retry_of: ID, state: "PENDING" }),
-        [`GET /api/v1/celery/task/${NEW}`]: () => ({
+        [`/api/v1/celery/task/${ID}/retry`]: () =>
+          answer(202, { id: NEW, retry_of: ID, state: "PENDING" }),
+        [`/api/v1/celery/task/${NEW}`]: () => ({
           id: NEW,
           name: "etl.transform",
           state: "PENDING",

@@ -2,32 +2,9 @@ import { type FormEvent, useState } from "react";
 
 import type { ApiError } from "../../api/errors";
 import { TASK_STATES } from "../../routes/tasks";
+import { fromLocalInput, toLocalInput } from "../../ui/datetime";
 import { Field } from "../../ui/Field";
 import type { TaskFilters } from "./queries";
-
-const pad = (value: number) => String(value).padStart(2, "0");
-
-/**
- * An ISO timestamp as a datetime-local input's value, in local time ("" when unreadable);
- * whole minutes drop the seconds, as the browser writes them.
- */
-export function toLocalInput(iso: string | undefined): string {
-  if (!iso) return "";
-  const at = new Date(iso);
-  if (Number.isNaN(at.getTime())) return "";
-  const seconds = at.getSeconds() ? `:${pad(at.getSeconds())}` : "";
-  return (
-    `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}` +
-    `T${pad(at.getHours())}:${pad(at.getMinutes())}${seconds}`
-  );
-}
-
-/** A datetime-local value (local time) as an ISO timestamp, or undefined when empty. */
-export function fromLocalInput(value: string): string | undefined {
-  if (!value) return undefined;
-  const at = new Date(value);
-  return Number.isNaN(at.getTime()) ? undefined : at.toISOString();
-}
 
 interface Draft {
   state: string;
