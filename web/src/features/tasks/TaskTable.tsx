@@ -1,6 +1,6 @@
 import { Link } from "@tanstack/react-router";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useRef } from "react";
+import { memo, useEffect, useRef } from "react";
 
 import { formatDuration, formatTimestamp } from "../../ui/format";
 import { StateBadge } from "../../ui/StateBadge";
@@ -121,39 +121,9 @@ export function TaskTable({ rows, openId, hasMore, loadingMore, onLoadMore }: Pr
           )}
           {items.map((item) => {
             const row = rows[item.index];
-            if (!row) return null;
-            const open = row.id === openId;
-            return (
-              <tr key={row.id} aria-rowindex={item.index + 2} className={open ? "open" : undefined}>
-                <td>
-                  <StateBadge state={row.state} />
-                </td>
-                <td title={row.name ?? undefined}>{row.name ?? "—"}</td>
-                <td className="mono">
-                  <Link
-                    from="/tasks"
-                    to="/tasks"
-                    search={(prev) => ({ ...prev, task: row.id })}
-                    aria-label={`Open task ${row.id}`}
-                    aria-current={open ? "true" : undefined}
-                  >
-                    {shortId(row.id)}
-                  </Link>
-                </td>
-                <td title={row.worker ?? undefined}>{row.worker ?? "—"}</td>
-                <td>{row.queue ?? "—"}</td>
-                <td>
-                  <When at={row.received_at} />
-                </td>
-                <td>
-                  <When at={row.started_at} />
-                </td>
-                <td>
-                  <When at={row.finished_at} />
-                </td>
-                <td className="num">{formatDuration(row.runtime)}</td>
-              </tr>
-            );
+            return row ? (
+              <TaskRow key={row.id} row={row} index={item.index} open={row.id === openId} />
+            ) : null;
           })}
           {after > 0 && (
             <tr aria-hidden="true" className="spacer">
@@ -165,3 +135,46 @@ export function TaskTable({ rows, openId, hasMore, loadingMore, onLoadMore }: Pr
     </div>
   );
 }
+
+/** One row; memoised, so a scroll draws only the rows that come into the window. */
+const TaskRow = memo(function TaskRow({
+  row,
+  index,
+  open,
+}: {
+  row: TaskSummary;
+  index: number;
+  open: boolean;
+}) {
+  return (
+    <tr aria-rowindex={index + 2} className={open ? "open" : undefined}>
+      <td>
+        <StateBadge state={row.state} />
+      </td>
+      <td title={row.name ?? undefined}>{row.name ?? "—"}</td>
+      <td className="mono">
+        <Link
+          from="/tasks"
+          to="/tasks"
+          search={(prev) => ({ ...prev, task: row.id })}
+          aria-label={`Open task ${row.id}`}
+          aria-current={open ? "true" : undefined}
+        >
+          {shortId(row.id)}
+        </Link>
+      </td>
+      <td title={row.worker ?? undefined}>{row.worker ?? "—"}</td>
+      <td>{row.queue ?? "—"}</td>
+      <td>
+        <When at={row.received_at} />
+      </td>
+      <td>
+        <When at={row.started_at} />
+      </td>
+      <td>
+        <When at={row.finished_at} />
+      </td>
+      <td className="num">{formatDuration(row.runtime)}</td>
+    </tr>
+  );
+});

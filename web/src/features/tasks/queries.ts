@@ -1,5 +1,6 @@
 /** The tasks page's server state: the history pages, one task, and cancel and retry. */
 import {
+  infiniteQueryOptions,
   keepPreviousData,
   skipToken,
   type UseQueryResult,
@@ -47,8 +48,8 @@ export function filtersOf(search: TasksSearch): TaskFilters {
 }
 
 /** The history newest first, a page at a time along the API's cursor. */
-export function useTaskHistory(filters: TaskFilters) {
-  return useInfiniteQuery({
+export function historyQuery(filters: TaskFilters) {
+  return infiniteQueryOptions({
     queryKey: taskKeys.history(filters),
     queryFn: ({ pageParam }) =>
       unwrap(
@@ -58,6 +59,12 @@ export function useTaskHistory(filters: TaskFilters) {
       ),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (page) => page.next_cursor ?? undefined,
+  });
+}
+
+export function useTaskHistory(filters: TaskFilters) {
+  return useInfiniteQuery({
+    ...historyQuery(filters),
     // The rows stay while a new filter's first page loads, instead of a flash of nothing.
     placeholderData: keepPreviousData,
   });
