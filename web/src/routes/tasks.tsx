@@ -1,5 +1,6 @@
 import { createRoute } from "@tanstack/react-router";
 
+import { filtersOf, historyQuery } from "../features/tasks/queries";
 import { TasksPage } from "../features/tasks/TasksPage";
 import { rootRoute } from "./__root";
 import { oneOf, text } from "./search";
@@ -39,5 +40,13 @@ export const tasksRoute = createRoute({
     until: text(search.until),
     task: text(search.task),
   }),
+  loaderDeps: ({ search }) => filtersOf(search),
+  // Ask for the first page as soon as the URL is known, not once the page has rendered; not
+  // awaited, so the page draws at once. Only when nothing is cached: opening a task must not
+  // fetch every loaded page again.
+  loader: ({ context: { queryClient }, deps }) => {
+    const query = historyQuery(deps);
+    if (!queryClient.getQueryData(query.queryKey)) void queryClient.prefetchInfiniteQuery(query);
+  },
   component: TasksPage,
 });
