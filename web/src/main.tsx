@@ -12,6 +12,9 @@ import { createAppRouter } from "./router";
 restore();
 const queryClient = createQueryClient();
 const router = createAppRouter(queryClient);
+// The first route's loaders (its first query) and lazy page start now, not once React has
+// rendered the provider; the provider then waits for this load instead of starting another.
+void router.load();
 
 const root = document.getElementById("root");
 if (!root) throw new Error("index.html has no #root");

@@ -1,8 +1,7 @@
-import { createRoute, redirect } from "@tanstack/react-router";
+import { createRoute, lazyRouteComponent, redirect } from "@tanstack/react-router";
 
 import { currentSession } from "../auth/session";
 import { allows } from "../auth/token";
-import { AuditPage } from "../features/audit/AuditPage";
 import { rootRoute } from "./__root";
 import type { MonitorSchemas } from "../api/types";
 import { oneOf, text } from "./search";
@@ -55,5 +54,5 @@ export const auditRoute = createRoute({
     since: text(search.since),
     until: text(search.until),
   }),
-  component: AuditPage,
+  component: lazyRouteComponent(() => import("../features/audit/AuditPage"), "AuditPage"),
 });

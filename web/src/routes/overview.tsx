@@ -1,10 +1,9 @@
-import { createRoute } from "@tanstack/react-router";
+import { createRoute, lazyRouteComponent } from "@tanstack/react-router";
 
-import { OverviewPage } from "../features/overview/OverviewPage";
 import { rootRoute } from "./__root";
 
 export const overviewRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: "/",
-  component: OverviewPage,
+  component: lazyRouteComponent(() => import("../features/overview/OverviewPage"), "OverviewPage"),
 });

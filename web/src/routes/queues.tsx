@@ -1,6 +1,5 @@
-import { createRoute } from "@tanstack/react-router";
+import { createRoute, lazyRouteComponent } from "@tanstack/react-router";
 
-import { QueuesPage } from "../features/queues/QueuesPage";
 import { rootRoute } from "./__root";
 import { text } from "./search";
 
@@ -15,5 +14,5 @@ export const queuesRoute = createRoute({
   validateSearch: (search: Record<string, unknown>): QueuesSearch => ({
     name: text(search.name),
   }),
-  component: QueuesPage,
+  component: lazyRouteComponent(() => import("../features/queues/QueuesPage"), "QueuesPage"),
 });

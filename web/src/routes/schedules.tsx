@@ -1,6 +1,5 @@
-import { createRoute } from "@tanstack/react-router";
+import { createRoute, lazyRouteComponent } from "@tanstack/react-router";
 
-import { SchedulesPage } from "../features/schedules/SchedulesPage";
 import { rootRoute } from "./__root";
 import { oneOf, text } from "./search";
 
@@ -30,5 +29,5 @@ export const schedulesRoute = createRoute({
     new: oneOf(["1"], text(search.new)),
     edit: text(search.edit),
   }),
-  component: SchedulesPage,
+  component: lazyRouteComponent(() => import("../features/schedules/SchedulesPage"), "SchedulesPage"),
 });

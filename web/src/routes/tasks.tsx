@@ -1,7 +1,6 @@
-import { createRoute } from "@tanstack/react-router";
+import { createRoute, lazyRouteComponent } from "@tanstack/react-router";
 
 import { filtersOf, historyQuery } from "../features/tasks/queries";
-import { TasksPage } from "../features/tasks/TasksPage";
 import { rootRoute } from "./__root";
 import { oneOf, text } from "./search";
 
@@ -48,5 +47,5 @@ export const tasksRoute = createRoute({
     const query = historyQuery(deps);
     if (!queryClient.getQueryData(query.queryKey)) void queryClient.prefetchInfiniteQuery(query);
   },
-  component: TasksPage,
+  component: lazyRouteComponent(() => import("../features/tasks/TasksPage"), "TasksPage"),
 });

@@ -1,6 +1,5 @@
-import { createRoute } from "@tanstack/react-router";
+import { createRoute, lazyRouteComponent } from "@tanstack/react-router";
 
-import { WorkersPage } from "../features/workers/WorkersPage";
 import { rootRoute } from "./__root";
 import { oneOf, text } from "./search";
 
@@ -20,5 +19,5 @@ export const workersRoute = createRoute({
     show: oneOf(WORKER_SHOW, search.show),
     worker: text(search.worker),
   }),
-  component: WorkersPage,
+  component: lazyRouteComponent(() => import("../features/workers/WorkersPage"), "WorkersPage"),
 });
