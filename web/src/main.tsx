@@ -1,16 +1,14 @@
 import "./styles.css";
+// First: it starts what the first page needs before the libraries below are evaluated.
+import { queryClient } from "./startup";
 
 import { QueryClientProvider } from "@tanstack/react-query";
 import { RouterProvider } from "@tanstack/react-router";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 
-import { restore } from "./auth/session";
-import { createQueryClient } from "./queryClient";
 import { createAppRouter } from "./router";
 
-restore();
-const queryClient = createQueryClient();
 const router = createAppRouter(queryClient);
 // The first route's loaders (its first query) and lazy page start now, not once React has
 // rendered the provider; the provider then waits for this load instead of starting another.

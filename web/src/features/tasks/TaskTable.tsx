@@ -64,6 +64,9 @@ export function TaskTable({ rows, openId, hasMore, loadingMore, onLoadMore }: Pr
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: OVERSCAN,
+    // Rendered after the scroll event, not inside it: a fast scroll then costs one render per
+    // frame, and the browser's scroll handling is never one long task with React's.
+    useFlushSync: false,
   });
   const items = virtualizer.getVirtualItems();
   const lastIndex = items.at(-1)?.index ?? -1;
