@@ -8,6 +8,7 @@ import type { Series } from "./live";
 import { describe, perMinute } from "./summary";
 
 const HEIGHT = 240;
+const REDRAW_MS = 1_000;
 // Canvas strokes cannot use CSS variables: these are read from the theme when the chart is made.
 const QUEUE_TONES = ["--info", "--busy", "--warn", "--muted"];
 
@@ -124,8 +125,21 @@ export function ThroughputChart({ series, minutes }: { series: Series; minutes: 
     };
   }, [queueKey, dark]);
 
+  // At most once a second, with the latest numbers: under a busy stream the series changes
+  // every frame, and a redraw of the canvas each time is most of that frame's work.
+  const drawnAt = useRef(0);
   useEffect(() => {
-    plot.current?.setData(chartData(series, queues));
+    const draw = () => {
+      drawnAt.current = performance.now();
+      plot.current?.setData(chartData(series, queues));
+    };
+    const wait = drawnAt.current + REDRAW_MS - performance.now();
+    if (wait <= 0) {
+      draw();
+      return;
+    }
+    const timer = setTimeout(draw, wait);
+    return () => clearTimeout(timer);
   }, [series, queues]);
 
   const label = describe(series, minutes);
