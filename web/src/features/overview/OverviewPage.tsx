@@ -1,7 +1,7 @@
 import "./overview.css";
 
 import { useQuery, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
-import { type ReactNode, useId } from "react";
+import { memo, type ReactNode, useId } from "react";
 
 import { errorMessage } from "../../api/errors";
 import { useSession } from "../../auth/session";
@@ -169,7 +169,8 @@ function QueuesTable({ queues }: { queues: CeleryStatus["queues"] }) {
   );
 }
 
-function BeatCounters({ now }: { now: number }) {
+// Memoised, as FlowerLink: the page re-renders on every frame of a busy stream, these do not.
+const BeatCounters = memo(function BeatCounters({ now }: { now: number }) {
   const scheduler = useQuery(schedulerQuery());
   const data = scheduler.data;
   // The age the answer gave, grown by the time since it came.
@@ -198,9 +199,9 @@ function BeatCounters({ now }: { now: number }) {
       )}
     </section>
   );
-}
+});
 
-function FlowerLink() {
+const FlowerLink = memo(function FlowerLink() {
   const flower = useQuery(flowerQuery());
   if (!flower.data?.enabled || !flower.data.url) return null;
   return (
@@ -208,7 +209,7 @@ function FlowerLink() {
       Flower (opens in a new tab)
     </a>
   );
-}
+});
 
 /**
  * The page while signed in. Right after a logout the shell can render the old route once more
