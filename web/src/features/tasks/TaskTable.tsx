@@ -8,7 +8,8 @@ import type { TaskSummary } from "./queries";
 
 /** Every row is one line of this height (tasks.css keeps it so), so no row needs measuring. */
 export const ROW_HEIGHT = 36;
-const OVERSCAN = 12;
+// Six rows each side: enough for a wheel or keyboard scroll, and a smaller table to lay out.
+const OVERSCAN = 6;
 /** Ask for the next page this many rows before the end, so scrolling rarely waits. */
 const PREFETCH_ROWS = 20;
 const COLUMNS = 9;
