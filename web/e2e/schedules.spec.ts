@@ -1,5 +1,5 @@
 import { checkPage, expect, test, type Platform } from "./fixtures";
-import { supervisorctl } from "./platform";
+import { monitorReady, startProgram, supervisorctl } from "./platform";
 
 // The last test stops the monitor; nothing may run beside it.
 test.describe.configure({ mode: "serial" });
@@ -196,7 +196,7 @@ test("with the monitor stopped a banner names it and schedules still list and cr
     await expect(page.getByRole("heading", { name: `Schedule ${created}` })).toBeVisible();
     await expect(page.getByRole("rowheader", { name: created })).toBeVisible();
   } finally {
-    supervisorctl("start", "monitor");
+    await startProgram("monitor", monitorReady);
     await sdp.call("DELETE", `/api/v1/schedules/${existing.id}`);
     const page1 = (await sdp.call("GET", `/api/v1/schedules?name=${created}`)) as { items: Schedule[] };
     for (const item of page1.items) await sdp.call("DELETE", `/api/v1/schedules/${item.id}`);
