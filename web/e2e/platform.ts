@@ -21,7 +21,8 @@ export interface PlatformInfo {
 
 export function platform(): PlatformInfo {
   const info = process.env.SDP_E2E_PLATFORM;
-  if (!info) throw new Error("SDP_E2E_PLATFORM is unset: run the specs through playwright.config.ts");
+  if (!info)
+    throw new Error("SDP_E2E_PLATFORM is unset: run the specs through playwright.config.ts");
   return JSON.parse(info) as PlatformInfo;
 }
 
