@@ -65,6 +65,18 @@ export const test = base.extend<{
   baseURL: async ({}, use) => {
     await use(platform().web);
   },
+  // No spec passes with an uncaught error in the page or a resource the CSP refused.
+  page: async ({ page }, use) => {
+    const problems: string[] = [];
+    page.on("pageerror", (error) => problems.push(`uncaught: ${error.message}`));
+    page.on("console", (message) => {
+      if (message.type() === "error" && message.text().includes("Content Security Policy")) {
+        problems.push(`csp: ${message.text()}`);
+      }
+    });
+    await use(page);
+    expect(problems, "errors in the page").toEqual([]);
+  },
   loginAs: async ({ page }, use) => {
     await use(async (role: Role) => {
       await page.goto("/login");
