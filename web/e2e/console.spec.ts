@@ -5,7 +5,9 @@ test("an admin signs in, sees the role, and signs out", async ({ page, loginAs }
   await expect(page).toHaveURL(/\/login/);
   await checkPage(page, "login");
   await loginAs("admin");
-  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" })).toBeVisible();
+  await expect(
+    page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }),
+  ).toBeVisible();
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page.getByRole("status")).toHaveText("You logged out.");
 });

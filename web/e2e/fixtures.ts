@@ -20,11 +20,24 @@ export function token(role: Role): string {
 
 export interface Platform {
   /** Calls through the console's origin, as the browser makes them. */
-  call(method: "GET" | "POST" | "PATCH" | "DELETE", url: string, body?: unknown, role?: Role): Promise<unknown>;
+  call(
+    method: "GET" | "POST" | "PATCH" | "DELETE",
+    url: string,
+    body?: unknown,
+    role?: Role,
+  ): Promise<unknown>;
   /** Submit a catalogue task through the API; its id. */
-  submitTask(task: string, kwargs?: Record<string, unknown>, options?: Record<string, unknown>): Promise<string>;
+  submitTask(
+    task: string,
+    kwargs?: Record<string, unknown>,
+    options?: Record<string, unknown>,
+  ): Promise<string>;
   /** Wait until the API reports the task in one of `states`; its status. */
-  waitForTask(id: string, states: readonly string[], timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForTask(
+    id: string,
+    states: readonly string[],
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
 }
 
 async function call(
@@ -52,6 +65,18 @@ export const test = base.extend<{
   baseURL: async ({}, use) => {
     await use(platform().web);
   },
+  // No spec passes with an uncaught error in the page or a resource the CSP refused.
+  page: async ({ page }, use) => {
+    const problems: string[] = [];
+    page.on("pageerror", (error) => problems.push(`uncaught: ${error.message}`));
+    page.on("console", (message) => {
+      if (message.type() === "error" && message.text().includes("Content Security Policy")) {
+        problems.push(`csp: ${message.text()}`);
+      }
+    });
+    await use(page);
+    expect(problems, "errors in the page").toEqual([]);
+  },
   loginAs: async ({ page }, use) => {
     await use(async (role: Role) => {
       await page.goto("/login");
@@ -78,10 +103,13 @@ export const test = base.extend<{
         await expect
           .poll(
             async () => {
-              last = (await call(request, "GET", `/api/v1/tasks/${id}`, undefined, "viewer")) as Record<
-                string,
-                unknown
-              >;
+              last = (await call(
+                request,
+                "GET",
+                `/api/v1/tasks/${id}`,
+                undefined,
+                "viewer",
+              )) as Record<string, unknown>;
               return String(last.state);
             },
             { timeout: timeoutMs },

@@ -3,7 +3,7 @@
  * with its own redis-server and run directory. The global setup starts it and publishes where
  * it is through SDP_E2E_* variables, which the spec workers inherit.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import path from "node:path";
 
 export const ROOT = path.resolve(import.meta.dirname, "..", "..");
@@ -21,7 +21,8 @@ export interface PlatformInfo {
 
 export function platform(): PlatformInfo {
   const info = process.env.SDP_E2E_PLATFORM;
-  if (!info) throw new Error("SDP_E2E_PLATFORM is unset: run the specs through playwright.config.ts");
+  if (!info)
+    throw new Error("SDP_E2E_PLATFORM is unset: run the specs through playwright.config.ts");
   return JSON.parse(info) as PlatformInfo;
 }
 
@@ -66,4 +67,33 @@ export function supervisorctl(action: "stop" | "start" | "status", program?: Pro
     if (failed.stdout !== undefined) return failed.stdout;
     throw error;
   }
+}
+
+/**
+ * `supervisorctl start <program>` without waiting out supervisord's 60 s start period: done
+ * once `ready` says so (supervisorctl goes on waiting by itself).
+ */
+export async function startProgram(
+  program: Program,
+  ready: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const config = path.join(platform().runDir, "supervisord.conf");
+  const ctl = spawn(PYTHON, ["-m", "supervisor.supervisorctl", "-c", config, "start", program], {
+    cwd: ROOT,
+    stdio: "ignore",
+  });
+  ctl.unref();
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await ready().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${program} did not come back within ${timeoutMs} ms`);
+}
+
+/** Whether the monitor answers its readiness probe (Redis reachable) directly. */
+export async function monitorReady(): Promise<boolean> {
+  const response = await fetch(`${platform().monitor}/readyz`);
+  return response.ok;
 }

@@ -1,5 +1,5 @@
 import { checkPage, expect, test, type Platform } from "./fixtures";
-import { supervisorctl } from "./platform";
+import { monitorReady, startProgram, supervisorctl } from "./platform";
 
 // The last test stops the monitor; nothing may run beside it.
 test.describe.configure({ mode: "serial" });
@@ -15,7 +15,8 @@ interface Schedule {
 }
 
 async function runCount(sdp: Platform, id: string): Promise<number> {
-  return ((await sdp.call("GET", `/api/v1/schedules/${id}`, undefined, "viewer")) as Schedule).run_count;
+  return ((await sdp.call("GET", `/api/v1/schedules/${id}`, undefined, "viewer")) as Schedule)
+    .run_count;
 }
 
 async function createThroughApi(sdp: Platform, name: string): Promise<Schedule> {
@@ -53,7 +54,8 @@ test("an operator creates a 2 s schedule, watches it run, pauses, runs it now an
   expect(id).not.toBe("");
   const row = page.getByRole("row").filter({ has: page.getByRole("rowheader", { name }) });
   await expect(row.getByRole("cell", { name: "every 2 s" })).toBeVisible();
-  const shown = async () => Number(((await row.getByTestId("run-count").textContent()) ?? "").replace(/\D/g, ""));
+  const shown = async () =>
+    Number(((await row.getByTestId("run-count").textContent()) ?? "").replace(/\D/g, ""));
   await expect.poll(shown, { timeout: 45_000 }).toBeGreaterThanOrEqual(2);
   const detail = page.getByRole("region", { name: `Schedule ${name}` });
   await expect(detail.getByRole("link", { name: /^[0-9a-f-]{36}$/ }).first()).toBeVisible();
@@ -83,12 +85,24 @@ test("an operator creates a 2 s schedule, watches it run, pauses, runs it now an
   await expect(page.getByRole("region", { name: `Schedule ${name}` })).toHaveCount(0);
 });
 
-test("a bad crontab minute shows the API's message at the minute field", async ({ page, loginAs, sdp }) => {
+test("a bad crontab minute shows the API's message at the minute field", async ({
+  page,
+  loginAs,
+  sdp,
+}) => {
   const name = unique("e2e-cron");
   const doc = {
     name,
     task: "system.noop",
-    trigger: { type: "crontab", minute: "61", hour: "*", day_of_month: "*", month_of_year: "*", day_of_week: "*", timezone: "UTC" },
+    trigger: {
+      type: "crontab",
+      minute: "61",
+      hour: "*",
+      day_of_month: "*",
+      month_of_year: "*",
+      day_of_week: "*",
+      timezone: "UTC",
+    },
   };
   const refused = await sdp.call("POST", "/api/v1/schedules", doc, "operator").then(
     () => null,
@@ -111,7 +125,9 @@ test("a bad crontab minute shows the API's message at the minute field", async (
   await form.getByRole("button", { name: "Create schedule" }).click();
   const minute = form.getByLabel("Minute");
   await expect(minute).toHaveAttribute("aria-invalid", "true");
-  await expect(minute).toHaveAccessibleDescription(new RegExp(message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+  await expect(minute).toHaveAccessibleDescription(
+    new RegExp(message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")),
+  );
   await expect(form.getByLabel("Hour")).not.toHaveAttribute("aria-invalid", "true");
   await expect(form.getByRole("alert").first()).toContainText("not saved");
 });
@@ -152,7 +168,11 @@ test("an operator edits a schedule's trigger and arguments", async ({ page, logi
   }
 });
 
-test("a viewer sees schedules but no create, pause, run or delete control", async ({ page, loginAs, sdp }) => {
+test("a viewer sees schedules but no create, pause, run or delete control", async ({
+  page,
+  loginAs,
+  sdp,
+}) => {
   const name = unique("e2e-viewer");
   const schedule = await createThroughApi(sdp, name);
   try {
@@ -183,7 +203,9 @@ test("with the monitor stopped a banner names it and schedules still list and cr
   try {
     await loginAs("operator");
     await page.goto("/schedules");
-    await expect(page.getByRole("alert").filter({ hasText: "monitor is down" })).toBeVisible({ timeout: 30_000 });
+    await expect(page.getByRole("alert").filter({ hasText: "monitor is down" })).toBeVisible({
+      timeout: 30_000,
+    });
     await expect(page.getByRole("rowheader", { name: listed })).toBeVisible();
 
     await page.getByRole("button", { name: "New schedule" }).click();
@@ -196,9 +218,11 @@ test("with the monitor stopped a banner names it and schedules still list and cr
     await expect(page.getByRole("heading", { name: `Schedule ${created}` })).toBeVisible();
     await expect(page.getByRole("rowheader", { name: created })).toBeVisible();
   } finally {
-    supervisorctl("start", "monitor");
+    await startProgram("monitor", monitorReady);
     await sdp.call("DELETE", `/api/v1/schedules/${existing.id}`);
-    const page1 = (await sdp.call("GET", `/api/v1/schedules?name=${created}`)) as { items: Schedule[] };
+    const page1 = (await sdp.call("GET", `/api/v1/schedules?name=${created}`)) as {
+      items: Schedule[];
+    };
     for (const item of page1.items) await sdp.call("DELETE", `/api/v1/schedules/${item.id}`);
   }
 });

@@ -10,9 +10,19 @@ interface WorkerInfo {
 }
 
 const EXTRA_QUEUE = "e2e-workers-extra";
-const CONTROLS = ["Shut down", "Restart pool", "Grow", "Shrink", "Autoscale", "Add consumer", "Cancel consumer"];
+const CONTROLS = [
+  "Shut down",
+  "Restart pool",
+  "Grow",
+  "Shrink",
+  "Autoscale",
+  "Add consumer",
+  "Cancel consumer",
+];
 
-async function onlineWorker(call: (method: "GET", url: string) => Promise<unknown>): Promise<WorkerInfo> {
+async function onlineWorker(
+  call: (method: "GET", url: string) => Promise<unknown>,
+): Promise<WorkerInfo> {
   let found: WorkerInfo | undefined;
   await expect
     .poll(async () => {
@@ -25,7 +35,13 @@ async function onlineWorker(call: (method: "GET", url: string) => Promise<unknow
 }
 
 /** Open the dialog of `control` for the selected workers, check it names `worker`, confirm. */
-async function confirmControl(page: Page, control: string, title: string, worker: string, screenshot?: string) {
+async function confirmControl(
+  page: Page,
+  control: string,
+  title: string,
+  worker: string,
+  screenshot?: string,
+) {
   await page.getByRole("button", { name: control, exact: true }).click();
   const dialog = page.getByRole("dialog", { name: title });
   await expect(dialog).toBeVisible();
@@ -47,9 +63,14 @@ test("an admin resizes a worker's pool and adds and cancels a consumer, each con
   const worker = await onlineWorker(sdp.call);
   const before = worker.concurrency as number;
   await loginAs("admin");
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Workers" }).click();
+  await page
+    .getByRole("navigation", { name: "Main" })
+    .getByRole("link", { name: "Workers" })
+    .click();
 
-  const row = page.getByRole("table", { name: "Workers", exact: true }).getByRole("row", { name: new RegExp(worker.name) });
+  const row = page
+    .getByRole("table", { name: "Workers", exact: true })
+    .getByRole("row", { name: new RegExp(worker.name) });
   await expect(row.getByText("online")).toBeVisible();
   await expect(row.getByRole("cell", { name: String(worker.pool), exact: true })).toBeVisible();
   await expect(row.getByRole("cell", { name: String(before), exact: true }).first()).toBeVisible();
@@ -67,28 +88,47 @@ test("an admin resizes a worker's pool and adds and cancels a consumer, each con
 
   await page.getByLabel("Processes (n)").fill("1");
   await confirmControl(page, "Grow", "Grow pools?", worker.name, "workers-dialog");
-  const grew = answers(page, "grow the pool by 1").getByRole("row", { name: new RegExp(worker.name) });
+  const grew = answers(page, "grow the pool by 1").getByRole("row", {
+    name: new RegExp(worker.name),
+  });
   await expect(grew.getByRole("cell")).toHaveText(["ok", /.*/, String(before), String(before + 1)]);
-  await expect(row.getByRole("cell", { name: String(before + 1), exact: true }).first()).toBeVisible();
+  await expect(
+    row.getByRole("cell", { name: String(before + 1), exact: true }).first(),
+  ).toBeVisible();
 
   await confirmControl(page, "Shrink", "Shrink pools?", worker.name);
-  const shrank = answers(page, "shrink the pool by 1").getByRole("row", { name: new RegExp(worker.name) });
-  await expect(shrank.getByRole("cell")).toHaveText(["ok", /.*/, String(before + 1), String(before)]);
+  const shrank = answers(page, "shrink the pool by 1").getByRole("row", {
+    name: new RegExp(worker.name),
+  });
+  await expect(shrank.getByRole("cell")).toHaveText([
+    "ok",
+    /.*/,
+    String(before + 1),
+    String(before),
+  ]);
 
   await page.getByLabel("Queue").fill(EXTRA_QUEUE);
   await confirmControl(page, "Add consumer", "Add a consumer?", worker.name);
-  await expect(answers(page, `start consuming ${EXTRA_QUEUE}`).getByRole("row", { name: new RegExp(worker.name) }))
-    .toContainText("ok");
+  await expect(
+    answers(page, `start consuming ${EXTRA_QUEUE}`).getByRole("row", {
+      name: new RegExp(worker.name),
+    }),
+  ).toContainText("ok");
   await expect(row).toContainText(EXTRA_QUEUE);
 
   await confirmControl(page, "Cancel consumer", "Cancel a consumer?", worker.name);
-  await expect(answers(page, `stop consuming ${EXTRA_QUEUE}`).getByRole("row", { name: new RegExp(worker.name) }))
-    .toContainText("ok");
+  await expect(
+    answers(page, `stop consuming ${EXTRA_QUEUE}`).getByRole("row", {
+      name: new RegExp(worker.name),
+    }),
+  ).toContainText("ok");
   await expect(row).not.toContainText(EXTRA_QUEUE);
 
   // Cancelling it again is refused by the API, and the refusal shows beside the field.
   await confirmControl(page, "Cancel consumer", "Cancel a consumer?", worker.name);
-  await expect(page.getByRole("alert").filter({ hasText: "Refused (409)" })).toContainText("does not consume");
+  await expect(page.getByRole("alert").filter({ hasText: "Refused (409)" })).toContainText(
+    "does not consume",
+  );
   await expect(page.getByLabel("Queue")).toHaveAttribute("aria-invalid", "true");
 });
 
@@ -104,12 +144,17 @@ test("an admin purges a queue that filled up, after a dialog naming it and its c
   try {
     for (let i = 0; i < 3; i += 1) await sdp.submitTask("system.noop", {}, { queue: "etl" });
     await loginAs("admin");
-    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Queues" }).click();
+    await page
+      .getByRole("navigation", { name: "Main" })
+      .getByRole("link", { name: "Queues" })
+      .click();
     const table = page.getByRole("table", { name: "Queues", exact: true });
     for (const name of ["collect", "etl", "system"]) {
       await expect(table.getByRole("rowheader", { name, exact: true })).toBeVisible();
     }
-    const etl = table.getByRole("row").filter({ has: page.getByRole("rowheader", { name: "etl", exact: true }) });
+    const etl = table
+      .getByRole("row")
+      .filter({ has: page.getByRole("rowheader", { name: "etl", exact: true }) });
     await expect(etl.getByRole("cell").first()).toHaveText("3");
     await checkPage(page, "queues");
 
@@ -126,12 +171,19 @@ test("an admin purges a queue that filled up, after a dialog naming it and its c
   }
 });
 
-test("a viewer sees workers and queues but no control on either", async ({ page, loginAs, sdp }) => {
+test("a viewer sees workers and queues but no control on either", async ({
+  page,
+  loginAs,
+  sdp,
+}) => {
   const worker = await onlineWorker(sdp.call);
   await loginAs("viewer");
   await page.goto("/workers");
-  await expect(page.getByRole("table", { name: "Workers", exact: true }).getByRole("row", { name: new RegExp(worker.name) }))
-    .toContainText("online");
+  await expect(
+    page
+      .getByRole("table", { name: "Workers", exact: true })
+      .getByRole("row", { name: new RegExp(worker.name) }),
+  ).toContainText("online");
   for (const name of CONTROLS) await expect(page.getByRole("button", { name })).toHaveCount(0);
   await expect(page.getByRole("checkbox")).toHaveCount(0);
   await expect(page.getByLabel("Queue")).toHaveCount(0);

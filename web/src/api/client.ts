@@ -69,7 +69,9 @@ interface Outcome<T> {
 export async function unwrap<T>(call: Promise<Outcome<T>>): Promise<T> {
   const { data, error, response } = await call;
   if (!response.ok) {
-    throw error instanceof ApiError ? error : toApiError(response.status, error, response.statusText);
+    throw error instanceof ApiError
+      ? error
+      : toApiError(response.status, error, response.statusText);
   }
   return data as T;
 }

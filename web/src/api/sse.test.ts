@@ -31,7 +31,9 @@ describe("SseParser", () => {
 
   it("gives the same messages however the stream is split", () => {
     for (let cut = 1; cut < STREAM.length; cut++) {
-      expect(parseAll([STREAM.slice(0, cut), STREAM.slice(cut)]), `cut at ${cut}`).toEqual(EXPECTED);
+      expect(parseAll([STREAM.slice(0, cut), STREAM.slice(cut)]), `cut at ${cut}`).toEqual(
+        EXPECTED,
+      );
     }
     expect(parseAll([...STREAM])).toEqual(EXPECTED);
   });

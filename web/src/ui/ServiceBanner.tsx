@@ -35,8 +35,8 @@ export function ServiceBanner() {
     <div className="service-banner" role="alert">
       {services.map((service) => (
         <p key={service} data-service={service}>
-          <strong>{service} is down.</strong> {NAMES[service]} is not answering; what needs it
-          is shown as last known, and the console retries.
+          <strong>{service} is down.</strong> {NAMES[service]} is not answering; what needs it is
+          shown as last known, and the console retries.
         </p>
       ))}
     </div>

@@ -21,7 +21,10 @@ describe("Audit page", () => {
     const { get } = fakeMonitor((_url, init) => {
       const query = (init as { params: { query: { cursor?: string } } }).params.query;
       return query.cursor
-        ? answer(200, { items: [{ ...ENTRY, id: "2", action: "task.cancel", target: "t-1" }], next_cursor: null })
+        ? answer(200, {
+            items: [{ ...ENTRY, id: "2", action: "task.cancel", target: "t-1" }],
+            next_cursor: null,
+          })
         : answer(200, { items: [ENTRY], next_cursor: "c1" });
     });
     renderAt("/audit", "admin");
@@ -45,13 +48,23 @@ describe("Audit page", () => {
     await user.selectOptions(screen.getByLabelText("Result"), "partial");
     await user.click(screen.getByRole("button", { name: "Filter" }));
     await waitFor(() =>
-      expect(router.state.location.search).toEqual({ action: "queue.purge", target: "et", result: "partial" }),
+      expect(router.state.location.search).toEqual({
+        action: "queue.purge",
+        target: "et",
+        result: "partial",
+      }),
     );
     await waitFor(() =>
       expect(get).toHaveBeenLastCalledWith(
         "/api/v1/celery/audit",
         expect.objectContaining({
-          params: { query: expect.objectContaining({ action: "queue.purge", target: "et", result: "partial" }) },
+          params: {
+            query: expect.objectContaining({
+              action: "queue.purge",
+              target: "et",
+              result: "partial",
+            }),
+          },
         }),
       ),
     );

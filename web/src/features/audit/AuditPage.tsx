@@ -98,7 +98,10 @@ export function AuditPage() {
           <select
             value={draft.result ?? ""}
             onChange={(event) =>
-              setDraft({ ...draft, result: (event.target.value || undefined) as AuditResult | undefined })
+              setDraft({
+                ...draft,
+                result: (event.target.value || undefined) as AuditResult | undefined,
+              })
             }
           >
             <option value="">Any</option>
@@ -115,7 +118,9 @@ export function AuditPage() {
               type="datetime-local"
               step={1}
               value={toLocalInput(draft[key])}
-              onChange={(event) => setDraft({ ...draft, [key]: fromLocalInput(event.target.value) })}
+              onChange={(event) =>
+                setDraft({ ...draft, [key]: fromLocalInput(event.target.value) })
+              }
             />
           </Field>
         ))}

@@ -27,7 +27,9 @@ describe("Queues page", () => {
   it.each<Role>(["viewer", "operator"])("shows a %s every queue and no purge", async (role) => {
     platform();
     renderAt("/queues", role);
-    const row = (await screen.findByRole("rowheader", { name: "etl" })).closest("tr") as HTMLElement;
+    const row = (await screen.findByRole("rowheader", { name: "etl" })).closest(
+      "tr",
+    ) as HTMLElement;
     expect(within(row).getByText("3")).toBeInTheDocument();
     expect(within(row).getByText("celery@alpha")).toBeInTheDocument();
     expect(screen.getByRole("rowheader", { name: "system" })).toBeInTheDocument();
@@ -48,7 +50,9 @@ describe("Queues page", () => {
     await user.click(screen.getByRole("button", { name: "Purge etl" }));
     await user.click(within(screen.getByRole("dialog")).getByRole("button", { name: "Purge" }));
     expect(await screen.findByRole("status")).toHaveTextContent("Purged 3 messages from etl.");
-    expect(post).toHaveBeenCalledWith("/api/v1/celery/queues/{queue}/purge", { params: { path: { queue: "etl" } } });
+    expect(post).toHaveBeenCalledWith("/api/v1/celery/queues/{queue}/purge", {
+      params: { path: { queue: "etl" } },
+    });
     await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
   });
 
@@ -58,7 +62,9 @@ describe("Queues page", () => {
     renderAt("/queues", "admin");
     await user.click(await screen.findByRole("button", { name: "Purge system" }));
     await user.click(within(screen.getByRole("dialog")).getByRole("button", { name: "Purge" }));
-    expect(await screen.findByRole("alert")).toHaveTextContent("The purge was refused (409): the broker refused");
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "The purge was refused (409): the broker refused",
+    );
   });
 
   it("filters by name from the URL", async () => {

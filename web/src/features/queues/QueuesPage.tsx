@@ -22,7 +22,12 @@ export function QueuesPage() {
   const pending: Queue | null =
     pendingName === null
       ? null
-      : (items.find((queue) => queue.name === pendingName) ?? { name: pendingName, pending: 0, processing: 0, consumers: [] });
+      : (items.find((queue) => queue.name === pendingName) ?? {
+          name: pendingName,
+          pending: 0,
+          processing: 0,
+          consumers: [],
+        });
   const shown = filter ? items.filter((queue) => queue.name.toLowerCase().includes(filter)) : items;
 
   function confirm() {
@@ -58,13 +63,14 @@ export function QueuesPage() {
       )}
       {purge.data && (
         <p className="panel" role="status">
-          Purged {formatCount(purge.data.purged)} {purge.data.purged === 1 ? "message" : "messages"} from{" "}
-          <code>{purge.data.queue}</code>.
+          Purged {formatCount(purge.data.purged)} {purge.data.purged === 1 ? "message" : "messages"}{" "}
+          from <code>{purge.data.queue}</code>.
         </p>
       )}
       {purge.error && (
         <p className="panel error-panel" role="alert">
-          The purge was refused{purge.error.status ? ` (${purge.error.status})` : ""}: {purge.error.message}
+          The purge was refused{purge.error.status ? ` (${purge.error.status})` : ""}:{" "}
+          {purge.error.message}
         </p>
       )}
       <div className="panel table-wrap">
@@ -93,7 +99,11 @@ export function QueuesPage() {
                 <td className="num">{formatCount(queue.pending)}</td>
                 <td className="num">{formatCount(queue.processing)}</td>
                 <td>
-                  {queue.consumers.length ? queue.consumers.join(", ") : <span className="muted">none</span>}
+                  {queue.consumers.length ? (
+                    queue.consumers.join(", ")
+                  ) : (
+                    <span className="muted">none</span>
+                  )}
                 </td>
                 <Can role="admin">
                   <td>
@@ -113,7 +123,9 @@ export function QueuesPage() {
         </table>
         {queues.isPending && <p className="muted">Loading the queues…</p>}
         {queues.isSuccess && shown.length === 0 && (
-          <p className="muted">{items.length ? "No queue matches the filter." : "No queue is known yet."}</p>
+          <p className="muted">
+            {items.length ? "No queue matches the filter." : "No queue is known yet."}
+          </p>
         )}
       </div>
       <ConfirmDialog
@@ -128,8 +140,9 @@ export function QueuesPage() {
       >
         {pending && (
           <p>
-            Delete the {formatCount(pending.pending)} waiting {pending.pending === 1 ? "message" : "messages"} of this
-            queue, at every priority. Tasks already running are not touched; this cannot be undone.
+            Delete the {formatCount(pending.pending)} waiting{" "}
+            {pending.pending === 1 ? "message" : "messages"} of this queue, at every priority. Tasks
+            already running are not touched; this cannot be undone.
           </p>
         )}
       </ConfirmDialog>

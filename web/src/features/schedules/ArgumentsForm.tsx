@@ -96,7 +96,13 @@ function Control({ field, value, onChange, ...attributes }: ControlProps) {
 }
 
 /** The task's keyword arguments, one labelled control per property of its schema. */
-export function ArgumentsForm({ fields, values, onChange, error, problems = {} }: ArgumentsFormProps) {
+export function ArgumentsForm({
+  fields,
+  values,
+  onChange,
+  error,
+  problems = {},
+}: ArgumentsFormProps) {
   if (fields === null) {
     return (
       <fieldset>

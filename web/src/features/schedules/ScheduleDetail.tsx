@@ -149,14 +149,17 @@ function Definition({ schedule }: { schedule: ListedSchedule }) {
       </dd>
       <dt>Misfire</dt>
       <dd>
-        {schedule.misfire?.policy ?? "run_once"}, grace {formatDuration(schedule.misfire?.grace_s ?? 60)}
+        {schedule.misfire?.policy ?? "run_once"}, grace{" "}
+        {formatDuration(schedule.misfire?.grace_s ?? 60)}
       </dd>
       <dt>Max instances</dt>
       <dd>{schedule.max_instances}</dd>
       <dt>Jitter</dt>
       <dd>{schedule.jitter_s ? formatDuration(schedule.jitter_s) : "none"}</dd>
       <dt>Expires</dt>
-      <dd>{schedule.expires_s ? `${formatDuration(schedule.expires_s)} after sending` : "never"}</dd>
+      <dd>
+        {schedule.expires_s ? `${formatDuration(schedule.expires_s)} after sending` : "never"}
+      </dd>
       <dt>Origin</dt>
       <dd>
         {schedule.static ? "static (beat's configuration): pause it rather than delete" : "the API"}
@@ -185,7 +188,9 @@ export function ScheduleDetail({ id, busy, onAction, onClose }: ScheduleDetailPr
       <div className="page-header">
         <h2 id="schedule-title">Schedule {name}</h2>
         <div className="actions">
-          {schedule.data && <ScheduleActions schedule={schedule.data} busy={busy} onAction={onAction} />}
+          {schedule.data && (
+            <ScheduleActions schedule={schedule.data} busy={busy} onAction={onAction} />
+          )}
           <button type="button" onClick={onClose}>
             Close
           </button>

@@ -91,7 +91,10 @@ describe("ScheduleForm", { timeout: 20_000 }, () => {
     await user.clear(screen.getByLabelText("Time zone"));
     await user.type(screen.getByLabelText("Time zone"), "Europe/Berlin");
     await user.click(create());
-    expect(onSubmit.mock.calls[0]?.[0].trigger).toEqual({ type: "once", at: "2026-12-24T18:00:00+01:00" });
+    expect(onSubmit.mock.calls[0]?.[0].trigger).toEqual({
+      type: "once",
+      at: "2026-12-24T18:00:00+01:00",
+    });
   });
 
   it("shows each 422 field message at the field it names, and the rest in the summary", async () => {
@@ -114,7 +117,9 @@ describe("ScheduleForm", { timeout: 20_000 }, () => {
     const minute = screen.getByLabelText("Minute");
     expect(minute).toHaveAttribute("aria-invalid", "true");
     expect(minute).toHaveAccessibleDescription(/61 is not a minute \(0-59\)/);
-    expect(screen.getByLabelText("Seconds (required)")).toHaveAccessibleDescription(/must be at most 3600/);
+    expect(screen.getByLabelText("Seconds (required)")).toHaveAccessibleDescription(
+      /must be at most 3600/,
+    );
     expect(screen.getByLabelText("Hour")).not.toHaveAttribute("aria-invalid");
     const summary = screen.getAllByRole("alert")[0];
     expect(summary).toHaveTextContent("The schedule was not saved");
@@ -123,11 +128,13 @@ describe("ScheduleForm", { timeout: 20_000 }, () => {
   });
 
   it("places the API's trigger.crontab.minute at the minute field too", async () => {
-    const onSubmit = vi.fn<(spec: ScheduleSpec) => Promise<unknown>>().mockRejectedValue(
-      new ApiError(422, "validation_error", "invalid", [
-        { field: "trigger.crontab.minute", message: "out of range" },
-      ]),
-    );
+    const onSubmit = vi
+      .fn<(spec: ScheduleSpec) => Promise<unknown>>()
+      .mockRejectedValue(
+        new ApiError(422, "validation_error", "invalid", [
+          { field: "trigger.crontab.minute", message: "out of range" },
+        ]),
+      );
     const { user } = setup(onSubmit);
     await user.type(screen.getByLabelText("Name"), "bad");
     await user.click(screen.getByRole("radio", { name: "Crontab" }));
@@ -137,16 +144,20 @@ describe("ScheduleForm", { timeout: 20_000 }, () => {
   });
 
   it("shows a 409 name in use at the name field", async () => {
-    const onSubmit = vi.fn<(spec: ScheduleSpec) => Promise<unknown>>().mockRejectedValue(
-      new ApiError(409, "conflict", "a schedule named 'dup' already exists", [
-        { field: "name", message: "already used by another schedule" },
-      ]),
-    );
+    const onSubmit = vi
+      .fn<(spec: ScheduleSpec) => Promise<unknown>>()
+      .mockRejectedValue(
+        new ApiError(409, "conflict", "a schedule named 'dup' already exists", [
+          { field: "name", message: "already used by another schedule" },
+        ]),
+      );
     const { user } = setup(onSubmit);
     await user.type(screen.getByLabelText("Name"), "dup");
     await user.click(create());
     await screen.findByText("already used by another schedule");
-    expect(screen.getByLabelText("Name")).toHaveAccessibleDescription(/already used by another schedule/);
+    expect(screen.getByLabelText("Name")).toHaveAccessibleDescription(
+      /already used by another schedule/,
+    );
   });
 
   it("checks its own fields before sending, opening More for a message there", async () => {

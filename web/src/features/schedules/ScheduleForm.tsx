@@ -47,7 +47,8 @@ const MORE = [
 ];
 
 function timeZones(): string[] {
-  const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+  const zones =
+    typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
   return zones.includes("UTC") ? zones : ["UTC", ...zones];
 }
 
@@ -266,7 +267,11 @@ export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleForm
             <Field label="Month" {...at("trigger.month_of_year")} hint="1-12">
               {input("monthOfYear")}
             </Field>
-            <Field label="Day of week" {...at("trigger.day_of_week")} hint="0-6, Sunday 0; or mon-fri">
+            <Field
+              label="Day of week"
+              {...at("trigger.day_of_week")}
+              hint="0-6, Sunday 0; or mon-fri"
+            >
               {input("dayOfWeek")}
             </Field>
           </div>
@@ -277,7 +282,11 @@ export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleForm
           </Field>
         )}
         {form.kind !== "interval" && (
-          <Field label="Time zone" {...at("trigger.timezone")} hint="An IANA name, e.g. Europe/Berlin.">
+          <Field
+            label="Time zone"
+            {...at("trigger.timezone")}
+            hint="An IANA name, e.g. Europe/Berlin."
+          >
             <input
               type="text"
               list={zonesId}
@@ -362,7 +371,11 @@ export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleForm
             >
               {input("jitterS", { inputMode: "decimal" })}
             </Field>
-            <Field label="Expires (s)" {...at("expires_s")} hint="Empty: the sent task never expires.">
+            <Field
+              label="Expires (s)"
+              {...at("expires_s")}
+              hint="Empty: the sent task never expires."
+            >
               {input("expiresS", { inputMode: "numeric" })}
             </Field>
           </div>

@@ -8,7 +8,13 @@ const TONES: Record<ScheduleState, string> = {
 };
 
 /** A schedule's state as a label; a set-aside one says why beneath it. */
-export function ScheduleStateBadge({ state, reason }: { state: ScheduleState; reason?: string | null }) {
+export function ScheduleStateBadge({
+  state,
+  reason,
+}: {
+  state: ScheduleState;
+  reason?: string | null;
+}) {
   return (
     <span className="schedule-state">
       <span className={`badge badge-${TONES[state]}`}>{state.replace("_", " ")}</span>

@@ -30,14 +30,20 @@ export function SchedulerStatus() {
             {status.healthy ? "firing" : "not firing"}
           </span>{" "}
           Scheduler: {status.engine}
-          {status.leader && <>, led by <code>{status.leader}</code></>}
+          {status.leader && (
+            <>
+              , led by <code>{status.leader}</code>
+            </>
+          )}
           {status.last_tick_age_s != null && (
             <>, last tick {formatDuration(status.last_tick_age_s)} ago</>
           )}
           .{" "}
         </>
       ) : (
-        <span className="muted">Scheduler status {scheduler.isError ? "unavailable" : "loading"}. </span>
+        <span className="muted">
+          Scheduler status {scheduler.isError ? "unavailable" : "loading"}.{" "}
+        </span>
       )}
       {workers === undefined ? (
         <span className="muted">

@@ -46,8 +46,19 @@ const ANSWERS: Record<string, unknown> = {
   "/api/v1/schedules/{schedule_id}": SCHEDULE,
   "/api/v1/schedules/{schedule_id}/runs": {
     items: [
-      { slot: "2026-11-24T09:00:00Z", fired_at: "2026-11-24T09:00:00Z", state: "SUCCESS", task_id: "t-1", count: 1 },
-      { slot: "2026-11-24T08:00:00Z", fired_at: "2026-11-24T08:41:02Z", state: "MISSED", count: 41 },
+      {
+        slot: "2026-11-24T09:00:00Z",
+        fired_at: "2026-11-24T09:00:00Z",
+        state: "SUCCESS",
+        task_id: "t-1",
+        count: 1,
+      },
+      {
+        slot: "2026-11-24T08:00:00Z",
+        fired_at: "2026-11-24T08:41:02Z",
+        state: "MISSED",
+        count: 41,
+      },
     ],
     next_cursor: null,
   },
@@ -64,7 +75,6 @@ const ANSWERS: Record<string, unknown> = {
     this_replica_leads: false,
   },
 };
-
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -85,7 +95,9 @@ describe("SchedulesPage", () => {
     const row = header.closest("tr") as HTMLElement;
     expect(within(row).getByText("every 30 s")).toBeInTheDocument();
     expect(within(row).getByText("1,440")).toBeInTheDocument();
-    const aside = screen.getByRole("rowheader", { name: "collect-ftp-orders" }).closest("tr") as HTMLElement;
+    const aside = screen
+      .getByRole("rowheader", { name: "collect-ftp-orders" })
+      .closest("tr") as HTMLElement;
     expect(within(aside).getByText("set aside")).toBeInTheDocument();
     expect(within(aside).getByText(/no longer decodes: task: unknown/)).toBeInTheDocument();
   });
@@ -107,15 +119,22 @@ describe("SchedulesPage", () => {
     expect(within(row).getByRole("button", { name: "Run collect-orders now" })).toBeInTheDocument();
     expect(within(row).getByRole("button", { name: "Delete collect-orders" })).toBeInTheDocument();
     expect(within(row).getByRole("link", { name: "Edit collect-orders" })).toBeInTheDocument();
-    const aside = screen.getByRole("rowheader", { name: "collect-ftp-orders" }).closest("tr") as HTMLElement;
+    const aside = screen
+      .getByRole("rowheader", { name: "collect-ftp-orders" })
+      .closest("tr") as HTMLElement;
     expect(within(aside).queryByRole("button", { name: /^Run/ })).toBeNull();
-    expect(within(aside).getByRole("button", { name: "Delete collect-ftp-orders" })).toBeInTheDocument();
+    expect(
+      within(aside).getByRole("button", { name: "Delete collect-ftp-orders" }),
+    ).toBeInTheDocument();
   });
 
   it("shows the run history with task links, and a missed run with its count", async () => {
     await show("viewer", "/schedules?schedule=s1");
     const runs = await screen.findByRole("table", { name: "Run history" });
-    expect(within(runs).getByRole("link", { name: "t-1" })).toHaveAttribute("href", "/tasks?task=t-1");
+    expect(within(runs).getByRole("link", { name: "t-1" })).toHaveAttribute(
+      "href",
+      "/tasks?task=t-1",
+    );
     expect(within(runs).getByText("MISSED")).toBeInTheDocument();
     expect(within(runs).getByText(/41 slots missed/)).toBeInTheDocument();
   });

@@ -56,8 +56,8 @@ function FormPanel({ editId, onDone, onCancel }: FormPanelProps) {
       {problem && <ErrorPanel error={problem} />}
       {edited.data && !isDecoded(edited.data) && (
         <p>
-          This schedule's stored definition no longer decodes; delete it or replace it through
-          the API.
+          This schedule's stored definition no longer decodes; delete it or replace it through the
+          API.
         </p>
       )}
       {!problem && !ready && <p className="muted">Loading…</p>}
@@ -263,7 +263,11 @@ export function SchedulesPage() {
         <h1>Schedules</h1>
         <div className="actions">
           <Can role="operator">
-            <button type="button" className="primary" onClick={() => go({ new: "1", edit: undefined })}>
+            <button
+              type="button"
+              className="primary"
+              onClick={() => go({ new: "1", edit: undefined })}
+            >
               New schedule
             </button>
           </Can>

@@ -48,7 +48,9 @@ describe("argumentFields", () => {
       },
       problems: {},
     });
-    expect(buildKwargs(fields, { ...values, source: "", limit: "1.5", pipeline: "[" }).problems).toEqual({
+    expect(
+      buildKwargs(fields, { ...values, source: "", limit: "1.5", pipeline: "[" }).problems,
+    ).toEqual({
       "kwargs.source": "Required",
       "kwargs.limit": "Must be a whole number",
       "kwargs.pipeline": "Not valid JSON",
@@ -94,7 +96,9 @@ describe("ArgumentsForm", () => {
   });
 
   it("shows the API's message at the field it names", () => {
-    const error = new ApiError(422, "validation_error", "bad", [{ field: "kwargs.source", message: "not a key" }]);
+    const error = new ApiError(422, "validation_error", "bad", [
+      { field: "kwargs.source", message: "not a key" },
+    ]);
     render(<Harness error={error} />);
     expect(screen.getByRole("textbox", { name: "Source (required)" })).toHaveAccessibleDescription(
       /not a key/,

@@ -98,10 +98,7 @@ export function initialValues(
 ): ArgumentValues {
   if (fields === null) return { [WHOLE]: JSON.stringify(kwargs ?? {}, null, 2) };
   return Object.fromEntries(
-    fields.map((field) => [
-      field.name,
-      asText(field, kwargs ? kwargs[field.name] : field.default),
-    ]),
+    fields.map((field) => [field.name, asText(field, kwargs ? kwargs[field.name] : field.default)]),
   );
 }
 

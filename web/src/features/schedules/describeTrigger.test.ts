@@ -32,7 +32,10 @@ describe("describeTrigger", () => {
   });
 
   it.each([
-    [{ minute: "30", hour: "2", day_of_week: "1-5", timezone: "Europe/Berlin" }, "02:30 on weekdays, Europe/Berlin"],
+    [
+      { minute: "30", hour: "2", day_of_week: "1-5", timezone: "Europe/Berlin" },
+      "02:30 on weekdays, Europe/Berlin",
+    ],
     [{ minute: "30", hour: "2", day_of_week: "mon-fri" }, "02:30 on weekdays, UTC"],
     [{ minute: "0", hour: "9", day_of_week: "sat,sun" }, "09:00 on weekends, UTC"],
     [{ minute: "0", hour: "9", day_of_week: "0,6" }, "09:00 on weekends, UTC"],
@@ -44,8 +47,14 @@ describe("describeTrigger", () => {
     [{ minute: "5" }, "at :05 every hour, UTC"],
     [{ minute: "0", hour: "*/2", timezone: "Europe/Berlin" }, "at :00 every 2 h, Europe/Berlin"],
     [{ minute: "0", hour: "0", day_of_month: "1" }, "00:00 on day 1 of the month, UTC"],
-    [{ minute: "0", hour: "0", day_of_month: "1,15", day_of_week: "5" }, "00:00 on day 1, 15 of the month or on Fri, UTC"],
-    [{ minute: "0", hour: "12", day_of_month: "24", month_of_year: "12" }, "12:00 on day 24 of the month in Dec, UTC"],
+    [
+      { minute: "0", hour: "0", day_of_month: "1,15", day_of_week: "5" },
+      "00:00 on day 1, 15 of the month or on Fri, UTC",
+    ],
+    [
+      { minute: "0", hour: "12", day_of_month: "24", month_of_year: "12" },
+      "12:00 on day 24 of the month in Dec, UTC",
+    ],
     [{ minute: "0", hour: "12", month_of_year: "1-3" }, "12:00 in Jan–Mar, UTC"],
     [{ minute: "0", hour: "12", day_of_week: "5-7" }, "12:00 on Fri–Sun, UTC"],
     [{ minute: "1-10/2", hour: "3-4" }, "at minute 1-10/2 in hour 3-4, UTC"],

@@ -2,9 +2,7 @@
 import type { ApiSchemas } from "../../api/types";
 
 export type Trigger =
-  | ApiSchemas["IntervalTrigger"]
-  | ApiSchemas["CrontabTrigger"]
-  | ApiSchemas["OnceTrigger"];
+  ApiSchemas["IntervalTrigger"] | ApiSchemas["CrontabTrigger"] | ApiSchemas["OnceTrigger"];
 
 const UNITS: Record<ApiSchemas["IntervalTrigger"]["unit"], [string, string]> = {
   seconds: ["s", "second"],

@@ -84,7 +84,10 @@ export function useRuns(id: string) {
     queryFn: ({ pageParam }) =>
       unwrap(
         api.GET("/api/v1/schedules/{schedule_id}/runs", {
-          params: { path: { schedule_id: id }, query: { limit: PAGE, cursor: pageParam ?? undefined } },
+          params: {
+            path: { schedule_id: id },
+            query: { limit: PAGE, cursor: pageParam ?? undefined },
+          },
         }),
       ),
     initialPageParam: null as string | null,

@@ -1,7 +1,12 @@
 /** The schedule form's state, and the ScheduleSpec JSON it stands for. */
 import { ApiError, type FieldMessage } from "../../api/errors";
 import type { ApiSchemas } from "../../api/types";
-import { type ArgumentField, type ArgumentValues, buildKwargs, initialValues } from "./argumentsSchema";
+import {
+  type ArgumentField,
+  type ArgumentValues,
+  buildKwargs,
+  initialValues,
+} from "./argumentsSchema";
 
 export type ScheduleSpec = ApiSchemas["ScheduleSpec"];
 export type ScheduleOut = ApiSchemas["ScheduleOut"];
@@ -81,7 +86,10 @@ function text(value: number | null | undefined): string {
 }
 
 /** The form for editing a stored schedule; a once trigger's time is shown in UTC. */
-export function formFromSchedule(schedule: ScheduleOut, fields: ArgumentField[] | null): ScheduleForm {
+export function formFromSchedule(
+  schedule: ScheduleOut,
+  fields: ArgumentField[] | null,
+): ScheduleForm {
   const form: ScheduleForm = {
     ...emptyForm(schedule.task, initialValues(fields, schedule.kwargs ?? {})),
     name: schedule.name,

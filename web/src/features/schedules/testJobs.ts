@@ -1,7 +1,12 @@
 /** A job catalogue as GET /api/v1/jobs answers it, for the page's tests. */
 import type { ApiSchemas } from "../../api/types";
 
-const policy = { max_retries: 0, retry_backoff_max_s: 600, soft_time_limit_s: 60, time_limit_s: 70 };
+const policy = {
+  max_retries: 0,
+  retry_backoff_max_s: 600,
+  soft_time_limit_s: 60,
+  time_limit_s: 70,
+};
 
 export const JOBS: ApiSchemas["JobOut"][] = [
   {
@@ -19,7 +24,13 @@ export const JOBS: ApiSchemas["JobOut"][] = [
     arguments: {
       additionalProperties: false,
       properties: {
-        seconds: { description: "0 to 3,600.", maximum: 3600, minimum: 0, title: "Seconds", type: "number" },
+        seconds: {
+          description: "0 to 3,600.",
+          maximum: 3600,
+          minimum: 0,
+          title: "Seconds",
+          type: "number",
+        },
       },
       required: ["seconds"],
       title: "SleepParams",

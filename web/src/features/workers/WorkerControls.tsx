@@ -47,7 +47,10 @@ export function WorkerControls({ selected }: { selected: string[] }) {
   const workers = selected;
 
   /** Ask for `make(...)` once every field it reads holds a whole number; the API checks the range. */
-  function ask(fields: Partial<Record<NumberField, string>>, make: (values: Record<NumberField, number>) => Control) {
+  function ask(
+    fields: Partial<Record<NumberField, string>>,
+    make: (values: Record<NumberField, number>) => Control,
+  ) {
     const values: Partial<Record<NumberField, number>> = {};
     const bad = new Set<NumberField>();
     for (const [field, text] of Object.entries(fields) as [NumberField, string][]) {
@@ -82,7 +85,11 @@ export function WorkerControls({ selected }: { selected: string[] }) {
               <button type="button" onClick={() => setPending({ kind: "restart", workers })}>
                 Restart pool
               </button>
-              <button type="button" className="danger" onClick={() => setPending({ kind: "shutdown", workers })}>
+              <button
+                type="button"
+                className="danger"
+                onClick={() => setPending({ kind: "shutdown", workers })}
+              >
                 Shut down
               </button>
             </div>
@@ -91,13 +98,25 @@ export function WorkerControls({ selected }: { selected: string[] }) {
             <legend>Pool size</legend>
             <div className="form-row">
               <Field label="Processes (n)" name="n" error={error} message={numberMessage("n")}>
-                <input type="number" min={1} max={255} value={n} onChange={(e) => setN(e.target.value)} />
+                <input
+                  type="number"
+                  min={1}
+                  max={255}
+                  value={n}
+                  onChange={(e) => setN(e.target.value)}
+                />
               </Field>
               <div className="worker-buttons">
-                <button type="button" onClick={() => ask({ n }, (values) => ({ kind: "grow", workers, n: values.n }))}>
+                <button
+                  type="button"
+                  onClick={() => ask({ n }, (values) => ({ kind: "grow", workers, n: values.n }))}
+                >
                   Grow
                 </button>
-                <button type="button" onClick={() => ask({ n }, (values) => ({ kind: "shrink", workers, n: values.n }))}>
+                <button
+                  type="button"
+                  onClick={() => ask({ n }, (values) => ({ kind: "shrink", workers, n: values.n }))}
+                >
                   Shrink
                 </button>
               </div>
@@ -107,16 +126,33 @@ export function WorkerControls({ selected }: { selected: string[] }) {
             <legend>Autoscale</legend>
             <div className="form-row">
               <Field label="Max processes" name="max" error={error} message={numberMessage("max")}>
-                <input type="number" min={0} max={256} value={max} onChange={(e) => setMax(e.target.value)} />
+                <input
+                  type="number"
+                  min={0}
+                  max={256}
+                  value={max}
+                  onChange={(e) => setMax(e.target.value)}
+                />
               </Field>
               <Field label="Min processes" name="min" error={error} message={numberMessage("min")}>
-                <input type="number" min={0} max={256} value={min} onChange={(e) => setMin(e.target.value)} />
+                <input
+                  type="number"
+                  min={0}
+                  max={256}
+                  value={min}
+                  onChange={(e) => setMin(e.target.value)}
+                />
               </Field>
               <div className="worker-buttons">
                 <button
                   type="button"
                   onClick={() =>
-                    ask({ max, min }, (values) => ({ kind: "autoscale", workers, max: values.max, min: values.min }))
+                    ask({ max, min }, (values) => ({
+                      kind: "autoscale",
+                      workers,
+                      max: values.max,
+                      min: values.min,
+                    }))
                   }
                 >
                   Autoscale
@@ -128,13 +164,24 @@ export function WorkerControls({ selected }: { selected: string[] }) {
             <legend>Consumer</legend>
             <div className="form-row">
               <Field label="Queue" name="queue" error={error}>
-                <input type="text" value={queue} autoComplete="off" onChange={(e) => setQueue(e.target.value)} />
+                <input
+                  type="text"
+                  value={queue}
+                  autoComplete="off"
+                  onChange={(e) => setQueue(e.target.value)}
+                />
               </Field>
               <div className="worker-buttons">
-                <button type="button" onClick={() => setPending({ kind: "add", workers, queue: queue.trim() })}>
+                <button
+                  type="button"
+                  onClick={() => setPending({ kind: "add", workers, queue: queue.trim() })}
+                >
                   Add consumer
                 </button>
-                <button type="button" onClick={() => setPending({ kind: "cancel", workers, queue: queue.trim() })}>
+                <button
+                  type="button"
+                  onClick={() => setPending({ kind: "cancel", workers, queue: queue.trim() })}
+                >
                   Cancel consumer
                 </button>
               </div>
@@ -160,8 +207,10 @@ export function WorkerControls({ selected }: { selected: string[] }) {
       >
         {pending && (
           <p>
-            {pending.workers.length === 1 ? "This worker" : `These ${pending.workers.length} workers`} will{" "}
-            {inWords(pending)}:
+            {pending.workers.length === 1
+              ? "This worker"
+              : `These ${pending.workers.length} workers`}{" "}
+            will {inWords(pending)}:
           </p>
         )}
       </ConfirmDialog>

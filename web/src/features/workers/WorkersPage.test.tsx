@@ -27,14 +27,28 @@ function worker(name: string, overrides: Partial<Worker> = {}): Worker {
   };
 }
 
-const WORKERS = { items: [worker(NAME), worker("celery@beta", { online: false, utilisation: null })] };
+const WORKERS = {
+  items: [worker(NAME), worker("celery@beta", { online: false, utilisation: null })],
+};
 
 /** The monitor with two workers; POSTs answered by `post`. */
-function platform(post: (url: string, init: unknown) => ReturnType<typeof answer> = () => answer(500, {})) {
-  return fakeMonitor((url, init) => (url === "/api/v1/celery/workers" ? answer(200, WORKERS) : post(url, init)));
+function platform(
+  post: (url: string, init: unknown) => ReturnType<typeof answer> = () => answer(500, {}),
+) {
+  return fakeMonitor((url, init) =>
+    url === "/api/v1/celery/workers" ? answer(200, WORKERS) : post(url, init),
+  );
 }
 
-const CONTROLS = ["Shut down", "Restart pool", "Grow", "Shrink", "Autoscale", "Add consumer", "Cancel consumer"];
+const CONTROLS = [
+  "Shut down",
+  "Restart pool",
+  "Grow",
+  "Shrink",
+  "Autoscale",
+  "Add consumer",
+  "Cancel consumer",
+];
 
 describe("Workers page", () => {
   it.each<Role>(["viewer", "operator"])("shows a %s the workers and no control", async (role) => {
@@ -45,9 +59,13 @@ describe("Workers page", () => {
     const cells = within(row as HTMLElement);
     expect(cells.getByText("online")).toBeInTheDocument();
     expect(cells.getByText("prefork")).toBeInTheDocument();
-    expect(cells.getByRole("meter", { name: `Utilisation of ${NAME}` })).toHaveAttribute("value", "0.5");
+    expect(cells.getByRole("meter", { name: `Utilisation of ${NAME}` })).toHaveAttribute(
+      "value",
+      "0.5",
+    );
     expect(cells.getByText("0.50 / 0.25 / 0.13")).toBeInTheDocument();
-    for (const name of CONTROLS) expect(screen.queryByRole("button", { name })).not.toBeInTheDocument();
+    for (const name of CONTROLS)
+      expect(screen.queryByRole("button", { name })).not.toBeInTheDocument();
     expect(screen.queryByRole("checkbox")).not.toBeInTheDocument();
   });
 
@@ -77,7 +95,15 @@ describe("Workers page", () => {
     const { post } = platform(() =>
       answer(200, {
         action: "worker.pool_grow",
-        results: [{ worker: NAME, ok: true, message: "pool grew by 1", processes_before: 2, processes_after: 3 }],
+        results: [
+          {
+            worker: NAME,
+            ok: true,
+            message: "pool grew by 1",
+            processes_before: 2,
+            processes_after: 3,
+          },
+        ],
       }),
     );
     renderAt("/workers", "admin");
@@ -95,7 +121,9 @@ describe("Workers page", () => {
     expect(within(row).getByText("2")).toBeInTheDocument();
     expect(within(row).getByText("3")).toBeInTheDocument();
     expect(screen.getByRole("status")).toHaveTextContent("1 of 1 worker did it");
-    expect(post).toHaveBeenCalledWith("/api/v1/celery/worker/pool/grow", { body: { workers: [NAME], n: 1 } });
+    expect(post).toHaveBeenCalledWith("/api/v1/celery/worker/pool/grow", {
+      body: { workers: [NAME], n: 1 },
+    });
     await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
   });
 
@@ -104,18 +132,26 @@ describe("Workers page", () => {
     const message = `${NAME} already consumes etl`;
     const { post } = platform(() =>
       answer(409, {
-        error: { code: "conflict", message: `${message} (it consumes: collect, etl, system)`, fields: [{ field: "queue", message }] },
+        error: {
+          code: "conflict",
+          message: `${message} (it consumes: collect, etl, system)`,
+          fields: [{ field: "queue", message }],
+        },
       }),
     );
     renderAt("/workers", "admin");
     await user.click(await screen.findByRole("checkbox", { name: `Select ${NAME}` }));
     await user.type(screen.getByLabelText("Queue"), "etl");
     await user.click(screen.getByRole("button", { name: "Add consumer" }));
-    await user.click(within(screen.getByRole("dialog")).getByRole("button", { name: "Add consumer" }));
+    await user.click(
+      within(screen.getByRole("dialog")).getByRole("button", { name: "Add consumer" }),
+    );
 
     expect(await screen.findByText(message)).toBeInTheDocument();
     expect(screen.getByLabelText("Queue")).toHaveAttribute("aria-invalid", "true");
-    expect(screen.getByText(/Refused \(409\)/)).toHaveTextContent("it consumes: collect, etl, system");
+    expect(screen.getByText(/Refused \(409\)/)).toHaveTextContent(
+      "it consumes: collect, etl, system",
+    );
     expect(post).toHaveBeenCalledWith("/api/v1/celery/worker/{name}/queues", {
       params: { path: { name: NAME } },
       body: { action: "add", queue: "etl" },
@@ -125,7 +161,11 @@ describe("Workers page", () => {
   it("shows a 422 beside n, and asks for a whole number before any dialog", async () => {
     const user = userEvent.setup();
     const message = "a pool keeps 1 to 256 processes: celery@alpha would have 302";
-    platform(() => answer(422, { error: { code: "invalid", message: "n: " + message, fields: [{ field: "n", message }] } }));
+    platform(() =>
+      answer(422, {
+        error: { code: "invalid", message: "n: " + message, fields: [{ field: "n", message }] },
+      }),
+    );
     renderAt("/workers", "admin");
     await user.click(await screen.findByRole("checkbox", { name: `Select ${NAME}` }));
     const n = screen.getByLabelText("Processes (n)");
@@ -136,7 +176,11 @@ describe("Workers page", () => {
 
     await user.type(n, "300");
     await user.click(screen.getByRole("button", { name: "Grow" }));
-    await user.click(within(screen.getByRole("dialog", { name: "Grow pools?" })).getByRole("button", { name: "Grow" }));
+    await user.click(
+      within(screen.getByRole("dialog", { name: "Grow pools?" })).getByRole("button", {
+        name: "Grow",
+      }),
+    );
     await waitFor(() => expect(n).toHaveAccessibleDescription(message));
     expect(screen.getByText(/Refused \(422\)/)).toBeInTheDocument();
   });

@@ -13,14 +13,23 @@ import { WorkerControls } from "./WorkerControls";
 const route = getRouteApi("/workers");
 
 function OnlineBadge({ online }: { online: boolean }) {
-  return <span className={online ? "badge badge-ok" : "badge badge-bad"}>{online ? "online" : "offline"}</span>;
+  return (
+    <span className={online ? "badge badge-ok" : "badge badge-bad"}>
+      {online ? "online" : "offline"}
+    </span>
+  );
 }
 
 function Utilisation({ worker }: { worker: Worker }) {
   if (worker.utilisation == null) return <span className="muted">—</span>;
   return (
     <span className="utilisation">
-      <meter min={0} max={1} value={worker.utilisation} aria-label={`Utilisation of ${worker.name}`} />
+      <meter
+        min={0}
+        max={1}
+        value={worker.utilisation}
+        aria-label={`Utilisation of ${worker.name}`}
+      />
       <span>{formatPercent(worker.utilisation)}</span>
     </span>
   );
@@ -31,7 +40,15 @@ function load(worker: Worker): string {
 }
 
 /** A checkbox that also shows "some selected". */
-function SelectAll({ all, some, onChange }: { all: boolean; some: boolean; onChange: (on: boolean) => void }) {
+function SelectAll({
+  all,
+  some,
+  onChange,
+}: {
+  all: boolean;
+  some: boolean;
+  onChange: (on: boolean) => void;
+}) {
   const ref = useRef<HTMLInputElement>(null);
   useEffect(() => {
     if (ref.current) ref.current.indeterminate = some && !all;
@@ -153,7 +170,10 @@ export function WorkersPage() {
                 void navigate({
                   search: (prev) => ({
                     ...prev,
-                    show: event.target.value === "online" || event.target.value === "offline" ? event.target.value : undefined,
+                    show:
+                      event.target.value === "online" || event.target.value === "offline"
+                        ? event.target.value
+                        : undefined,
                   }),
                 })
               }
@@ -187,7 +207,9 @@ export function WorkersPage() {
                   <SelectAll
                     all={allSelected}
                     some={selected.length > 0}
-                    onChange={(on) => setSelection(new Set(on ? shown.map((worker) => worker.name) : []))}
+                    onChange={(on) =>
+                      setSelection(new Set(on ? shown.map((worker) => worker.name) : []))
+                    }
                   />
                 </th>
               )}
@@ -231,7 +253,9 @@ export function WorkersPage() {
                 <td>
                   <OnlineBadge online={worker.online} />
                 </td>
-                <td title={formatTimestamp(worker.last_heartbeat)}>{formatAge(worker.last_heartbeat, now)}</td>
+                <td title={formatTimestamp(worker.last_heartbeat)}>
+                  {formatAge(worker.last_heartbeat, now)}
+                </td>
                 <td>{worker.pool ?? "—"}</td>
                 <td className="num">{formatCount(worker.concurrency)}</td>
                 <td className="num">{formatCount(worker.active)}</td>
@@ -248,7 +272,9 @@ export function WorkersPage() {
         </table>
         {workers.isPending && <p className="muted">Loading the workers…</p>}
         {workers.isSuccess && shown.length === 0 && (
-          <p className="muted">{items.length ? "No worker matches the filter." : "No worker has been seen yet."}</p>
+          <p className="muted">
+            {items.length ? "No worker matches the filter." : "No worker has been seen yet."}
+          </p>
         )}
       </div>
       <Can role="admin">

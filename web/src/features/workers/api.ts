@@ -68,10 +68,12 @@ async function send(control: Control): Promise<ControlResult[]> {
   const { workers } = control;
   switch (control.kind) {
     case "shutdown":
-      return (await unwrap(monitor.POST("/api/v1/celery/worker/shutdown", { body: { workers } }))).results;
-    case "restart":
-      return (await unwrap(monitor.POST("/api/v1/celery/worker/pool/restart", { body: { workers } })))
+      return (await unwrap(monitor.POST("/api/v1/celery/worker/shutdown", { body: { workers } })))
         .results;
+    case "restart":
+      return (
+        await unwrap(monitor.POST("/api/v1/celery/worker/pool/restart", { body: { workers } }))
+      ).results;
     case "autoscale":
       return (
         await unwrap(
@@ -82,11 +84,15 @@ async function send(control: Control): Promise<ControlResult[]> {
       ).results;
     case "grow":
       return (
-        await unwrap(monitor.POST("/api/v1/celery/worker/pool/grow", { body: { workers, n: control.n } }))
+        await unwrap(
+          monitor.POST("/api/v1/celery/worker/pool/grow", { body: { workers, n: control.n } }),
+        )
       ).results;
     case "shrink":
       return (
-        await unwrap(monitor.POST("/api/v1/celery/worker/pool/shrink", { body: { workers, n: control.n } }))
+        await unwrap(
+          monitor.POST("/api/v1/celery/worker/pool/shrink", { body: { workers, n: control.n } }),
+        )
       ).results;
     case "add":
     case "cancel":
