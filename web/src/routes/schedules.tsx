@@ -29,5 +29,8 @@ export const schedulesRoute = createRoute({
     new: oneOf(["1"], text(search.new)),
     edit: text(search.edit),
   }),
-  component: lazyRouteComponent(() => import("../features/schedules/SchedulesPage"), "SchedulesPage"),
+  component: lazyRouteComponent(
+    () => import("../features/schedules/SchedulesPage"),
+    "SchedulesPage",
+  ),
 });

@@ -45,7 +45,10 @@ const { OverviewPage } = await import("./OverviewPage");
 const NOW_S = 1_764_770_401;
 
 function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json" },
+  });
 }
 
 const STATUS = {
@@ -114,7 +117,8 @@ function eventStream() {
     },
   });
   return {
-    response: () => new Response(body, { status: 200, headers: { "Content-Type": "text/event-stream" } }),
+    response: () =>
+      new Response(body, { status: 200, headers: { "Content-Type": "text/event-stream" } }),
     send: (event: string, data: unknown) =>
       controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)),
     end: () => controller.close(),
@@ -203,11 +207,13 @@ describe("OverviewPage", { timeout: 20_000 }, () => {
     }
     const etl = within(queues).getByRole("row", { name: /etl/ });
     expect(etl).toHaveTextContent("41");
-    await waitFor(() => expect(chart()).toHaveAccessibleName(
-      // The oldest step dropped as the series moved on to the step under way.
-      "Tasks over the last 15 minutes: 7 succeeded, 1 failed; latest 5 s: 0.4 succeeded and 0.2 failed per second. " +
-        "Queue depth: collect 0, etl 4, system 0.",
-    ));
+    await waitFor(() =>
+      expect(chart()).toHaveAccessibleName(
+        // The oldest step dropped as the series moved on to the step under way.
+        "Tasks over the last 15 minutes: 7 succeeded, 1 failed; latest 5 s: 0.4 succeeded and 0.2 failed per second. " +
+          "Queue depth: collect 0, etl 4, system 0.",
+      ),
+    );
 
     const flower = await screen.findByRole("link", { name: /Flower/ });
     expect(flower).toHaveAttribute("href", "http://127.0.0.1:5507");
@@ -254,7 +260,8 @@ describe("OverviewPage", { timeout: 20_000 }, () => {
 
   it("keeps the page working when one query fails, and says disconnected when nothing answers", async () => {
     serve({
-      status: () => json({ error: { code: "unavailable", message: "Redis is not answering" } }, 503),
+      status: () =>
+        json({ error: { code: "unavailable", message: "Redis is not answering" } }, 503),
       events: () => json({ error: { code: "unavailable", message: "down" } }, 503),
     });
     renderPage();
@@ -262,6 +269,8 @@ describe("OverviewPage", { timeout: 20_000 }, () => {
     expect(await within(cluster).findByRole("alert")).toHaveTextContent("Redis is not answering");
     await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("Disconnected"));
     // The workers come from another read, and still show.
-    expect(await screen.findByRole("meter", { name: "Utilisation of celery@w1" })).toBeInTheDocument();
+    expect(
+      await screen.findByRole("meter", { name: "Utilisation of celery@w1" }),
+    ).toBeInTheDocument();
   });
 });

@@ -261,10 +261,7 @@ function Overview() {
       <section className="panel" aria-labelledby="chart-heading">
         <h2 id="chart-heading">Throughput and queue depth, last {SERIES_MINUTES} minutes</h2>
         <QueryError query={series} what="The history of the last minutes" />
-        <ThroughputChart
-          series={series.data ?? emptySeries(now / 1000)}
-          minutes={SERIES_MINUTES}
-        />
+        <ThroughputChart series={series.data ?? emptySeries(now / 1000)} minutes={SERIES_MINUTES} />
       </section>
 
       <div className="grid">

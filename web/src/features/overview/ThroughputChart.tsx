@@ -114,7 +114,8 @@ export function ThroughputChart({ series, minutes }: { series: Series; minutes: 
         plot.current = made;
         const drawn = made;
         resize = new ResizeObserver(() => {
-          if (element.clientWidth > 0) drawn.setSize({ width: element.clientWidth, height: HEIGHT });
+          if (element.clientWidth > 0)
+            drawn.setSize({ width: element.clientWidth, height: HEIGHT });
         });
         resize.observe(element);
       })
@@ -174,9 +175,7 @@ export function ThroughputChart({ series, minutes }: { series: Series; minutes: 
             <tbody>
               {table.rows.map((row) => (
                 <tr key={row.minute}>
-                  <th scope="row">
-                    {minuteOfDay.format(row.minute * 1000)}
-                  </th>
+                  <th scope="row">{minuteOfDay.format(row.minute * 1000)}</th>
                   <td className="num">{formatCount(row.succeeded)}</td>
                   <td className="num">{formatCount(row.failed)}</td>
                   {row.depths.map((depth, index) => (

@@ -68,11 +68,24 @@ describe("parseEvent", () => {
   it("reads worker and task messages", () => {
     expect(
       parseEvent(
-        { event: "worker", data: '{"type":"worker","name":"w1","online":true,"processed":7,"loadavg":[1,2,3],"last_heartbeat":5}' },
+        {
+          event: "worker",
+          data: '{"type":"worker","name":"w1","online":true,"processed":7,"loadavg":[1,2,3],"last_heartbeat":5}',
+        },
         NOW,
       ),
-    ).toEqual({ type: "worker", name: "w1", online: true, purged: false, processed: 7, loadavg: [1, 2, 3], last_heartbeat: 5 });
-    expect(parseEvent({ event: "task", data: '{"id":"a","state":"SUCCESS","at":12.5}' }, NOW)).toEqual({
+    ).toEqual({
+      type: "worker",
+      name: "w1",
+      online: true,
+      purged: false,
+      processed: 7,
+      loadavg: [1, 2, 3],
+      last_heartbeat: 5,
+    });
+    expect(
+      parseEvent({ event: "task", data: '{"id":"a","state":"SUCCESS","at":12.5}' }, NOW),
+    ).toEqual({
       type: "task",
       id: "a",
       state: "SUCCESS",
@@ -92,7 +105,10 @@ describe("parseEvent", () => {
     expect(parseEvent({ event: "message", data: '{"id":"a","state":"SUCCESS"}' }, NOW)).toBeNull();
     expect(parseEvent({ event: "task", data: "null" }, NOW)).toBeNull();
     const odd = parseEvent(
-      { event: "worker", data: '{"name":"w1","online":"yes","processed":"9","loadavg":[1,"x"],"purged":1}' },
+      {
+        event: "worker",
+        data: '{"name":"w1","online":"yes","processed":"9","loadavg":[1,"x"],"purged":1}',
+      },
       NOW,
     );
     expect(odd).toEqual({
@@ -105,7 +121,9 @@ describe("parseEvent", () => {
       last_heartbeat: undefined,
     });
     // A task without a time happened now.
-    expect(parseEvent({ event: "task", data: '{"id":"a","state":"STARTED","at":"x"}' }, NOW)).toMatchObject({ at: NOW });
+    expect(
+      parseEvent({ event: "task", data: '{"id":"a","state":"STARTED","at":"x"}' }, NOW),
+    ).toMatchObject({ at: NOW });
   });
 });
 
@@ -164,12 +182,25 @@ describe("applyEvents", () => {
     let state = snapshot();
     state = applyEvents(
       state,
-      [{ type: "worker", name: "w2", online: true, purged: false, processed: 3, last_heartbeat: NOW }],
+      [
+        {
+          type: "worker",
+          name: "w2",
+          online: true,
+          purged: false,
+          processed: 3,
+          last_heartbeat: NOW,
+        },
+      ],
       NOW,
     );
     expect(state.workers?.items.map((item) => item.name)).toEqual(["w1", "w2"]);
     expect(state.status).toMatchObject({ workers_online: 2, workers: ["w1", "w2"] });
-    state = applyEvents(state, [{ type: "worker", name: "w1", online: false, purged: false, processed: 12 }], NOW);
+    state = applyEvents(
+      state,
+      [{ type: "worker", name: "w1", online: false, purged: false, processed: 12 }],
+      NOW,
+    );
     expect(state.workers?.items[0]).toMatchObject({ online: false, processed: 12 });
     expect(state.status).toMatchObject({ workers_online: 1, workers: ["w2"] });
     state = applyEvents(state, [{ type: "worker", name: "w1", online: false, purged: true }], NOW);

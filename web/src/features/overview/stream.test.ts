@@ -32,7 +32,15 @@ function manualFrames(): Frames & { run(): void; waiting(): number } {
 function taskMessage(id: string, state: string): SseMessage {
   return {
     event: "task",
-    data: JSON.stringify({ type: "task", id, state, name: "system.noop", worker: "w1", queue: "system", at: NOW }),
+    data: JSON.stringify({
+      type: "task",
+      id,
+      state,
+      name: "system.noop",
+      worker: "w1",
+      queue: "system",
+      at: NOW,
+    }),
   };
 }
 
@@ -118,7 +126,11 @@ describe("cacheApplier", () => {
   it("turns many messages in a frame into one update of each query", () => {
     const client = seeded();
     const frames = manualFrames();
-    const batcher = new FrameBatcher(cacheApplier(client, () => NOW), () => {}, frames);
+    const batcher = new FrameBatcher(
+      cacheApplier(client, () => NOW),
+      () => {},
+      frames,
+    );
     const updates: string[] = [];
     client.getQueryCache().subscribe((event) => {
       if (event.type === "updated") updates.push(String(event.query.queryKey[1]));

@@ -4,13 +4,7 @@ import { useCallback, useMemo } from "react";
 import { ApiError, errorMessage } from "../../api/errors";
 import { formatCount } from "../../ui/format";
 import "./tasks.css";
-import {
-  filtersOf,
-  type TaskFilters,
-  useTask,
-  useTaskHistory,
-  withTask,
-} from "./queries";
+import { filtersOf, type TaskFilters, useTask, useTaskHistory, withTask } from "./queries";
 import { TaskDetailPanel } from "./TaskDetailPanel";
 import { TaskFilterForm } from "./TaskFilterForm";
 import { TaskIdSearch } from "./TaskIdSearch";
