@@ -43,6 +43,7 @@ lint: sync
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy libs/*/src services/*/src scripts libs/*/tests services/*/tests tests
+	$(RUN) python scripts/web.py lint
 
 format: sync
 	$(RUN) ruff format .

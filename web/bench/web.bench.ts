@@ -135,7 +135,10 @@ function firstLine(error: unknown): string {
 }
 
 /** Write one test's result, or its error, for bench/web.py; an error fails the test too. */
-async function record(name: string, measure: () => Promise<Record<string, unknown>>): Promise<void> {
+async function record(
+  name: string,
+  measure: () => Promise<Record<string, unknown>>,
+): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const file = path.join(OUT, `${name}.json`);
   try {

@@ -8,7 +8,9 @@ function detail(page: Page, id: string) {
 
 /** The value beside a label in the detail's list. */
 function field(page: Page, id: string, label: string) {
-  return detail(page, id).locator("dt", { hasText: new RegExp(`^${label}$`) }).locator("+ dd");
+  return detail(page, id)
+    .locator("dt", { hasText: new RegExp(`^${label}$`) })
+    .locator("+ dd");
 }
 
 test("find a task by name in the history and open it", async ({ page, loginAs, sdp }) => {
