@@ -312,3 +312,30 @@ def test_message_body_reads_what_celery_publishes_and_any_other_envelope(
     assert message_body(json.dumps(reordered).encode()) == message_body(data)
     plain = {"body": json.dumps([{"type": "x"}]), "properties": {}}
     assert json.loads(message_body(json.dumps(plain).encode())) == [{"type": "x"}]
+
+
+def test_a_batch_keeps_a_tasks_furthest_state_whatever_order_its_events_came_in() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        feed = ChangeFeed(loop)
+        with feed.subscribe() as changes:
+
+            def task(state: str) -> dict[str, Any]:
+                return {"type": "task", "id": "t1", "state": state}
+
+            # The worker's task-succeeded, then the API's task-sent heard late.
+            feed.add("task:t1", task("STARTED"))
+            feed.add("task:t1", task("SUCCESS"))
+            feed.add("task:t1", task("PENDING"))
+            feed.add("task:t1", task("STARTED"))
+            feed.add("worker:w1", {"type": "worker", "name": "w1", "online": True})
+            feed.add("worker:w1", {"type": "worker", "name": "w1", "online": False})
+            feed.publish()
+            loop.run_until_complete(asyncio.sleep(0))
+            batch = changes.get_nowait()
+        assert [change.get("state", change.get("online")) for change in batch] == [
+            "SUCCESS",
+            False,
+        ]
+    finally:
+        loop.close()

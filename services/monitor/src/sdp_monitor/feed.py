@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from sdp_monitor.history.writer import replaces
 from sdp_monitor.live import Worker
 
 __all__ = ["Change", "ChangeFeed", "worker_change"]
@@ -56,8 +57,14 @@ class ChangeFeed:
 
     def add(self, key: str, change: Change) -> None:
         """Queue a change (consumer thread); a later one for the same key replaces it."""
-        if self._subscribers:
-            self._pending[key] = change
+        if not self._subscribers:
+            return
+        held = self._pending.get(key)
+        # Events of several producers arrive out of order (the API's task-sent after the
+        # worker's task-succeeded): a batch keeps a task's furthest state, as the history does.
+        if held is not None and "state" in held and not replaces(change["state"], held["state"]):
+            return
+        self._pending[key] = change
 
     def publish(self) -> None:
         """Hand the coalesced changes to the loop (consumer thread)."""

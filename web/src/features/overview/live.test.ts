@@ -154,6 +154,17 @@ describe("applyEvents", () => {
     expect(left.status?.queues.etl?.pending).toBe(0);
   });
 
+  it("never takes a finished task back to an earlier state heard late", () => {
+    let state = applyEvents(snapshot(), [task("a", "PENDING"), task("a", "SUCCESS")], NOW);
+    const pending = state.status?.queues.system?.pending;
+    // The API's task-sent heard after the worker's task-succeeded, then heard again.
+    state = applyEvents(state, [task("a", "PENDING"), task("a", "STARTED")], NOW);
+    expect(state.status?.queues.system?.pending).toBe(pending);
+    expect(state.status?.tasks_active).toBe(0);
+    state = applyEvents(state, [task("a", "SUCCESS")], NOW);
+    expect(state.series.succeeded.reduce((a, b) => a + b, 0) * state.series.step_s).toBeCloseTo(1);
+  });
+
   it("counts SUCCESS and FAILURE once, per second, in the step of their time", () => {
     const series = emptySeries(NOW, 1, 5); // 12 steps, the last starting at NOW - 3
     const last = series.t.length - 1;

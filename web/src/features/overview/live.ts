@@ -286,6 +286,10 @@ export function applyEvents(
       continue;
     }
     const before = tasks.get(event.id);
+    const wasFinished = before !== undefined && FINISHED.has(before.state);
+    // Events of several producers arrive out of order (the API's task-sent after the worker's
+    // task-succeeded): a finished task never goes back.
+    if (wasFinished && !FINISHED.has(event.state)) continue;
     const after: Tracked = {
       state: event.state,
       queue: event.queue ?? before?.queue ?? null,
@@ -295,7 +299,6 @@ export function applyEvents(
     // Re-inserted, so the map's order is the order last heard and the oldest go first.
     tasks.delete(event.id);
     tasks.set(event.id, after);
-    const wasFinished = before !== undefined && FINISHED.has(before.state);
     if ((event.state === "SUCCESS" || event.state === "FAILURE") && !wasFinished) {
       const index = Math.min(Math.floor((event.at - first) / step), series.t.length - 1);
       if (index >= 0) {
