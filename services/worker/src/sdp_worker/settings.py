@@ -26,3 +26,10 @@ class WorkerSettings(CommonSettings):
     log_level: str = "INFO"
     payload_ttl_s: int = Field(86_400, ge=60, description="How long collected payloads live.")
     health_timeout_s: float = Field(3.0, gt=0, description="How long the health ping waits.")
+    soft_shutdown_timeout_s: float = Field(
+        0.0,
+        ge=0,
+        description="Celery's soft shutdown: how long a cold shutdown (SIGQUIT, or SIGTERM with "
+        "REMAP_SIGTERM=SIGQUIT) lets running tasks finish before it hands them back to their "
+        "queue; 0 hands them back at once.",
+    )
