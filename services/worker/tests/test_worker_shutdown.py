@@ -31,6 +31,11 @@ def app(redis_url: str) -> Iterator[Celery]:
     app.close()
 
 
+def stopped_like_a_pod(soft_shutdown_s: float) -> dict[str, str]:
+    """The worker's environment in deploy/k8s/base/worker.yaml, with a shorter timeout."""
+    return {"REMAP_SIGTERM": "SIGQUIT", "SDP_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": str(soft_shutdown_s)}
+
+
 def kubelet_stop(worker: ServiceProcess) -> None:
     """SIGTERM to the main process alone, as a container runtime sends it to PID 1."""
     os.kill(worker.proc.pid, signal.SIGTERM)
@@ -49,8 +54,10 @@ def test_the_soft_shutdown_timeout_reaches_celery(monkeypatch: pytest.MonkeyPatc
 def test_a_task_shorter_than_the_timeout_finishes_on_the_stopping_worker(
     app: Celery, redis_url: str, redis_client: redis.Redis
 ) -> None:
-    env = {"REMAP_SIGTERM": "SIGQUIT", "SDP_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": "8"}
-    with recording_events(app) as events, running_worker(redis_url, **env) as worker:
+    with (
+        recording_events(app) as events,
+        running_worker(redis_url, concurrency=2, **stopped_like_a_pod(soft_shutdown_s=8)) as worker,
+    ):
         events.wait_for_worker(worker.name)
         result = app.send_task("system.sleep", args=[2])
         wait_until(lambda: events.count("task-started", result.id) == 1, 20, "the task to start")
@@ -68,15 +75,15 @@ def test_a_task_shorter_than_the_timeout_finishes_on_the_stopping_worker(
 def test_a_task_longer_than_the_timeout_is_handed_back_and_runs_elsewhere(
     app: Celery, redis_url: str
 ) -> None:
-    env = {"REMAP_SIGTERM": "SIGQUIT", "SDP_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": "1"}
+    env = stopped_like_a_pod(soft_shutdown_s=1)
     with recording_events(app) as events:
-        with running_worker(redis_url, **env) as doomed:
+        with running_worker(redis_url, concurrency=2, **env) as doomed:
             events.wait_for_worker(doomed.name)
             result = app.send_task("system.sleep", args=[6])
             wait_until(lambda: events.count("task-started", result.id) == 1, 20, "the start")
             kubelet_stop(doomed)
             assert doomed.proc.wait(timeout=30) == 0
-        with running_worker(redis_url, **env) as heir:
+        with running_worker(redis_url, concurrency=2, **env) as heir:
             assert result.get(timeout=60) == {"slept_s": 6.0}
         assert result.worker == heir.name
         assert events.count("task-received", result.id) == 2
