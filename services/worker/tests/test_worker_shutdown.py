@@ -87,3 +87,21 @@ def test_a_task_longer_than_the_timeout_is_handed_back_and_runs_elsewhere(
             assert result.get(timeout=60) == {"slept_s": 6.0}
         assert result.worker == heir.name
         assert events.count("task-received", result.id) == 2
+
+
+@pytest.mark.slow
+def test_a_countdown_held_by_a_stopping_worker_goes_back_to_its_queue(
+    app: Celery, redis_url: str
+) -> None:
+    env = stopped_like_a_pod(soft_shutdown_s=1)
+    with recording_events(app) as events:
+        with running_worker(redis_url, concurrency=2, **env) as doomed:
+            events.wait_for_worker(doomed.name)
+            result = app.send_task("system.noop", countdown=8)
+            wait_until(lambda: events.count("task-received", result.id) == 1, 20, "received")
+            kubelet_stop(doomed)
+            assert doomed.proc.wait(timeout=30) == 0
+        with running_worker(redis_url, concurrency=2, **env) as heir:
+            assert result.get(timeout=60) is None
+        assert result.worker == heir.name
+        assert events.count("task-started", result.id) == 1
