@@ -3,9 +3,9 @@
 Task counters and histograms are tallied by the event consumer as events arrive, in plain
 dicts under one lock, and exported by a collector: prometheus_client's own metric objects
 cost a lock, a label lookup and several calls per event, which at a few events per task was
-a tenth of the monitor's CPU under load. Cluster gauges
-(workers, queues, beat) are read just before each scrape (`refresh`) and exported by a
-collector, so a purged worker or a vanished queue simply stops appearing. Label values are
+a tenth of the monitor's CPU under load. Cluster gauges (workers, queues, beat, the broker's
+memory) are read just before each scrape (`refresh`) and exported by a collector, so a purged
+worker or a vanished queue simply stops appearing. Label values are
 bounded: workers by the purge, queues by the queue book, task names and queues in task
 metrics by `MAX_LABEL_VALUES` (the rest count as `other`), soft time limits by the job
 catalogue; task ids never become labels.
