@@ -111,7 +111,7 @@ def test_prometheus_loads_the_alert_rules() -> None:
 def test_every_alert_has_a_severity_a_summary_and_its_runbook(rule: dict[str, Any]) -> None:
     assert rule["labels"]["severity"] in SEVERITIES
     annotations = rule["annotations"]
-    assert annotations["summary"].strip()
+    assert "{{" in annotations["summary"], "the summary names what fired: its labels or value"
     assert annotations["description"].strip()
     # One scheme: the alert's own section under "## Alerts", named after it.
     name = rule["alert"]
