@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+import yaml
 
 from sdp_core import keys
 from sdp_core.auth import Role, issue_token
@@ -32,6 +33,7 @@ from sdp_testing.redis_server import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 READY_WITHIN_S = 60
 # The ready program prints its line by then, ready or not (SDP_READY_TIMEOUT_S, 120 s).
 READY_LINE_WITHIN_S = 180
@@ -266,14 +268,15 @@ def test_flower_requires_the_generated_credentials(platform: Platform) -> None:
         assert client.get(platform.flower, auth=(user, password)).status_code == 200
 
 
-def test_a_real_prometheus_scrapes_api_and_monitor(
+def test_a_real_prometheus_scrapes_api_and_monitor_and_no_alert_fires(
     platform: Platform, tmp_path: Path, tool: Callable[[str], str]
 ) -> None:
     binary = tool("prometheus")
     port = free_port()
     targets = {"api": platform.api, "monitor": platform.monitor}
     config = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(ALERTS)],
         "scrape_configs": [
             {"job_name": job, "static_configs": [{"targets": [url.removeprefix("http://")]}]}
             for job, url in targets.items()
@@ -311,6 +314,27 @@ def test_a_real_prometheus_scrapes_api_and_monitor(
             "the api's request counter in prometheus",
             interval_s=0.5,
         )
+
+        names = sorted(
+            rule["alert"]
+            for group in yaml.safe_load(ALERTS.read_text())["groups"]
+            for rule in group["rules"]
+        )
+
+        def rules() -> list[dict[str, Any]]:
+            response = client.get(f"http://127.0.0.1:{port}/api/v1/rules")
+            groups = response.json()["data"]["groups"]
+            return [rule for group in groups for rule in group["rules"]]
+
+        # Every rule evaluates against the real series, and a healthy platform raises none.
+        def all_evaluated_and_quiet() -> bool:
+            loaded = rules()
+            assert sorted(rule["name"] for rule in loaded) == names
+            for rule in loaded:
+                assert rule["health"] in ("ok", "unknown"), rule
+            return all(rule["health"] == "ok" and rule["state"] == "inactive" for rule in loaded)
+
+        wait_until(all_evaluated_and_quiet, 30, "every alert rule evaluated, none raised")
 
 
 # --- supervision: what exits comes back, and nothing else stops ------------------------------
