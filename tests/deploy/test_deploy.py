@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "compose.yaml"
 ENV_EXAMPLE = ROOT / ".env.example"
 PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+GRAFANA = ROOT / "deploy" / "grafana"
 WEB_DOCKERFILE = ROOT / "deploy" / "web" / "Dockerfile"
 CADDYFILE = ROOT / "deploy" / "web" / "Caddyfile"
 
@@ -35,7 +36,7 @@ ALL_DOCKERFILES = sorted(
 )
 
 # Compose must refuse to start without these: they have no default anywhere.
-REQUIRED_SECRETS = ("SDP_JWT_SECRET", "FLOWER_BASIC_AUTH")
+REQUIRED_SECRETS = ("SDP_JWT_SECRET", "FLOWER_BASIC_AUTH", "GRAFANA_ADMIN_PASSWORD")
 WEAK_VALUES = ("admin123", "changeme", "change-me", "secret123", "admin:admin", "hunter2")
 
 # Host ports as in the original deployment.
@@ -46,6 +47,7 @@ HOST_PORTS = {
     "flower": 5507,
     "prometheus": 9090,
     "redis": 6379,
+    "grafana": 3000,
 }
 SCALABLE = ("worker", "beat")
 
@@ -68,6 +70,7 @@ def generated_secrets() -> dict[str, str]:
     return {
         "SDP_JWT_SECRET": secrets.token_urlsafe(48),
         "FLOWER_BASIC_AUTH": f"ops:{secrets.token_urlsafe(24)}",
+        "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(24),
     }
 
 
@@ -499,3 +502,36 @@ def test_prometheus_config_passes_promtool(tool: Callable[[str], str]) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- Grafana ----------------------------------------------------------------------------------
+
+
+def test_grafana_provisions_the_committed_dashboards_on_compose_prometheus(
+    services: dict[str, Any],
+) -> None:
+    grafana = services["grafana"]
+    mounts = bind_mounts(grafana)
+    assert mounts.get("/etc/grafana/provisioning") == GRAFANA / "provisioning"
+    [provider] = yaml.safe_load((GRAFANA / "provisioning/dashboards/sdp.yml").read_text())[
+        "providers"
+    ]
+    assert provider["type"] == "file"
+    assert mounts.get(provider["options"]["path"]) == GRAFANA / "dashboards"
+    [source] = yaml.safe_load((GRAFANA / "provisioning/datasources/prometheus.yml").read_text())[
+        "datasources"
+    ]
+    [(_, _, port)] = published_ports(services["prometheus"])
+    assert (source["type"], source["url"]) == ("prometheus", f"http://prometheus:{port}")
+    # $__rate_interval is four scrape intervals only when Grafana knows the real one.
+    scrape = yaml.safe_load(PROMETHEUS_CONFIG.read_text())["global"]["scrape_interval"]
+    assert source["jsonData"]["timeInterval"] == scrape
+    assert "prometheus" in grafana["depends_on"]
+    assert "/var/lib/grafana" in volume_targets(grafana), "users and sessions need a volume"
+
+
+def test_grafana_lets_nobody_in_without_the_admin_password(services: dict[str, Any]) -> None:
+    environment = services["grafana"]["environment"]
+    assert environment["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert environment["GF_USERS_ALLOW_SIGN_UP"] == "false"
+    assert environment["GF_SECURITY_ADMIN_PASSWORD"], "the password reaches Grafana"
