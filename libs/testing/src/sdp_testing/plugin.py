@@ -12,10 +12,12 @@ import pytest
 import redis
 
 from sdp_core.auth import Role, generate_secret, issue_token
+from sdp_testing.platform import Platform, running_platform
 from sdp_testing.redis_server import redis_server_binary, run_redis
 
 __all__ = [
     "jwt_secret",
+    "platform",
     "redis_client",
     "redis_server_path",
     "redis_server_url",
@@ -71,6 +73,14 @@ def token(jwt_secret: str) -> Callable[[str], str]:
         return issue_token(jwt_secret, f"test-{role}", Role.parse(role))
 
     return make
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """The whole platform as `make run` starts it, once per test module that asks for it."""
+    with running_platform(tmp_path_factory.mktemp("run")) as started:
+        assert "SDP platform ready in" in started.process.log(), started.process.log()[-4000:]
+        yield started
 
 
 @pytest.fixture(scope="session")
