@@ -1,8 +1,9 @@
 """The Grafana dashboards in deploy/grafana/dashboards, built with grafana-foundation-sdk.
 
-`python scripts/dashboards.py` rewrites them; tests/deploy/test_grafana.py fails while the
-committed JSON differs from what this writes. Every query reads the monitor's `celery_*`
-metrics or the `http_*` metrics of the `api` and `monitor` scrape jobs.
+`.venv/bin/python scripts/dashboards.py` (after `make sync`) rewrites them, and
+tests/deploy/test_grafana.py fails while the committed JSON differs from what this writes.
+Every query reads the monitor's `celery_*` metrics or the `http_*` metrics of the `api` and
+`monitor` scrape jobs.
 
 Several monitor replicas each hear every event and read the same cluster, so cluster gauges
 and event rates take the `max` across them rather than adding them up; histogram quantiles sum
@@ -114,6 +115,20 @@ def _datasourced(variable: dashboard.QueryVariable) -> dashboard.QueryVariable:
     return variable.datasource(DATASOURCE).refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
 
 
+def _dashboard(title: str, uid: str, description: str) -> dashboard.Dashboard:
+    # Read-only: the provisioning refuses UI saves, and this file is where changes belong.
+    return (
+        dashboard.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(["sdp", "celery"])
+        .readonly()
+        .time("now-1h", "now")
+        .refresh("30s")
+        .tooltip(DashboardCursorSync.CROSSHAIR)
+    )
+
+
 def cluster() -> dashboard.Dashboard:
     queue = _datasourced(
         dashboard.QueryVariable("queue")
@@ -129,13 +144,11 @@ def cluster() -> dashboard.Dashboard:
     http_errors = f'http_requests_total{{{HTTP_JOBS},status=~"5.."}}'
     http_total = f"sum by (job) (rate(http_requests_total{{{HTTP_JOBS}}}{RATE}))"
     return (
-        dashboard.Dashboard("SDP cluster")
-        .uid("sdp-cluster")
-        .description("Workers, queues, task throughput and runtimes, beat, and the HTTP services.")
-        .tags(["sdp", "celery"])
-        .time("now-1h", "now")
-        .refresh("30s")
-        .tooltip(DashboardCursorSync.CROSSHAIR)
+        _dashboard(
+            "SDP cluster",
+            "sdp-cluster",
+            "Workers, queues, task throughput and runtimes, beat, and the HTTP services.",
+        )
         .with_variable(queue)
         .with_row(dashboard.Row("Cluster"))
         .with_panel(
@@ -290,13 +303,9 @@ def task() -> dashboard.Dashboard:
     )
     selector = 'name="$task"'
     return (
-        dashboard.Dashboard("SDP task")
-        .uid("sdp-task")
-        .description("One task by name: its events by state, failures and runtimes.")
-        .tags(["sdp", "celery"])
-        .time("now-1h", "now")
-        .refresh("30s")
-        .tooltip(DashboardCursorSync.CROSSHAIR)
+        _dashboard(
+            "SDP task", "sdp-task", "One task by name: its events by state, failures and runtimes."
+        )
         .with_variable(name)
         .with_panel(
             _stat(

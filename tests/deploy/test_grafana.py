@@ -56,7 +56,7 @@ def test_the_committed_dashboards_are_what_the_generator_writes(tmp_path: Path) 
     for path in written:
         committed = dashboards.OUT / path.name
         assert committed.read_text() == path.read_text(), (
-            f"{committed.relative_to(ROOT)} is stale: run `python scripts/dashboards.py`"
+            f"{committed.relative_to(ROOT)} is stale: run `.venv/bin/python scripts/dashboards.py`"
         )
 
 
