@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
+from sdp_worker.settings import SHUTDOWN_MARGIN_S, WorkerSettings
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "compose.yaml"
 ENV_EXAMPLE = ROOT / ".env.example"
@@ -271,6 +273,22 @@ def test_services_scale(services: dict[str, Any]) -> None:
         assert "container_name" not in service, f"{name}: container_name blocks --scale"
     for name in SCALABLE:
         assert published_ports(services[name]) == [], f"{name}: a host port blocks --scale"
+
+
+def test_a_stopped_worker_hands_back_its_tasks_before_docker_kills_it(
+    services: dict[str, Any],
+) -> None:
+    worker = services["worker"]
+    env = worker["environment"]
+    assert env.get("REMAP_SIGTERM") == "SIGQUIT", "worker: SIGTERM would wait for tasks unbounded"
+    timeout = WorkerSettings(
+        soft_shutdown_timeout_s=env["SDP_WORKER_SOFT_SHUTDOWN_TIMEOUT_S"]
+    ).soft_shutdown_timeout_s
+    grace = int(re.fullmatch(r"(\d+)s", worker["stop_grace_period"]).group(1))  # type: ignore[union-attr]
+    assert 0 < timeout <= grace - SHUTDOWN_MARGIN_S, (
+        f"worker: stop_grace_period {grace} s must exceed the {timeout} s soft shutdown by "
+        f"{SHUTDOWN_MARGIN_S} s"
+    )
 
 
 def test_host_ports(services: dict[str, Any]) -> None:

