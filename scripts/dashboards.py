@@ -36,7 +36,7 @@ __all__ = ["DASHBOARDS", "DATASOURCE_UID", "OUT", "render", "write"]
 
 OUT = ROOT / "deploy" / "grafana" / "dashboards"
 # The Prometheus datasource deploy/grafana/provisioning/datasources provisions.
-DATASOURCE_UID = "sdp-prometheus"
+DATASOURCE_UID = "prometheus"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
 QUANTILES = (0.5, 0.95, 0.99)
 HTTP_JOBS = 'job=~"api|monitor"'

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import dashboards  # noqa: E402
 
 DATASOURCES = ROOT / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
+K8S_BASE = ROOT / "deploy" / "k8s" / "base"
 COMMITTED = load_dashboards(dashboards.OUT)
 
 # What issue 17 asks of each dashboard, by panel title.
@@ -101,3 +102,17 @@ def test_dashboards_have_their_own_uids_and_the_task_view_picks_a_task() -> None
     )
     # A single task: its panels match the name exactly.
     assert not variable.get("multi") and not variable.get("includeAll")
+
+
+def test_compose_and_kubernetes_run_one_grafana_on_one_datasource_uid() -> None:
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["grafana"]
+    [deployment] = [
+        doc
+        for doc in yaml.safe_load_all((K8S_BASE / "grafana.yaml").read_text())
+        if doc["kind"] == "Deployment"
+    ]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert compose["image"] == container["image"]
+    [ours] = yaml.safe_load(DATASOURCES.read_text())["datasources"]
+    [theirs] = yaml.safe_load((K8S_BASE / "grafana-datasources.yaml").read_text())["datasources"]
+    assert ours["uid"] == theirs["uid"] == dashboards.DATASOURCE_UID

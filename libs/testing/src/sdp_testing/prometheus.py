@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,15 +41,25 @@ class Prometheus:
 
 @contextmanager
 def running_prometheus(
-    binary: str, targets: Mapping[str, str], workdir: Path, scrape_interval_s: int = 1
+    binary: str,
+    targets: Mapping[str, str],
+    workdir: Path,
+    scrape_interval_s: int = 1,
+    rule_files: Sequence[Path] = (),
 ) -> Iterator[Prometheus]:
-    """Prometheus scraping one job per `targets` entry (job -> base URL), every job up."""
+    """Prometheus scraping one job per `targets` entry (job -> base URL), every job up.
+
+    It evaluates `rule_files` as often as it scrapes.
+    """
     port = free_port()
+    interval = f"{scrape_interval_s}s"
     config = {
         "global": {
-            "scrape_interval": f"{scrape_interval_s}s",
-            "scrape_timeout": f"{scrape_interval_s}s",
+            "scrape_interval": interval,
+            "scrape_timeout": interval,
+            "evaluation_interval": interval,
         },
+        "rule_files": [str(path) for path in rule_files],
         "scrape_configs": [
             {"job_name": job, "static_configs": [{"targets": [url.removeprefix("http://")]}]}
             for job, url in targets.items()
