@@ -229,6 +229,18 @@ def cluster() -> dashboard.Dashboard:
                 ),
             )
         )
+        .with_panel(
+            _series(
+                "Broker memory",
+                "What the broker Redis uses, and its maxmemory when it has one: at the limit it"
+                " refuses new tasks (noeviction).",
+                "bytes",
+                [
+                    _query("max(celery_broker_memory_used_bytes)", "used"),
+                    _query("max(celery_broker_memory_max_bytes) > 0", "maxmemory", "B"),
+                ],
+            )
+        )
         .with_row(dashboard.Row("Tasks"))
         .with_panel(
             _series(

@@ -250,6 +250,7 @@ def test_every_dashboard_query_runs_and_the_key_ones_show_the_tasks(
     for a in results:
         by_panel.setdefault((a.dashboard, a.panel), []).extend(a.series)
     latency_jobs = {s["metric"]["job"] for s in by_panel["cluster", "HTTP latency p50/p95/p99"]}
+    assert any(numbers(s) for s in by_panel["cluster", "Broker memory"]), "no broker memory"
     assert latency_jobs == {"api", "monitor"}
     failure_ratio = [max(numbers(s)) for s in by_panel[FAILS, "Failure ratio"]]
     assert failure_ratio == [1.0], "every run of the failing task failed"
