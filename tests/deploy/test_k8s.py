@@ -554,6 +554,32 @@ def test_prometheus_gets_its_configuration_and_every_rule_file(objects: list[Obj
     assert targets - {"localhost:9090"} <= services, "a scrape target is no Service here"
 
 
+def test_grafana_is_provisioned_with_every_file_compose_mounts(objects: list[Obj]) -> None:
+    """The same datasource, providers and dashboards at the same paths as in compose.yaml."""
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["grafana"]
+    wanted: dict[str, str] = {}
+    for volume in compose["volumes"]:
+        source, target, *_ = volume.split(":")
+        if source.startswith("./"):
+            for path in sorted((ROOT / source).rglob("*")):
+                if path.is_file():
+                    wanted[f"{target}/{path.relative_to(ROOT / source)}"] = path.read_text()
+    deployment = one(objects, "Deployment", "grafana")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    config_maps = {v["name"]: v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v}
+    mounted: dict[str, str] = {}
+    for mount in container["volumeMounts"]:
+        if mount["name"] in config_maps:
+            data = one(objects, "ConfigMap", config_maps[mount["name"]])["data"]
+            mounted |= {f"{mount['mountPath']}/{key}": text for key, text in data.items()}
+    assert wanted, "compose.yaml mounts no Grafana file"
+    missing = sorted(set(wanted) - set(mounted))
+    assert not missing, f"{ref(deployment)}: compose mounts {missing}, Kubernetes does not"
+    for path, text in wanted.items():
+        assert mounted[path] == text, f"{ref(deployment)}: {path} differs from compose's"
+
+
 def test_beat_runs_two_replicas(objects: list[Obj]) -> None:
     assert one(objects, "Deployment", "beat")["spec"].get("replicas") == 2, (
         "Deployment/beat: replicas"
