@@ -255,7 +255,9 @@ def test_the_consumer_unpacks_batches_localizes_timestamps_and_skips_bad_events(
     router: EventRouter, redis_url: str, redis_client: redis.Redis
 ) -> None:
     app = make_celery("test-consumer", CommonSettings(redis_url=redis_url))
-    consumer = EventConsumer(app, router, flush_s=0.1, backoff_max_s=1, on_connect=lambda: None)
+    consumer = EventConsumer(
+        app, router, broker_url=redis_url, flush_s=0.1, backoff_max_s=1, on_connect=lambda: None
+    )
     here = utcoffset()
     consumer.start()
     try:

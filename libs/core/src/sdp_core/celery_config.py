@@ -10,6 +10,7 @@ from kombu import Exchange
 from kombu import Queue as KombuQueue
 
 from sdp_core import keys
+from sdp_core.connections import celery_url
 from sdp_core.queues import DEFAULT_PRIORITY, QUEUES, Queue
 from sdp_core.sender_backend import result_backend_url
 from sdp_core.settings import CommonSettings
@@ -24,11 +25,16 @@ UNACKED_MUTEX_EXPIRE_S = 15
 
 
 def celery_config(settings: CommonSettings) -> dict[str, Any]:
+    broker, broker_sentinel = celery_url(settings.broker)
+    backend, backend_sentinel = celery_url(settings.backend)
     return {
-        "broker_url": settings.broker,
-        "result_backend": result_backend_url(settings.backend),
+        "broker_url": broker,
+        "result_backend": result_backend_url(backend),
+        # The master's name and the sentinels' options, when the backend is found through them.
+        "result_backend_transport_options": dict(backend_sentinel),
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
+            **broker_sentinel,
             "priority_steps": list(keys.PRIORITY_STEPS),
             "sep": keys.PRIORITY_SEP,
             "queue_order_strategy": "priority",
