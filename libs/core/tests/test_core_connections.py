@@ -204,3 +204,27 @@ def test_a_client_closes_its_connections_to_the_sentinels_too(
         )
     finally:
         watcher.close()
+
+
+def test_celery_takes_the_translated_urls_over_its_own_environment_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Celery reads CELERY_BROKER_URL and CELERY_RESULT_BACKEND itself, before its settings."""
+    for name in ("REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
+        monkeypatch.setenv(name, "sentinel://a:1,b:2/3?master_name=m")
+    app = make_celery("t", load_settings(CommonSettings))
+    try:
+        assert isinstance(app.backend, SenderSentinelBackend)
+        for connection in (app.connection_for_write(), app.connection_for_read()):
+            with connection:
+                assert connection.transport_cls == "sentinel"
+                assert connection.alt == ["sentinel://a:1/3", "sentinel://b:2/3"]
+    finally:
+        app.close()
+    # As compose sets it: the sender backend all the same.
+    monkeypatch.setenv("CELERY_RESULT_BACKEND", "redis://localhost:6379/0")
+    app = make_celery("t", load_settings(CommonSettings))
+    try:
+        assert isinstance(app.backend, SenderRedisBackend)
+    finally:
+        app.close()
