@@ -593,10 +593,13 @@ def test_the_sentinel_configuration_watches_the_master_the_url_names(
                 state = client.sentinel_master(target.master_name)
             except redis.ConnectionError:
                 return False
+            assert isinstance(state, dict)
             return "master" in state["flags"] and "s_down" not in state["flags"]
 
         wait_until(watching, 10, "the sentinel to watch the master")
-        assert int(client.sentinel_master(target.master_name)["down-after-milliseconds"]) == 5000
+        state = client.sentinel_master(target.master_name)
+        assert isinstance(state, dict)
+        assert int(state["down-after-milliseconds"]) == 5000
     finally:
         client.close()
         proc.terminate()

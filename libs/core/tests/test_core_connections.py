@@ -4,6 +4,7 @@ followed through a real failover by the sync and async clients."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 import redis
@@ -111,8 +112,8 @@ def test_celery_is_configured_through_sentinel_for_broker_and_backend() -> None:
             "master_name": "m",
             "sentinel_kwargs": SENTINEL_OPTIONS,
         }
-        backend = app.backend
-        assert isinstance(backend, SenderSentinelBackend)
+        assert isinstance(app.backend, SenderSentinelBackend)
+        backend: Any = app.backend
         assert [(h["host"], h["port"]) for h in backend.connparams["hosts"]] == [
             ("a", 1),
             ("b", 2),
@@ -143,11 +144,10 @@ def test_the_clients_kombu_and_the_backend_reach_the_master_and_follow_a_failove
     client = sync_client(url, socket_timeout=2, socket_connect_timeout=2)
     app = make_celery("t", CommonSettings(redis_url=url))
 
-    async def read_async(key: str) -> bytes | None:
+    async def read_async(key: str) -> object:
         reader = async_client(url, single_connection_client=True, socket_timeout=2)
         try:
-            value: bytes | None = await reader.get(key)
-            return value
+            return await reader.get(key)
         finally:
             await reader.aclose()
 

@@ -163,16 +163,22 @@ class _AsyncSentinelPool(aiosentinel.SentinelConnectionPool):
             await client.aclose()
 
 
+def _master_pool(target: SentinelTarget, flavour: Any, pool_class: Any, options: Any) -> Any:
+    """A pool of connections to the master the sentinels name: `flavour` is redis-py's sentinel
+    module, sync or asyncio, and `pool_class` its pool subclassed above."""
+    manager = flavour.Sentinel(list(target.hosts), sentinel_kwargs=target.sentinel_kwargs())
+    return pool_class(
+        target.master_name, manager, is_master=True, **target.master_kwargs(), **options
+    )
+
+
 def sync_client(url: str, **options: Any) -> redis.Redis:
     """A redis-py client for the URL; `options` as `Redis.from_url` takes them."""
     target = parse_sentinel(url)
     if target is None:
         return redis.Redis.from_url(url, **options)
     single = bool(options.pop("single_connection_client", False))
-    manager = sentinel.Sentinel(list(target.hosts), sentinel_kwargs=target.sentinel_kwargs())
-    pool = _SentinelPool(
-        target.master_name, manager, is_master=True, **target.master_kwargs(), **options
-    )
+    pool = _master_pool(target, sentinel, _SentinelPool, options)
     client = redis.Redis(connection_pool=pool, single_connection_client=single)
     client.auto_close_connection_pool = True
     return client
@@ -184,10 +190,7 @@ def async_client(url: str, **options: Any) -> aioredis.Redis:
     if target is None:
         return aioredis.Redis.from_url(url, **options)
     single = bool(options.pop("single_connection_client", False))
-    manager = aiosentinel.Sentinel(list(target.hosts), sentinel_kwargs=target.sentinel_kwargs())
-    pool = _AsyncSentinelPool(
-        target.master_name, manager, is_master=True, **target.master_kwargs(), **options
-    )
+    pool = _master_pool(target, aiosentinel, _AsyncSentinelPool, options)
     client = aioredis.Redis(connection_pool=pool, single_connection_client=single)
     client.auto_close_connection_pool = True
     return client

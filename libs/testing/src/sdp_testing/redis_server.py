@@ -183,7 +183,7 @@ class SentinelCluster:
                 continue
             finally:
                 client.close()
-            if address:
+            if isinstance(address, tuple):
                 named.append(int(address[1]))
         for port in set(named):
             if named.count(port) * 2 > len(self.sentinel_ports):
@@ -202,6 +202,8 @@ class SentinelCluster:
                 return False
             finally:
                 client.close()
+            if not isinstance(seen, list) or not isinstance(peers, list):
+                return False
             up = [r for r in seen if "s_down" not in r["flags"] and r["master-link-status"] == "ok"]
             if len(up) < replicas or len(peers) < len(self.sentinel_ports) - 1:
                 return False
