@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+import yaml
 
 from sdp_core import keys
 from sdp_core.auth import Role
@@ -24,6 +25,8 @@ from sdp_testing.platform import STUB_INDEX, Platform, port_closed, running_plat
 from sdp_testing.processes import ping, spawn, wait_until
 from sdp_testing.redis_server import free_port, redis_server_args, wait_for_redis
 
+ROOT = Path(__file__).resolve().parents[2]
+ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 READY_WITHIN_S = 60
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
@@ -170,14 +173,15 @@ def test_flower_requires_the_generated_credentials(platform: Platform) -> None:
         assert client.get(platform.flower, auth=(user, password)).status_code == 200
 
 
-def test_a_real_prometheus_scrapes_api_and_monitor(
+def test_a_real_prometheus_scrapes_api_and_monitor_and_no_alert_fires(
     platform: Platform, tmp_path: Path, tool: Callable[[str], str]
 ) -> None:
     binary = tool("prometheus")
     port = free_port()
     targets = {"api": platform.api, "monitor": platform.monitor}
     config = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(ALERTS)],
         "scrape_configs": [
             {"job_name": job, "static_configs": [{"targets": [url.removeprefix("http://")]}]}
             for job, url in targets.items()
@@ -215,6 +219,27 @@ def test_a_real_prometheus_scrapes_api_and_monitor(
             "the api's request counter in prometheus",
             interval_s=0.5,
         )
+
+        names = sorted(
+            rule["alert"]
+            for group in yaml.safe_load(ALERTS.read_text())["groups"]
+            for rule in group["rules"]
+        )
+
+        def rules() -> list[dict[str, Any]]:
+            response = client.get(f"http://127.0.0.1:{port}/api/v1/rules")
+            groups = response.json()["data"]["groups"]
+            return [rule for group in groups for rule in group["rules"]]
+
+        # Every rule evaluates against the real series, and a healthy platform raises none.
+        def all_evaluated_and_quiet() -> bool:
+            loaded = rules()
+            assert sorted(rule["name"] for rule in loaded) == names
+            for rule in loaded:
+                assert rule["health"] in ("ok", "unknown"), rule
+            return all(rule["health"] == "ok" and rule["state"] == "inactive" for rule in loaded)
+
+        wait_until(all_evaluated_and_quiet, 30, "every alert rule evaluated, none raised")
 
 
 # --- supervision: what exits comes back, and nothing else stops ------------------------------

@@ -15,6 +15,7 @@ from sdp_core import keys
 from sdp_core.celery_config import make_celery
 from sdp_core.heartbeat import BeatHeartbeat
 from sdp_core.settings import CommonSettings
+from sdp_jobs.catalogue import CATALOGUE
 from sdp_monitor.app import create_app
 from sdp_monitor.metrics import MAX_LABEL_VALUES, MonitorMetrics
 from sdp_testing.processes import running_worker, wait_until
@@ -149,3 +150,56 @@ def test_histograms_count_a_bound_in_its_own_bucket_and_sum_every_observation() 
     assert sample(f"{wait}_sum", {"queue": "etl"}) == 0
     assert sample(f"{wait}_bucket", {"queue": "unknown", "le": "1.0"}) == 0
     assert sample(f"{wait}_bucket", {"queue": "unknown", "le": "5.0"}) == 1
+
+
+def test_every_catalogue_job_exports_its_soft_time_limit() -> None:
+    sample = MonitorMetrics().registry.get_sample_value
+    for name, job in CATALOGUE.items():
+        limit = sample("celery_task_soft_time_limit_seconds", {"name": name})
+        assert limit == job.policy.soft_time_limit_s, name
+
+
+def test_a_scrape_reads_the_broker_memory_and_its_limit(
+    redis_url: str, redis_client: redis.Redis, jwt_secret: str
+) -> None:
+    app = create_app(monitor_settings(redis_url, jwt_secret))
+    sample = app.state.metrics.registry.get_sample_value
+    limit = 512 * 1024 * 1024
+    redis_client.config_set("maxmemory", limit)
+    try:
+        with TestClient(app) as client:
+            assert client.get("/metrics").status_code == 200
+            used = sample("celery_broker_memory_used_bytes")
+            assert used is not None and 0 < used < limit
+            assert sample("celery_broker_memory_max_bytes") == limit
+            redis_client.config_set("maxmemory", 0)
+            client.get("/metrics")
+            assert sample("celery_broker_memory_max_bytes") == 0
+    finally:
+        redis_client.config_set("maxmemory", 0)
+
+
+def test_a_broker_refusing_info_leaves_its_memory_out_and_the_scrape_whole(
+    redis_url: str, redis_client: redis.Redis, jwt_secret: str
+) -> None:
+    # A broker account that may do everything but INFO, as some managed Redis services allow.
+    redis_client.acl_setuser(
+        "no-info",
+        enabled=True,
+        passwords=["+pw"],
+        keys=["*"],
+        channels=["*"],
+        commands=["+@all", "-info"],
+    )
+    try:
+        broker = redis_url.replace("redis://", "redis://no-info:pw@", 1)
+        app = create_app(monitor_settings(redis_url, jwt_secret, broker_url=broker))
+        sample = app.state.metrics.registry.get_sample_value
+        with TestClient(app) as client:
+            scrape = client.get("/metrics")
+        assert scrape.status_code == 200
+        assert sample("celery_workers_online") == 0
+        assert sample("celery_broker_memory_used_bytes") is None
+        assert sample("celery_broker_memory_max_bytes") is None
+    finally:
+        redis_client.acl_deluser("no-info")

@@ -3,11 +3,12 @@
 Task counters and histograms are tallied by the event consumer as events arrive, in plain
 dicts under one lock, and exported by a collector: prometheus_client's own metric objects
 cost a lock, a label lookup and several calls per event, which at a few events per task was
-a tenth of the monitor's CPU under load. Cluster gauges
-(workers, queues, beat) are read just before each scrape (`refresh`) and exported by a
-collector, so a purged worker or a vanished queue simply stops appearing. Label values are
+a tenth of the monitor's CPU under load. Cluster gauges (workers, queues, beat, the broker's
+memory) are read just before each scrape (`refresh`) and exported by a collector, so a purged
+worker or a vanished queue simply stops appearing. Label values are
 bounded: workers by the purge, queues by the queue book, task names and queues in task
-metrics by `MAX_LABEL_VALUES` (the rest count as `other`); task ids never become labels.
+metrics by `MAX_LABEL_VALUES` (the rest count as `other`), soft time limits by the job
+catalogue; task ids never become labels.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import redis.asyncio as aioredis
 from fastapi import Request
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
@@ -29,6 +31,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from sdp_core.heartbeat import BeatHeartbeat
+from sdp_jobs.catalogue import CATALOGUE
 from sdp_monitor.beat import read_beat
 from sdp_monitor.live import LiveState
 from sdp_monitor.queues import QueueBook
@@ -41,6 +44,8 @@ OTHER = "other"
 RUNTIME_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 # Time from sent to started: 1 ms to an hour.
 WAIT_BUCKETS = (0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 3600)
+# Each catalogue job's own runtime threshold, for alerts that compare its runtime with it.
+SOFT_TIME_LIMITS = {name: job.policy.soft_time_limit_s for name, job in CATALOGUE.items()}
 
 
 class _Bounded:
@@ -70,6 +75,8 @@ class _Cluster:
     workers: list[tuple[str, bool, int]] = field(default_factory=list)
     queues: dict[str, tuple[int, int]] = field(default_factory=dict)
     beat: BeatHeartbeat | None = None
+    # The broker Redis's used_memory and maxmemory (0: no limit); None when INFO failed.
+    broker_memory: tuple[int, int] | None = None
 
 
 class _ClusterCollector(Collector):
@@ -102,7 +109,24 @@ class _ClusterCollector(Collector):
         for queue, (pending, running) in cluster.queues.items():
             length.add_metric([queue], pending)
             processing.add_metric([queue], running)
-        yield from (online, up, active, length, processing, *self._beat(cluster.beat))
+        limits = GaugeMetricFamily(
+            "celery_task_soft_time_limit_seconds",
+            "The soft time limit a catalogue job runs under, by task name.",
+            labels=["name"],
+        )
+        for name, seconds in SOFT_TIME_LIMITS.items():
+            limits.add_metric([name], seconds)
+        yield from (online, up, active, length, processing, limits, *self._beat(cluster.beat))
+        if cluster.broker_memory is not None:
+            used, limit = cluster.broker_memory
+            yield GaugeMetricFamily(
+                "celery_broker_memory_used_bytes", "Memory the broker Redis uses.", value=used
+            )
+            yield GaugeMetricFamily(
+                "celery_broker_memory_max_bytes",
+                "The broker Redis's maxmemory; 0 when it has no limit.",
+                value=limit,
+            )
 
     def _beat(self, beat: BeatHeartbeat | None) -> Iterator[Metric]:
         running = GaugeMetricFamily("celery_beat_up", "1 while a beat leader's heartbeat lives.")
@@ -250,4 +274,14 @@ class MonitorMetrics:
             ],
             queues={q: (n, counts.processing[q]) for q, n in pending.items()},
             beat=await read_beat(state.redis),
+            broker_memory=await _broker_memory(state.broker_redis),
         )
+
+
+async def _broker_memory(broker: aioredis.Redis) -> tuple[int, int] | None:
+    """used_memory and maxmemory in one INFO; None if Redis refuses, so the scrape still works."""
+    try:
+        info = await broker.info("memory")
+    except aioredis.RedisError:
+        return None
+    return int(info["used_memory"]), int(info["maxmemory"])

@@ -59,7 +59,10 @@ class WorkerRuntime:
 
 def create_app(settings: WorkerSettings) -> Celery:
     app = make_celery("sdp_worker", settings)
-    app.conf.update(worker_pool_restarts=True)
+    app.conf.update(
+        worker_pool_restarts=True,
+        worker_soft_shutdown_timeout=settings.soft_shutdown_timeout_s,
+    )
     runtime = WorkerRuntime(settings)
     register_tasks(app, runtime.context, request_class(runtime.revocations))
     # A message is held for its countdown and its run: keep it from being handed out again.
