@@ -18,10 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import redis
 import yaml
 
+from sdp_core.connections import parse_sentinel
+from sdp_testing.processes import wait_until
+from sdp_testing.redis_server import free_port
 from sdp_worker.settings import SHUTDOWN_MARGIN_S, WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +34,10 @@ COMPOSE_FILE = ROOT / "compose.yaml"
 ENV_EXAMPLE = ROOT / ".env.example"
 PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "deploy" / "grafana"
+SENTINEL_CONFIG = ROOT / "deploy" / "redis" / "sentinel.conf"
+SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
+# The URL .env sets with the sentinel profile, as docs/operations.md gives it.
+SENTINEL_URL = "sentinel://sentinel-1:26379,sentinel-2:26379,sentinel-3:26379/0?master_name=sdp"
 WEB_DOCKERFILE = ROOT / "deploy" / "web" / "Dockerfile"
 CADDYFILE = ROOT / "deploy" / "web" / "Caddyfile"
 
@@ -82,7 +91,8 @@ def docker_compose(tool: Callable[[str], str]) -> str:
     return tool("docker-compose")
 
 
-ComposeConfig = Callable[[dict[str, str]], "subprocess.CompletedProcess[str]"]
+# Called with the variables and, optionally, the profiles to enable.
+ComposeConfig = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +101,9 @@ def run_compose_config(
 ) -> ComposeConfig:
     workdir = tmp_path_factory.mktemp("compose")
 
-    def run(variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    def run(
+        variables: dict[str, str], profiles: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess[str]:
         env_file = workdir / f"{secrets.token_hex(4)}.env"
         env_file.write_text("".join(f"{key}={value}\n" for key, value in variables.items()))
         return subprocess.run(
@@ -103,6 +115,7 @@ def run_compose_config(
                 str(COMPOSE_FILE),
                 "--env-file",
                 str(env_file),
+                *(arg for profile in profiles for arg in ("--profile", profile)),
                 "config",
             ],
             # A clean environment: nothing from the shell running the tests leaks in.
@@ -547,3 +560,94 @@ def test_grafana_lets_nobody_in_without_the_admin_password(services: dict[str, A
     assert environment["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
     assert environment["GF_USERS_ALLOW_SIGN_UP"] == "false"
     assert environment["GF_SECURITY_ADMIN_PASSWORD"], "the password reaches Grafana"
+
+
+# --- the sentinel profile --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sentinel_services(run_compose_config: ComposeConfig) -> dict[str, dict[str, Any]]:
+    """The configuration with the sentinel profile and the platform pointed at the sentinels."""
+    variables = {**read_env_file(ENV_EXAMPLE), **generated_secrets()}
+    for name in ("REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
+        variables[name] = SENTINEL_URL
+    result = run_compose_config(variables, ("sentinel",))
+    assert result.returncode == 0, (
+        f"docker-compose --profile sentinel config failed:\n{result.stderr}"
+    )
+    found: dict[str, dict[str, Any]] = yaml.safe_load(result.stdout)["services"]
+    return found
+
+
+def command_of(service: dict[str, Any]) -> list[str]:
+    command = service.get("command", [])
+    return command.split() if isinstance(command, str) else list(command)
+
+
+def test_the_sentinel_profile_adds_a_replica_and_three_sentinels_with_healthchecks(
+    sentinel_services: dict[str, dict[str, Any]],
+) -> None:
+    profiled = {name for name, s in sentinel_services.items() if s.get("profiles")}
+    assert profiled == {"redis-replica", *SENTINELS}
+    for name in profiled:
+        service = sentinel_services[name]
+        assert service["profiles"] == ["sentinel"], name
+        assert has_healthcheck(service), name
+        assert service["depends_on"] == {"redis": {"condition": "service_healthy"}}, name
+        assert published_ports(service) == [], f"{name}: reached on the compose network only"
+    replica = sentinel_services["redis-replica"]
+    command = command_of(replica)
+    assert command[command.index("--replicaof") + 1 :][:2] == ["redis", "6379"]
+    assert bind_mounts(replica)[command[1]] == ROOT / "deploy" / "redis" / "redis.conf"
+    assert "/data" in volume_targets(replica)
+    for name in SENTINELS:
+        assert bind_mounts(sentinel_services[name]) == {
+            "/usr/local/etc/redis/sentinel.conf": SENTINEL_CONFIG
+        }
+        assert "--sentinel" in " ".join(command_of(sentinel_services[name]))
+    # The platform's URLs reach every service unchanged.
+    for name in (*SERVICE_NAMES, "flower"):
+        environment = sentinel_services[name]["environment"]
+        assert environment["REDIS_URL"] == environment["CELERY_BROKER_URL"] == SENTINEL_URL
+
+
+def test_the_sentinel_configuration_watches_the_master_the_url_names(
+    redis_server_path: str, redis_url: str, tmp_path: Path
+) -> None:
+    """redis-server --sentinel accepts the file and monitors `sdp` (pointed at a test Redis)."""
+    target = parse_sentinel(SENTINEL_URL)
+    assert target is not None
+    master = urlsplit(redis_url)
+    port = free_port()
+    text = SENTINEL_CONFIG.read_text()
+    assert f"sentinel monitor {target.master_name} redis 6379 2" in text
+    config = tmp_path / "sentinel.conf"
+    config.write_text(
+        text.replace("port 26379", f"port {port}\nbind 127.0.0.1").replace(
+            "redis 6379", f"{master.hostname} {master.port}"
+        )
+    )
+    proc = subprocess.Popen(
+        [redis_server_path, str(config), "--sentinel"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port, socket_timeout=2, decode_responses=True)
+    try:
+
+        def watching() -> bool:
+            try:
+                state = client.sentinel_master(target.master_name)
+            except redis.ConnectionError:
+                return False
+            assert isinstance(state, dict)
+            return "master" in state["flags"] and "s_down" not in state["flags"]
+
+        wait_until(watching, 10, "the sentinel to watch the master")
+        state = client.sentinel_master(target.master_name)
+        assert isinstance(state, dict)
+        assert int(state["down-after-milliseconds"]) == 5000
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(timeout=10)
