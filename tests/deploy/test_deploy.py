@@ -18,14 +18,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import redis
 import yaml
+
+from sdp_core.connections import parse_sentinel
+from sdp_testing.processes import wait_until
+from sdp_testing.redis_server import free_port
+from sdp_worker.settings import SHUTDOWN_MARGIN_S, WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "compose.yaml"
 ENV_EXAMPLE = ROOT / ".env.example"
 PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+GRAFANA = ROOT / "deploy" / "grafana"
+SENTINEL_CONFIG = ROOT / "deploy" / "redis" / "sentinel.conf"
+SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
+# The URL .env sets with the sentinel profile, as docs/operations.md gives it.
+SENTINEL_URL = "sentinel://sentinel-1:26379,sentinel-2:26379,sentinel-3:26379/0?master_name=sdp"
 WEB_DOCKERFILE = ROOT / "deploy" / "web" / "Dockerfile"
 CADDYFILE = ROOT / "deploy" / "web" / "Caddyfile"
 
@@ -36,7 +48,7 @@ ALL_DOCKERFILES = sorted(
 )
 
 # Compose must refuse to start without these: they have no default anywhere.
-REQUIRED_SECRETS = ("SDP_JWT_SECRET", "FLOWER_BASIC_AUTH")
+REQUIRED_SECRETS = ("SDP_JWT_SECRET", "FLOWER_BASIC_AUTH", "GRAFANA_ADMIN_PASSWORD")
 WEAK_VALUES = ("admin123", "changeme", "change-me", "secret123", "admin:admin", "hunter2")
 
 # Host ports as in the original deployment.
@@ -47,6 +59,7 @@ HOST_PORTS = {
     "flower": 5507,
     "prometheus": 9090,
     "redis": 6379,
+    "grafana": 3000,
 }
 SCALABLE = ("worker", "beat")
 
@@ -69,6 +82,7 @@ def generated_secrets() -> dict[str, str]:
     return {
         "SDP_JWT_SECRET": secrets.token_urlsafe(48),
         "FLOWER_BASIC_AUTH": f"ops:{secrets.token_urlsafe(24)}",
+        "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(24),
     }
 
 
@@ -77,7 +91,8 @@ def docker_compose(tool: Callable[[str], str]) -> str:
     return tool("docker-compose")
 
 
-ComposeConfig = Callable[[dict[str, str]], "subprocess.CompletedProcess[str]"]
+# Called with the variables and, optionally, the profiles to enable.
+ComposeConfig = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +101,9 @@ def run_compose_config(
 ) -> ComposeConfig:
     workdir = tmp_path_factory.mktemp("compose")
 
-    def run(variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    def run(
+        variables: dict[str, str], profiles: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess[str]:
         env_file = workdir / f"{secrets.token_hex(4)}.env"
         env_file.write_text("".join(f"{key}={value}\n" for key, value in variables.items()))
         return subprocess.run(
@@ -98,6 +115,7 @@ def run_compose_config(
                 str(COMPOSE_FILE),
                 "--env-file",
                 str(env_file),
+                *(arg for profile in profiles for arg in ("--profile", profile)),
                 "config",
             ],
             # A clean environment: nothing from the shell running the tests leaks in.
@@ -271,6 +289,22 @@ def test_services_scale(services: dict[str, Any]) -> None:
         assert "container_name" not in service, f"{name}: container_name blocks --scale"
     for name in SCALABLE:
         assert published_ports(services[name]) == [], f"{name}: a host port blocks --scale"
+
+
+def test_a_stopped_worker_hands_back_its_tasks_before_docker_kills_it(
+    services: dict[str, Any],
+) -> None:
+    worker = services["worker"]
+    env = worker["environment"]
+    assert env.get("REMAP_SIGTERM") == "SIGQUIT", "worker: SIGTERM would wait for tasks unbounded"
+    timeout = WorkerSettings(
+        soft_shutdown_timeout_s=env["SDP_WORKER_SOFT_SHUTDOWN_TIMEOUT_S"]
+    ).soft_shutdown_timeout_s
+    grace = int(re.fullmatch(r"(\d+)s", worker["stop_grace_period"]).group(1))  # type: ignore[union-attr]
+    assert 0 < timeout <= grace - SHUTDOWN_MARGIN_S, (
+        f"worker: stop_grace_period {grace} s must exceed the {timeout} s soft shutdown by "
+        f"{SHUTDOWN_MARGIN_S} s"
+    )
 
 
 def test_host_ports(services: dict[str, Any]) -> None:
@@ -493,3 +527,127 @@ def test_prometheus_scrapes_api_and_monitor(services: dict[str, Any]) -> None:
     assert config["rule_files"], "prometheus.yml loads no alert rules"
     for rules in config["rule_files"]:
         assert mounts.get(f"/etc/prometheus/{rules}") == PROMETHEUS_CONFIG.parent / rules
+
+
+# --- Grafana ----------------------------------------------------------------------------------
+
+
+def test_grafana_provisions_the_committed_dashboards_on_compose_prometheus(
+    services: dict[str, Any],
+) -> None:
+    grafana = services["grafana"]
+    mounts = bind_mounts(grafana)
+    assert mounts.get("/etc/grafana/provisioning") == GRAFANA / "provisioning"
+    [provider] = yaml.safe_load((GRAFANA / "provisioning/dashboards/sdp.yml").read_text())[
+        "providers"
+    ]
+    assert provider["type"] == "file"
+    assert mounts.get(provider["options"]["path"]) == GRAFANA / "dashboards"
+    [source] = yaml.safe_load((GRAFANA / "provisioning/datasources/prometheus.yml").read_text())[
+        "datasources"
+    ]
+    [(_, _, port)] = published_ports(services["prometheus"])
+    assert (source["type"], source["url"]) == ("prometheus", f"http://prometheus:{port}")
+    # $__rate_interval is four scrape intervals only when Grafana knows the real one.
+    scrape = yaml.safe_load(PROMETHEUS_CONFIG.read_text())["global"]["scrape_interval"]
+    assert source["jsonData"]["timeInterval"] == scrape
+    assert "prometheus" in grafana["depends_on"]
+    assert "/var/lib/grafana" in volume_targets(grafana), "users and sessions need a volume"
+
+
+def test_grafana_lets_nobody_in_without_the_admin_password(services: dict[str, Any]) -> None:
+    environment = services["grafana"]["environment"]
+    assert environment["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert environment["GF_USERS_ALLOW_SIGN_UP"] == "false"
+    assert environment["GF_SECURITY_ADMIN_PASSWORD"], "the password reaches Grafana"
+
+
+# --- the sentinel profile --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sentinel_services(run_compose_config: ComposeConfig) -> dict[str, dict[str, Any]]:
+    """The configuration with the sentinel profile and the platform pointed at the sentinels."""
+    variables = {**read_env_file(ENV_EXAMPLE), **generated_secrets()}
+    for name in ("REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
+        variables[name] = SENTINEL_URL
+    result = run_compose_config(variables, ("sentinel",))
+    assert result.returncode == 0, (
+        f"docker-compose --profile sentinel config failed:\n{result.stderr}"
+    )
+    found: dict[str, dict[str, Any]] = yaml.safe_load(result.stdout)["services"]
+    return found
+
+
+def command_of(service: dict[str, Any]) -> list[str]:
+    command = service.get("command", [])
+    return command.split() if isinstance(command, str) else list(command)
+
+
+def test_the_sentinel_profile_adds_a_replica_and_three_sentinels_with_healthchecks(
+    sentinel_services: dict[str, dict[str, Any]],
+) -> None:
+    profiled = {name for name, s in sentinel_services.items() if s.get("profiles")}
+    assert profiled == {"redis-replica", *SENTINELS}
+    for name in profiled:
+        service = sentinel_services[name]
+        assert service["profiles"] == ["sentinel"], name
+        assert has_healthcheck(service), name
+        assert service["depends_on"] == {"redis": {"condition": "service_healthy"}}, name
+        assert published_ports(service) == [], f"{name}: reached on the compose network only"
+    replica = sentinel_services["redis-replica"]
+    command = command_of(replica)
+    assert command[command.index("--replicaof") + 1 :][:2] == ["redis", "6379"]
+    assert bind_mounts(replica)[command[1]] == ROOT / "deploy" / "redis" / "redis.conf"
+    assert "/data" in volume_targets(replica)
+    for name in SENTINELS:
+        assert bind_mounts(sentinel_services[name]) == {
+            "/usr/local/etc/redis/sentinel.conf": SENTINEL_CONFIG
+        }
+        assert "--sentinel" in " ".join(command_of(sentinel_services[name]))
+    # The platform's URLs reach every service unchanged.
+    for name in (*SERVICE_NAMES, "flower"):
+        environment = sentinel_services[name]["environment"]
+        assert environment["REDIS_URL"] == environment["CELERY_BROKER_URL"] == SENTINEL_URL
+
+
+def test_the_sentinel_configuration_watches_the_master_the_url_names(
+    redis_server_path: str, redis_url: str, tmp_path: Path
+) -> None:
+    """redis-server --sentinel accepts the file and monitors `sdp` (pointed at a test Redis)."""
+    target = parse_sentinel(SENTINEL_URL)
+    assert target is not None
+    master = urlsplit(redis_url)
+    port = free_port()
+    text = SENTINEL_CONFIG.read_text()
+    assert f"sentinel monitor {target.master_name} redis 6379 2" in text
+    config = tmp_path / "sentinel.conf"
+    config.write_text(
+        text.replace("port 26379", f"port {port}\nbind 127.0.0.1").replace(
+            "redis 6379", f"{master.hostname} {master.port}"
+        )
+    )
+    proc = subprocess.Popen(
+        [redis_server_path, str(config), "--sentinel"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port, socket_timeout=2, decode_responses=True)
+    try:
+
+        def watching() -> bool:
+            try:
+                state = client.sentinel_master(target.master_name)
+            except redis.ConnectionError:
+                return False
+            assert isinstance(state, dict)
+            return "master" in state["flags"] and "s_down" not in state["flags"]
+
+        wait_until(watching, 10, "the sentinel to watch the master")
+        state = client.sentinel_master(target.master_name)
+        assert isinstance(state, dict)
+        assert int(state["down-after-milliseconds"]) == 5000
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(timeout=10)

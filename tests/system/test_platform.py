@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,115 +18,18 @@ import redis
 import yaml
 
 from sdp_core import keys
-from sdp_core.auth import Role, issue_token
+from sdp_core.auth import Role
 from sdp_core.heartbeat import read_heartbeat
-from sdp_testing.processes import ServiceProcess, ping, spawn, wait_until
-from sdp_testing.redis_server import (
-    free_port,
-    redis_server_args,
-    wait_for_redis,
-)
+from sdp_testing.platform import STUB_INDEX, Platform, port_closed, running_platform
+from sdp_testing.processes import ping, spawn, wait_until
+from sdp_testing.prometheus import running_prometheus
+from sdp_testing.redis_server import free_port, redis_server_args, wait_for_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 READY_WITHIN_S = 60
-# The ready program prints its line by then, ready or not (SDP_READY_TIMEOUT_S, 120 s).
-READY_LINE_WITHIN_S = 180
-# What the platform's Caddy serves here instead of the console's real build.
-STUB_INDEX = "<!doctype html><title>SDP console stub</title>"
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
-
-
-@dataclass
-class Platform:
-    process: ServiceProcess
-    ports: dict[str, int]
-    redis_url: str
-    run_dir: Path
-    ready_after_s: float
-
-    @property
-    def web(self) -> str:
-        return f"http://127.0.0.1:{self.ports['web']}"
-
-    @property
-    def api(self) -> str:
-        return f"http://127.0.0.1:{self.ports['api']}"
-
-    @property
-    def monitor(self) -> str:
-        return f"http://127.0.0.1:{self.ports['monitor']}"
-
-    @property
-    def flower(self) -> str:
-        return f"http://127.0.0.1:{self.ports['flower']}"
-
-    def token(self, role: Role) -> dict[str, str]:
-        secret = (self.run_dir / "jwt_secret").read_text().strip()
-        return {"Authorization": f"Bearer {issue_token(secret, 'system-test', role)}"}
-
-    def stop(self, sig: int = signal.SIGINT) -> int:
-        """Stop it as a person (Ctrl-C) or a service manager would: every port closes."""
-        if self.process.alive():
-            self.process.proc.send_signal(sig)
-        code = self.process.proc.wait(timeout=90)
-        for port in self.ports.values():
-            wait_until(partial(port_closed, port), 10, f"port {port} to close")
-        return code
-
-
-def port_closed(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
-@contextmanager
-def running_platform(run_dir: Path, redis_url: str | None = None, **env: str) -> Iterator[Platform]:
-    """`scripts/run.py` with its own ports; its own redis-server unless `redis_url` answers.
-
-    Caddy serves a stub build (SDP_WEB_DIST), so no Node is needed and nothing is built.
-    """
-    ports = {name: free_port() for name in ("web", "api", "monitor", "flower")}
-    dist = run_dir / "stub-dist"
-    dist.mkdir()
-    (dist / "index.html").write_text(STUB_INDEX)
-    if redis_url is None:
-        ports["redis"] = free_port()
-        # Nothing answers on this port, so the launcher starts its own redis-server there.
-        redis_url = f"redis://127.0.0.1:{ports['redis']}/0"
-    env = {
-        "REDIS_URL": redis_url,
-        "SDP_RUN_DIR": str(run_dir),
-        "SDP_API_PORT": str(ports["api"]),
-        "SDP_MONITOR_PORT": str(ports["monitor"]),
-        "SDP_FLOWER_PORT": str(ports["flower"]),
-        "SDP_WEB_PORT": str(ports["web"]),
-        "SDP_WEB_DIST": str(dist),
-        "SDP_WORKER_HOSTNAME": f"system-{ports['api']}@%h",
-        **env,
-    }
-    started = time.monotonic()
-    with spawn([sys.executable, str(ROOT / "scripts" / "run.py")], env, name="platform") as process:
-        platform = Platform(process, ports, redis_url, run_dir, ready_after_s=0)
-        wait_until(
-            lambda: "SDP platform " in process.log() or not process.alive(),
-            READY_LINE_WITHIN_S,
-            "the ready line",
-            interval_s=0.25,
-        )
-        assert process.alive(), process.log()[-4000:]
-        platform.ready_after_s = time.monotonic() - started
-        yield platform
-        platform.stop()
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    with running_platform(tmp_path_factory.mktemp("run")) as started:
-        assert "SDP platform ready in" in started.process.log(), started.process.log()[-4000:]
-        yield started
 
 
 def platform_processes(platform: Platform) -> dict[int, tuple[int, list[bytes]]]:
@@ -271,45 +169,15 @@ def test_flower_requires_the_generated_credentials(platform: Platform) -> None:
 def test_a_real_prometheus_scrapes_api_and_monitor_and_no_alert_fires(
     platform: Platform, tmp_path: Path, tool: Callable[[str], str]
 ) -> None:
-    binary = tool("prometheus")
-    port = free_port()
     targets = {"api": platform.api, "monitor": platform.monitor}
-    config = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(ALERTS)],
-        "scrape_configs": [
-            {"job_name": job, "static_configs": [{"targets": [url.removeprefix("http://")]}]}
-            for job, url in targets.items()
-        ],
-    }
-    (tmp_path / "prometheus.yml").write_text(json.dumps(config))
-    args = [
-        binary,
-        f"--config.file={tmp_path / 'prometheus.yml'}",
-        f"--storage.tsdb.path={tmp_path / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
-    with httpx.Client(timeout=10) as client, spawn(args, {}, name="prometheus") as prometheus:
-
-        def query(expr: str) -> list[dict[str, Any]]:
-            try:
-                response = client.get(
-                    f"http://127.0.0.1:{port}/api/v1/query", params={"query": expr}
-                )
-            except httpx.TransportError:
-                return []
-            result: list[dict[str, Any]] = response.json()["data"]["result"]
-            return result
-
-        def both_up() -> bool:
-            assert prometheus.alive(), prometheus.log()[-2000:]
-            up = {r["metric"]["job"]: r["value"][1] for r in query("up")}
-            return up == {"api": "1", "monitor": "1"}
-
-        wait_until(both_up, 30, "prometheus to scrape api and monitor", interval_s=0.5)
-        client.get(f"{platform.api}/api/v1/schedules", headers=platform.token(Role.viewer))
+    with running_prometheus(
+        tool("prometheus"), targets, tmp_path, rule_files=[ALERTS]
+    ) as prometheus:
+        httpx.get(f"{platform.api}/api/v1/schedules", headers=platform.token(Role.viewer))
         wait_until(
-            lambda: bool(query('http_requests_total{job="api",route="/api/v1/schedules"}')),
+            lambda: bool(
+                prometheus.query('http_requests_total{job="api",route="/api/v1/schedules"}')
+            ),
             15,
             "the api's request counter in prometheus",
             interval_s=0.5,
@@ -322,8 +190,7 @@ def test_a_real_prometheus_scrapes_api_and_monitor_and_no_alert_fires(
         )
 
         def rules() -> list[dict[str, Any]]:
-            response = client.get(f"http://127.0.0.1:{port}/api/v1/rules")
-            groups = response.json()["data"]["groups"]
+            groups = prometheus.api("rules")["data"]["groups"]
             return [rule for group in groups for rule in group["rules"]]
 
         # Every rule evaluates against the real series, and a healthy platform raises none.

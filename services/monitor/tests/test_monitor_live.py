@@ -22,6 +22,7 @@ from sdp_monitor.live import LiveState, LiveTask, WorkerFacts
 from sdp_monitor.metrics import MonitorMetrics
 from sdp_monitor.series import SeriesRing
 from sdp_testing.processes import wait_until
+from sdp_testing.redis_server import SentinelCluster
 
 from .support import event, publish_events
 
@@ -255,7 +256,9 @@ def test_the_consumer_unpacks_batches_localizes_timestamps_and_skips_bad_events(
     router: EventRouter, redis_url: str, redis_client: redis.Redis
 ) -> None:
     app = make_celery("test-consumer", CommonSettings(redis_url=redis_url))
-    consumer = EventConsumer(app, router, flush_s=0.1, backoff_max_s=1, on_connect=lambda: None)
+    consumer = EventConsumer(
+        app, router, broker_url=redis_url, flush_s=0.1, backoff_max_s=1, on_connect=lambda: None
+    )
     here = utcoffset()
     consumer.start()
     try:
@@ -284,6 +287,28 @@ def test_the_consumer_unpacks_batches_localizes_timestamps_and_skips_bad_events(
     assert (record["name"], record["queue"], record["worker"]) == ("a", "etl", "w")
     assert not redis_client.exists(keys.monitor_task("t2"))
     assert consumer.connected.is_set()
+
+
+@pytest.mark.slow
+def test_the_consumer_hears_events_kombu_publishes_through_sentinel(
+    router: EventRouter, redis_sentinel: SentinelCluster, redis_client: redis.Redis
+) -> None:
+    url = redis_sentinel.url()
+    app = make_celery("test-consumer-sentinel", CommonSettings(redis_url=url))
+    consumer = EventConsumer(
+        app, router, broker_url=url, flush_s=0.1, backoff_max_s=1, on_connect=lambda: None
+    )
+    consumer.start()
+    try:
+        wait_until(consumer.connected.is_set, 10, "the consumer to subscribe")
+        # Sent through kombu's SentinelChannel, on the topic it names for the database.
+        with app.connection_for_write() as conn, app.events.Dispatcher(conn) as dispatcher:
+            dispatcher.send("task-sent", uuid="s1", name="system.noop", queue="system")
+        task = keys.monitor_task("s1")
+        wait_until(lambda: redis_client.hget(task, "name") == b"system.noop", 10, "s1 recorded")
+    finally:
+        consumer.stop()
+        app.close()
 
 
 def test_message_body_reads_what_celery_publishes_and_any_other_envelope(

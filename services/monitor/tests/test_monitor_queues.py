@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import redis
-import redis.asyncio as aioredis
 from celery import Celery
 
 from sdp_core import keys
 from sdp_core.celery_config import make_celery
+from sdp_core.connections import async_client
 from sdp_core.settings import CommonSettings
 from sdp_monitor.queues import QueueBook
+from sdp_testing.redis_server import SentinelCluster
 
 
 def listed(redis_url: str, app: Celery) -> tuple[list[str], dict[str, int]]:
     """The queues the monitor lists for this app's configuration, and their lengths."""
 
     async def read() -> tuple[list[str], dict[str, int]]:
-        broker = aioredis.Redis.from_url(redis_url)
+        broker = async_client(redis_url)
         try:
             book = QueueBook.for_app(broker, app, discovery_s=60)
             names = await book.names()
@@ -41,6 +43,20 @@ def test_a_global_key_prefix_is_respected(redis_url: str) -> None:
     sender.close()
     assert names == ["collect", "etl", "reports", "system"]
     assert pending == {"collect": 0, "etl": 3, "reports": 1, "system": 0}
+
+
+@pytest.mark.slow
+def test_queues_sent_through_sentinel_are_counted_through_it(
+    redis_sentinel: SentinelCluster,
+) -> None:
+    url = redis_sentinel.url(db=2)
+    sender = make_celery("test-sender", CommonSettings(redis_url=url))
+    for priority in (0, 5, 9):
+        sender.send_task("etl.transform", queue="etl", priority=priority)
+    names, pending = listed(url, sender)
+    sender.close()
+    assert pending == {"collect": 0, "etl": 3, "system": 0}
+    assert names == ["collect", "etl", "system"]
 
 
 def test_queues_a_stock_client_declared_are_listed_by_name(redis_url: str) -> None:

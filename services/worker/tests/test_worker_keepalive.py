@@ -20,8 +20,10 @@ from kombu.transport import redis as kombu_redis
 
 from sdp_core import keys
 from sdp_core.celery_config import make_celery
+from sdp_core.connections import sync_client
 from sdp_core.settings import CommonSettings
 from sdp_testing.processes import wait_until
+from sdp_testing.redis_server import SentinelCluster
 from sdp_worker.keepalive import KeepHeldMessages, MessageKeeper, held_tags, require_supported_kombu
 
 
@@ -127,3 +129,37 @@ def test_the_step_refreshes_the_consumer_channel_on_its_thread_until_stopped(
             step.stop(parent)
         assert step.keeper is None
         message.ack()
+
+
+@pytest.mark.slow
+def test_the_step_refreshes_through_a_sentinel_channel(redis_sentinel: SentinelCluster) -> None:
+    """kombu's SentinelChannel: its pool finds the master, as the keeper's client uses it."""
+    url = redis_sentinel.url(db=3)
+    app = make_celery("test-keepalive-sentinel", CommonSettings(redis_url=url))
+    fast = {**app.conf.broker_transport_options, "visibility_timeout": 2}
+    app.conf.broker_transport_options = fast
+    master = sync_client(url)
+    try:
+        with app.connection_for_write() as connection:
+            assert isinstance(connection.default_channel, kombu_redis.SentinelChannel)
+            [message] = deliver(connection, 1)
+            index = keys.kombu_unacked_index(fast)
+            tag = str(message.delivery_tag)
+            master.zadd(index, {tag: 0})
+            parent = SimpleNamespace(
+                app=app, task_consumer=Consumer(connection.default_channel, [])
+            )
+            step = KeepHeldMessages(parent)
+            step.start(parent)
+            try:
+                wait_until(
+                    lambda: (master.zscore(index, tag) or 0) > 0,
+                    10,
+                    "the step to refresh the held message through sentinel",
+                )
+            finally:
+                step.stop(parent)
+            message.ack()
+    finally:
+        master.close()
+        app.close()

@@ -10,6 +10,7 @@ from kombu import Exchange
 from kombu import Queue as KombuQueue
 
 from sdp_core import keys
+from sdp_core.connections import celery_url
 from sdp_core.queues import DEFAULT_PRIORITY, QUEUES, Queue
 from sdp_core.sender_backend import result_backend_url
 from sdp_core.settings import CommonSettings
@@ -24,11 +25,20 @@ UNACKED_MUTEX_EXPIRE_S = 15
 
 
 def celery_config(settings: CommonSettings) -> dict[str, Any]:
+    broker, broker_sentinel = celery_url(settings.broker)
+    backend, backend_sentinel = celery_url(settings.backend)
     return {
-        "broker_url": settings.broker,
-        "result_backend": result_backend_url(settings.backend),
+        "broker_url": broker,
+        # Celery takes CELERY_BROKER_URL from the environment over broker_url, but these two
+        # over it: the URL as translated above, whatever the environment holds.
+        "broker_read_url": broker,
+        "broker_write_url": broker,
+        "result_backend": result_backend_url(backend),
+        # The master's name and the sentinels' options, when the backend is found through them.
+        "result_backend_transport_options": dict(backend_sentinel),
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
+            **broker_sentinel,
             "priority_steps": list(keys.PRIORITY_STEPS),
             "sep": keys.PRIORITY_SEP,
             "queue_order_strategy": "priority",
@@ -76,5 +86,9 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
 def make_celery(main: str, settings: CommonSettings) -> Celery:
     """A Celery app with the shared configuration and no tasks registered."""
     app = Celery(main, set_as_current=False)
-    app.conf.update(celery_config(settings))
+    config = celery_config(settings)
+    app.conf.update(config)
+    # Celery takes CELERY_RESULT_BACKEND from the environment over result_backend, untranslated
+    # and without the sender backend; a backend given to the app comes before either.
+    app.backend_cls = config["result_backend"]
     return app

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.backends.redis import RedisBackend
+from celery.backends.redis import RedisBackend, SentinelBackend
 
-__all__ = ["SenderRedisBackend", "result_backend_url"]
-
-_REDIS_SCHEMES = ("redis", "rediss")
+__all__ = ["SenderRedisBackend", "SenderSentinelBackend", "result_backend_url"]
 
 
-class SenderRedisBackend(RedisBackend):
+class _SubscribeOnGet(RedisBackend):
     """Subscribes to a result only when `get()` waits for it.
 
     `get()` subscribes by itself and reads a result stored before it did, so nothing is lost.
@@ -28,9 +26,26 @@ class SenderRedisBackend(RedisBackend):
         return None
 
 
+class SenderRedisBackend(_SubscribeOnGet):
+    """Redis's result backend, subscribing on `get()` only."""
+
+
+class SenderSentinelBackend(_SubscribeOnGet, SentinelBackend):
+    """The result backend through Redis Sentinel, subscribing on `get()` only."""
+
+
+_BACKENDS: dict[str, type[RedisBackend]] = {
+    "redis": SenderRedisBackend,
+    "rediss": SenderRedisBackend,
+    "sentinel": SenderSentinelBackend,
+}
+
+
 def result_backend_url(url: str) -> str:
-    """The `result_backend` setting for a backend URL: Redis through `SenderRedisBackend`."""
-    if url.partition("://")[0] not in _REDIS_SCHEMES:
+    """The `result_backend` setting for a backend URL in Celery's form: Redis (plain or
+    through Sentinel) through a backend that subscribes on `get()` only."""
+    backend = _BACKENDS.get(url.partition("://")[0])
+    if backend is None:
         return url
     # Celery takes a backend class named before a '+' in the URL's scheme.
-    return f"{__name__}:{SenderRedisBackend.__name__}+{url}"
+    return f"{__name__}:{backend.__name__}+{url}"

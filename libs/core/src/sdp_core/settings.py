@@ -9,12 +9,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, TypeVar
 
-from pydantic import BeforeValidator, Field, RedisDsn, ValidationError, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sdp_core import validation
+from sdp_core.connections import validate_redis_url, validate_url
 
-__all__ = ["CommaList", "CommonSettings", "Environment", "load_settings"]
+__all__ = ["CommaList", "CommonSettings", "Environment", "RedisUrl", "ServiceUrl", "load_settings"]
 
 S = TypeVar("S", bound=BaseSettings)
 T = TypeVar("T")
@@ -28,6 +29,10 @@ def _split_commas(value: object) -> object:
 
 # A list read from one environment variable as "a,b,c" rather than as JSON.
 CommaList = Annotated[list[T], NoDecode, BeforeValidator(_split_commas)]
+# redis://, rediss://, unix:// (normalised as pydantic's RedisDsn) or sentinel:// (checked).
+RedisUrl = Annotated[str, AfterValidator(validate_redis_url)]
+# Any URL Celery takes; a sentinel:// one checked as RedisUrl checks it.
+ServiceUrl = Annotated[str, AfterValidator(validate_url)]
 
 
 class Environment(StrEnum):
@@ -46,15 +51,16 @@ class CommonSettings(BaseSettings):
         validation_alias="SDP_ENVIRONMENT",
         description="development relaxes the secret checks; anything else is strict.",
     )
-    redis_url: RedisDsn = Field(
-        RedisDsn("redis://localhost:6379/0"),
+    redis_url: RedisUrl = Field(
+        "redis://localhost:6379/0",
         validation_alias="REDIS_URL",
-        description="Redis for platform state (payloads, schedules, history).",
+        description="Redis for platform state (payloads, schedules, history); redis:// or "
+        "sentinel://host1:26379,host2:26379/0?master_name=NAME.",
     )
-    broker_url: str | None = Field(
+    broker_url: ServiceUrl | None = Field(
         None, validation_alias="CELERY_BROKER_URL", description="Celery broker; REDIS_URL if unset."
     )
-    result_backend: str | None = Field(
+    result_backend: ServiceUrl | None = Field(
         None,
         validation_alias="CELERY_RESULT_BACKEND",
         description="Celery result backend; REDIS_URL if unset.",
@@ -77,20 +83,13 @@ class CommonSettings(BaseSettings):
         "delivered again; a live worker keeps its own (sdp_worker.keepalive).",
     )
 
-    @field_validator("broker_url", "result_backend")
-    @classmethod
-    def _has_scheme(cls, value: str | None) -> str | None:
-        if value is not None and "://" not in value:
-            raise ValueError("must be a URL such as redis://host:6379/0")
-        return value
-
     @property
     def broker(self) -> str:
-        return self.broker_url or str(self.redis_url)
+        return self.broker_url or self.redis_url
 
     @property
     def backend(self) -> str:
-        return self.result_backend or str(self.redis_url)
+        return self.result_backend or self.redis_url
 
 
 def _env_name(cls: type[BaseSettings], field: str) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import redis
 
 from sdp_core import keys
+from sdp_core.connections import sync_client
 from sdp_core.queues import QUEUES
 from sdp_core.replies import text
 from sdp_core.settings import CommonSettings
@@ -74,7 +75,7 @@ def upgrade_broker(client: redis.Redis, queues: Iterable[str] = QUEUES) -> Upgra
 
 def upgrade_at_start(settings: CommonSettings) -> None:
     """`upgrade_broker` on the configured broker; a broker that is down only delays it."""
-    client = redis.Redis.from_url(settings.broker, socket_timeout=10, socket_connect_timeout=5)
+    client = sync_client(settings.broker, socket_timeout=10, socket_connect_timeout=5)
     try:
         done = upgrade_broker(client)
     except redis.RedisError as exc:

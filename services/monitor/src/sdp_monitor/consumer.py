@@ -30,6 +30,7 @@ from kombu.exceptions import OperationalError
 from redis.client import PubSub
 from redis.connection import Connection
 
+from sdp_core.connections import sync_client
 from sdp_monitor.events import EventRouter
 
 __all__ = ["EventConsumer", "event_channels", "message_body"]
@@ -83,11 +84,14 @@ class EventConsumer:
         self,
         app: Celery,
         router: EventRouter,
+        *,
+        broker_url: str,
         flush_s: float,
         backoff_max_s: float,
         on_connect: Callable[[], None],
     ) -> None:
         self.app = app
+        self.broker_url = broker_url
         self.router = router
         self.flush_s = flush_s
         self.backoff_max_s = backoff_max_s
@@ -121,8 +125,8 @@ class EventConsumer:
         self._safely(partial(self.router.flush, everything=True))
 
     def _consume(self) -> None:
-        client = redis.Redis.from_url(
-            self.app.conf.broker_url,
+        client = sync_client(
+            self.broker_url,
             socket_connect_timeout=CONNECT_TIMEOUT_S,
             # Each read of the stream sets its own timeout; this bounds the ping.
             socket_timeout=CONNECT_TIMEOUT_S,

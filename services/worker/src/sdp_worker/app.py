@@ -13,6 +13,7 @@ import redis
 from celery import Celery
 
 from sdp_core.celery_config import make_celery
+from sdp_core.connections import sync_client
 from sdp_core.settings import load_settings
 from sdp_jobs.context import JobContext
 from sdp_worker import keepalive
@@ -36,12 +37,12 @@ class WorkerRuntime:
     @cached_property
     def redis(self) -> redis.Redis:
         # redis-py's pool notices a fork and reconnects, so one client serves every child.
-        return redis.Redis.from_url(str(self.settings.redis_url))
+        return sync_client(self.settings.redis_url)
 
     @cached_property
     def revocations(self) -> StoredRevocations:
-        client = redis.Redis.from_url(
-            str(self.settings.redis_url),
+        client = sync_client(
+            self.settings.redis_url,
             socket_timeout=REVOCATION_TIMEOUT_S,
             socket_connect_timeout=REVOCATION_TIMEOUT_S,
         )

@@ -11,7 +11,12 @@ from sdp_core.celery_config import MAX_POOL_PROCESSES
 from sdp_core.queues import QUEUES, Queue
 from sdp_core.settings import CommaList, CommonSettings
 
-__all__ = ["WorkerSettings"]
+__all__ = ["SHUTDOWN_MARGIN_S", "WorkerSettings"]
+
+# What a stopping worker needs after its soft shutdown, before a SIGKILL may come: the hand-back
+# of unfinished tasks and the broker connection's close. A container's grace period (compose's
+# stop_grace_period, Kubernetes' terminationGracePeriodSeconds) exceeds the timeout by this.
+SHUTDOWN_MARGIN_S = 15
 
 
 class WorkerSettings(CommonSettings):
