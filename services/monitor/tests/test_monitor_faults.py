@@ -63,9 +63,9 @@ def test_a_killed_worker_is_offline_within_the_heartbeat_timeout(
 @pytest.mark.parametrize(
     "stop_env",
     [
-        # compose and `make run` stop a worker with SIGTERM: Celery's warm shutdown.
+        # `make run` stops a worker with SIGTERM: Celery's warm shutdown.
         {},
-        # deploy/k8s/base/worker.yaml makes the kubelet's SIGTERM a soft, then cold, shutdown.
+        # compose.yaml and deploy/k8s make that SIGTERM a soft, then cold, shutdown.
         {"REMAP_SIGTERM": "SIGQUIT", "SDP_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": "5"},
     ],
     ids=["warm", "soft"],
