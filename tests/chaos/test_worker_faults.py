@@ -197,7 +197,7 @@ def test_a_killed_worker_s_tasks_come_back_after_the_visibility_timeout_and_run_
     client_app: Celery, redis_url: str, redis_client: redis.Redis, ledger: Ledger, kill: str
 ) -> None:
     """SIGKILL of the whole process group (a container's or a host's end), or of the main
-    process alone (its pool children orphaned); a new worker takes over."""
+    process alone (its pool children then die before they finish); a new worker takes over."""
     results = submit(client_app, ledger, 8)
     with running_worker(redis_url, concurrency=2, command=WORKER, **FAST_RESTORE) as doomed:
         wait_until(lambda: len(ledger.ended()) >= 2, 60, "a first round to end")
