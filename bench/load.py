@@ -116,6 +116,8 @@ class Run:
     drain_s: float = 0.0
     # From the last task terminal until every stream had told each finish; None: not in time.
     streams_caught_up_s: float | None = None
+    # Accepted tasks the monitor's history holds in a terminal state, once the streams were done.
+    history_terminal: int = 0
     # CPU time of this process (the clients) during the load.
     clients_cpu_s: float = 0.0
     ready_after_s: float = 0.0
@@ -246,6 +248,18 @@ async def drain(backend: aioredis.Redis, run: Run) -> None:
     run.states.update(left.get(task_id, "no result") for task_id in pending)
 
 
+async def history_terminal(backend: aioredis.Redis, ids: list[str]) -> int:
+    """How many of ``ids`` the monitor's history holds in a terminal state."""
+    count = 0
+    for start in range(0, len(ids), MGET_CHUNK):
+        async with backend.pipeline(transaction=False) as pipe:
+            for task_id in ids[start : start + MGET_CHUNK]:
+                pipe.hget(keys.monitor_task(task_id), "state")
+            found = await pipe.execute()
+        count += sum(1 for state in found if state is not None and state.decode() in TERMINAL)
+    return count
+
+
 async def catch_up(run: Run) -> None:
     """Wait up to STREAM_CATCH_UP_S for every stream to have told every terminal task."""
     began = time.monotonic()
@@ -291,6 +305,7 @@ async def drive(started: Platform, seconds: float, clients: int, run: Run) -> No
         log(f"drain: {len(run.accepted):,} accepted tasks, up to {DRAIN_S:.0f} s")
         await drain(backend, run)
         await catch_up(run)
+        run.history_terminal = await history_terminal(backend, run.accepted)
     finally:
         for task in listening:
             task.cancel()
@@ -348,6 +363,8 @@ def stream_lines(run: Run) -> list[str]:
         f"{min(events):,} / {statistics.median(events):,.0f} / {max(events):,} |",
         f"| event stream: this run's tasks told finished per client, min / max "
         f"(of {run.terminal:,} terminal) | {min(seen):,} / {max(seen):,} |",
+        f"| the monitor's history: this run's tasks recorded terminal (after the streams) | "
+        f"{run.history_terminal:,} |",
         "| event stream: every client told every finish, after the last task was terminal | "
         + (
             f"{caught_up:,.1f} s |"
