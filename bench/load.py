@@ -96,10 +96,10 @@ class Endpoint:
 class Stream:
     connections: int = 0
     events: int = 0
-    # This run's tasks this stream told in a terminal state.
-    finished: set[str] = field(default_factory=set)
-    # Seconds from a task's finishing event (the worker's clock) to its arrival on this stream.
-    gaps: list[float] = field(default_factory=list)
+    # Each task this stream told in a terminal state: seconds from its finishing event (the
+    # worker's clock) to its arrival here. Taken for any id, since a 202 may reach its client
+    # after the task's end reached a stream; the report keeps this run's.
+    finished: dict[str, float] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
 
 
@@ -172,29 +172,27 @@ async def reader(http: httpx.AsyncClient, first: int, stop_at: float, run: Run) 
         await call(http, run.endpoints[label], READS[label], 200)
 
 
-async def submitter(http: httpx.AsyncClient, stop_at: float, run: Run, submitted: set[str]) -> None:
+async def submitter(http: httpx.AsyncClient, stop_at: float, run: Run) -> None:
     into = run.endpoints[SUBMISSION]
     while time.monotonic() < stop_at:
         response = await call(http, into, SUBMIT, 202, NOOP)
         if response is not None:
             task_id = response.json()["id"]
             run.accepted.append(task_id)
-            submitted.add(task_id)
 
 
-def take(stream: Stream, data: str, submitted: set[str]) -> None:
+def take(stream: Stream, data: str) -> None:
     """One `data:` line of the event stream."""
     stream.events += 1
     change = json.loads(data)
     if change["type"] != "task" or change["state"] not in TERMINAL:
         return
     task_id = change["id"]
-    if task_id in submitted and task_id not in stream.finished:
-        stream.finished.add(task_id)
-        stream.gaps.append(time.time() - float(change["at"]))
+    if task_id not in stream.finished:
+        stream.finished[task_id] = time.time() - float(change["at"])
 
 
-async def listen(http: httpx.AsyncClient, stream: Stream, submitted: set[str]) -> None:
+async def listen(http: httpx.AsyncClient, stream: Stream) -> None:
     """Hold the event stream open until cancelled; reconnect (after a second) if it ends."""
     while True:
         try:
@@ -207,7 +205,7 @@ async def listen(http: httpx.AsyncClient, stream: Stream, submitted: set[str]) -
                     stream.connections += 1
                     async for line in response.aiter_lines():
                         if line.startswith("data:"):
-                            take(stream, line[5:].strip(), submitted)
+                            take(stream, line[5:].strip())
                     stream.errors["stream ended"] += 1
         except httpx.HTTPError as exc:
             stream.errors[type(exc).__name__] += 1
@@ -260,12 +258,17 @@ async def history_terminal(backend: aioredis.Redis, ids: list[str]) -> int:
     return count
 
 
+def ours(run: Run, stream: Stream) -> list[float]:
+    """The gaps of the tasks this run submitted that ``stream`` told finished."""
+    return [stream.finished[task_id] for task_id in run.accepted if task_id in stream.finished]
+
+
 async def catch_up(run: Run) -> None:
     """Wait up to STREAM_CATCH_UP_S for every stream to have told every terminal task."""
     began = time.monotonic()
     expected = run.terminal
     while time.monotonic() - began <= STREAM_CATCH_UP_S:
-        if all(len(stream.finished) >= expected for stream in run.streams):
+        if all(len(ours(run, stream)) >= expected for stream in run.streams):
             run.streams_caught_up_s = time.monotonic() - began
             return
         await asyncio.sleep(DRAIN_POLL_S)
@@ -280,14 +283,12 @@ async def drive(started: Platform, seconds: float, clients: int, run: Run) -> No
     run.endpoints = {label: Endpoint() for label in READS}
     run.endpoints[SUBMISSION] = Endpoint(clients=submitters)
     run.streams = [Stream() for _ in range(streams)]
-    # The accepted ids, which the streams look their SUCCESS events up in.
-    submitted: set[str] = set()
     stream_clients = [client(started.web, viewer) for _ in range(streams)]
     load_clients = [client(started.web, viewer) for _ in range(readers)]
     load_clients += [client(started.web, operator) for _ in range(submitters)]
     backend = aioredis.Redis.from_url(started.redis_url)
     listening = [
-        asyncio.create_task(listen(http, stream, submitted))
+        asyncio.create_task(listen(http, stream))
         for http, stream in zip(stream_clients, run.streams, strict=True)
     ]
     try:
@@ -298,7 +299,7 @@ async def drive(started: Platform, seconds: float, clients: int, run: Run) -> No
         stop_at = began + seconds
         await asyncio.gather(
             *(reader(http, i, stop_at, run) for i, http in enumerate(load_clients[:readers])),
-            *(submitter(http, stop_at, run, submitted) for http in load_clients[readers:]),
+            *(submitter(http, stop_at, run) for http in load_clients[readers:]),
         )
         run.wall_s = time.monotonic() - began
         run.clients_cpu_s = time.process_time() - cpu
@@ -349,8 +350,8 @@ def endpoint_rows(run: Run) -> list[str]:
 def stream_lines(run: Run) -> list[str]:
     streams = run.streams
     events = [s.events for s in streams]
-    seen = [len(s.finished) for s in streams]
-    gaps = [gap for s in streams for gap in s.gaps]
+    seen = [len(ours(run, s)) for s in streams]
+    gaps = [gap for s in streams for gap in ours(run, s)]
     errors: Counter[str] = Counter()
     for s in streams:
         errors += s.errors
