@@ -17,8 +17,9 @@ concurrent clients, each on its own keep-alive ``httpx.AsyncClient`` connection,
 When the time is up the readers and submitters stop; the streams stay open while the run waits
 (up to ``DRAIN_S``) for every accepted task's result in Celery's result backend to be
 terminal, then (up to ``STREAM_CATCH_UP_S``) for every stream to have told each of them
-finished.  A stream that does not is reported, not failed: the monitor drops a slow
-subscriber's oldest batches by design (the console then reads its state afresh).
+finished, and counts the accepted tasks the monitor's history holds terminal.  A stream that
+misses some is reported, not failed: the monitor drops a slow subscriber's oldest batches by
+design (the console then reads its state afresh).
 
 Errors: any answer but the expected one (200; 202 for a submission), any transport error
 (each request may take up to ``REQUEST_TIMEOUT_S``) and any stream that ends while it is
@@ -177,8 +178,7 @@ async def submitter(http: httpx.AsyncClient, stop_at: float, run: Run) -> None:
     while time.monotonic() < stop_at:
         response = await call(http, into, SUBMIT, 202, NOOP)
         if response is not None:
-            task_id = response.json()["id"]
-            run.accepted.append(task_id)
+            run.accepted.append(response.json()["id"])
 
 
 def take(stream: Stream, data: str) -> None:
