@@ -76,3 +76,4 @@ bench: $(UV)
 	$(RUN) python bench/api.py
 	$(RUN) python bench/monitor.py
 	$(RUN) python bench/web.py
+	$(RUN) python bench/load.py

@@ -35,11 +35,15 @@ __all__ = [
 ]
 
 
-def options(doc: str | None) -> argparse.Namespace:
-    """Every benchmark's command line: ``--quick`` and ``--no-write``."""
+def options(
+    doc: str | None, more: Callable[[argparse.ArgumentParser], None] | None = None
+) -> argparse.Namespace:
+    """Every benchmark's command line: ``--quick``, ``--no-write`` and what ``more`` adds."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--no-write", action="store_true", help="do not write the results file")
+    if more is not None:
+        more(parser)
     return parser.parse_args()
 
 
