@@ -1,7 +1,7 @@
 """Bearer-token dependencies: `ViewerDep`, `OperatorDep`, `AdminDep`.
 
 Each route declares the least role it needs by one of them; `required_role` reads it back from
-the route, so a test can check every route without a table of its own.
+the route's dependant, so a test can check every route without a table of its own.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sdp_core.auth import InvalidToken, Principal, Role, TokenVerifier
@@ -54,9 +53,12 @@ def _roles(dependant: Dependant) -> list[Role]:
     return own + [role for sub in dependant.dependencies for role in _roles(sub)]
 
 
-def required_role(route: APIRoute) -> Role | None:
-    """The highest role the route's dependencies (nested ones too) require; None if public."""
-    return max(_roles(route.dependant), default=None)
+def required_role(dependant: Dependant) -> Role | None:
+    """The highest role a route's dependencies (nested ones too) require; None if public.
+
+    `dependant` is an APIRoute's, or that of an entry of `fastapi.routing.iter_route_contexts`.
+    """
+    return max(_roles(dependant), default=None)
 
 
 ViewerDep = Annotated[Principal, Depends(RoleRequired(Role.viewer))]
