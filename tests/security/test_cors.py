@@ -111,4 +111,4 @@ def test_no_origin_configured_no_cors_at_all(service: str) -> None:
 )
 def test_a_wildcard_or_not_an_origin_is_refused(origins: str) -> None:
     with pytest.raises(ValidationError, match="is not an origin"):
-        ApiSettings(environment="test", jwt_secret=SECRET, cors_origins=origins)  # type: ignore[arg-type]
+        ApiSettings(environment="test", jwt_secret=SECRET, cors_origins=origins)
