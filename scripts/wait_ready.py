@@ -48,8 +48,8 @@ def flower_login() -> str:
     """Where Flower's password is: the ready line is logged, so it never holds the password."""
     given = os.environ.get("FLOWER_BASIC_AUTH", "")
     kept = run_dir() / "flower_auth"
-    generated = kept.is_file() and kept.read_text().strip() == given
-    return f"user {given.partition(':')[0]}, password in {kept if generated else 'FLOWER_BASIC_AUTH'}"
+    where = kept if kept.is_file() and kept.read_text().strip() == given else "FLOWER_BASIC_AUTH"
+    return f"user {given.partition(':')[0]}, password in {where}"
 
 
 def main() -> int:
