@@ -12,6 +12,7 @@ from enum import IntEnum
 from typing import Literal
 
 import jwt
+from jwt.algorithms import RSAAlgorithm
 from pydantic import Field, SecretStr, model_validator
 
 from sdp_core.settings import CommonSettings, Environment
@@ -121,6 +122,11 @@ class AuthSettings(CommonSettings):
         if self.jwt_algorithm == "RS256":
             if not self.jwt_public_key:
                 raise ValueError("SDP_JWT_PUBLIC_KEY is required when SDP_JWT_ALGORITHM=RS256")
+            # A key that does not load would refuse every token, request after request.
+            try:
+                RSAAlgorithm(RSAAlgorithm.SHA256).prepare_key(self.jwt_public_key)
+            except (ValueError, TypeError, jwt.InvalidKeyError):
+                raise ValueError("SDP_JWT_PUBLIC_KEY is not an RSA public key in PEM") from None
             return self
         if self.environment is Environment.development:
             return self
