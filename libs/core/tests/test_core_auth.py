@@ -89,7 +89,7 @@ def test_remembers_at_most_cache_size_tokens() -> None:
 
 def test_none_algorithm_is_refused() -> None:
     unsigned = jwt.encode(
-        {"sub": "x", "role": "admin", "exp": int(time.time()) + 60}, None, algorithm="none"
+        {"sub": "x", "role": "admin", "exp": int(time.time()) + 60}, "", algorithm="none"
     )
     with pytest.raises(InvalidToken):
         TokenVerifier(generate_secret(), "HS256").verify(unsigned)
