@@ -11,12 +11,13 @@ PYTEST_ARGS ?=
 # keep two cores busy; a file stays on one worker, sharing its module fixtures.
 PYTEST_PARALLEL := -n 3 --dist loadfile
 
-.PHONY: run test test-fast tools lint format sync token bench help web-client
+.PHONY: run test test-fast chaos tools lint format sync token bench help web-client
 
 help:
 	@echo "make run        the whole platform as local processes (Ctrl-C stops it)"
 	@echo "make test       every suite, lint and type checks"
 	@echo "make test-fast  the same without the slow system and fault tests"
+	@echo "make chaos      the fault suite alone: processes killed and stopped mid-work"
 	@echo "make tools      the command-line tools the tests run, into .tools/bin"
 	@echo "make token ROLE=admin   a bearer token for local use"
 	@echo "make bench      the benchmarks"
@@ -59,6 +60,10 @@ test: tools lint
 test-fast: tools lint
 	PATH="$(TOOLS_BIN):$$PATH" $(RUN) pytest $(PYTEST_PARALLEL) -m "not slow" $(PYTEST_ARGS)
 	$(RUN) python scripts/web.py test
+
+# The fault suite (tests/chaos, marked chaos and slow): `make test` runs it too.
+chaos: tools
+	PATH="$(TOOLS_BIN):$$PATH" $(RUN) pytest $(PYTEST_PARALLEL) -m chaos $(PYTEST_ARGS)
 
 web-client: sync
 	$(RUN) python scripts/web.py client

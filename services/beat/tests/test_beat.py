@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -28,7 +27,8 @@ from sdp_core.replies import text
 from sdp_core.settings import CommonSettings
 from sdp_schedules.records import Run, decode_entry
 from sdp_schedules.store import ScheduleStore, now_ms
-from sdp_testing.processes import ServiceProcess, spawn, wait_until
+from sdp_testing.beat import sent_messages, start_beat
+from sdp_testing.processes import ServiceProcess, wait_until
 from sdp_testing.redis_server import (
     free_port,
     redis_server_args,
@@ -47,23 +47,6 @@ def test_static_schedule_has_cleanup() -> None:
 def test_heartbeat_must_outlive_the_lock() -> None:
     with pytest.raises(ValidationError, match="heartbeat_ttl_s"):
         BeatSettings(lock_ttl_s=10, heartbeat_ttl_s=10)
-
-
-def beat_env(redis_url: str, node: str, **extra: str) -> dict[str, str]:
-    return {
-        "REDIS_URL": redis_url,
-        "SDP_BEAT_NODE_NAME": node,
-        "SDP_BEAT_LOCK_TTL_S": "2",
-        "SDP_BEAT_HEARTBEAT_TTL_S": "5",
-        "SDP_BEAT_LOG_LEVEL": "INFO",
-        **extra,
-    }
-
-
-def start_beat(stack: ExitStack, redis_url: str, node: str, **extra: str) -> ServiceProcess:
-    return stack.enter_context(
-        spawn([sys.executable, "-m", "sdp_beat"], beat_env(redis_url, node, **extra), name=node)
-    )
 
 
 def health(redis_url: str, node: str) -> int:
@@ -91,14 +74,6 @@ def every_second(store: ScheduleStore, count: int, **changes: Any) -> list[str]:
         ).id
         for n in range(count)
     ]
-
-
-def sent_messages(client: redis.Redis) -> list[dict[str, Any]]:
-    """Every task message waiting on the system queue, as kombu stored it."""
-    messages: list[dict[str, Any]] = []
-    for key in keys.queue_keys("system"):
-        messages += [json.loads(raw) for raw in client.lrange(key, 0, -1)]
-    return messages
 
 
 def sent_runs(store: ScheduleStore, schedule_id: str) -> list[Run]:

@@ -60,6 +60,38 @@ def test_a_killed_worker_is_offline_within_the_heartbeat_timeout(
     assert status["workers"] == [survivor.name]
 
 
+@pytest.mark.parametrize(
+    "stop_env",
+    [
+        # `make run` stops a worker with SIGTERM: Celery's warm shutdown.
+        {},
+        # compose.yaml and deploy/k8s make that SIGTERM a soft, then cold, shutdown.
+        {"REMAP_SIGTERM": "SIGQUIT", "SDP_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": "5"},
+    ],
+    ids=["warm", "soft"],
+)
+def test_a_killed_worker_is_lost_and_one_stopped_like_a_scaled_down_one_is_not(
+    client: TestClient, token: Token, redis_url: str, stop_env: dict[str, str]
+) -> None:
+    sample = client.app.state.metrics.registry.get_sample_value  # type: ignore[attr-defined]
+
+    def scraped(worker: ServiceProcess) -> tuple[float | None, float | None]:
+        client.get("/metrics")
+        labels = {"worker": worker.name}
+        return sample("celery_worker_up", labels), sample("celery_worker_lost", labels)
+
+    with (
+        running_worker(redis_url, concurrency=1, queues="system") as killed,
+        running_worker(redis_url, concurrency=1, queues="system", **stop_env) as stopped,
+    ):
+        wait_until(lambda: len(online(client, token)) == 2, 15, "both workers")
+        assert (scraped(killed), scraped(stopped)) == ((1, 0), (1, 0))
+        assert stopped.stop() == 0
+        killed.signal(signal.SIGKILL)
+        wait_until(lambda: scraped(killed) == (0, 1), OFFLINE_AFTER_S + 4, "the killed one lost")
+        assert scraped(stopped) == (0, 0)
+
+
 def test_a_frozen_worker_is_504_by_name_while_status_answers(
     client: TestClient, token: Token, two_workers: list[ServiceProcess]
 ) -> None:

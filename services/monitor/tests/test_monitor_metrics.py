@@ -20,7 +20,7 @@ from sdp_monitor.app import create_app
 from sdp_monitor.metrics import MAX_LABEL_VALUES, MonitorMetrics
 from sdp_testing.processes import running_worker, wait_until
 
-from .support import auth, monitor_settings
+from .support import auth, monitor_settings, publish_events
 
 Token = Callable[[str], str]
 
@@ -96,6 +96,43 @@ def test_a_scrape_shows_workers_queues_tasks_and_beat(
         check=False,
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_a_worker_that_stops_beating_is_lost_one_that_says_goodbye_is_not(
+    redis_url: str, redis_client: redis.Redis, jwt_secret: str
+) -> None:
+    # Offline after one missed heartbeat, which each event says it sends every `freq` s:
+    # 60 s keeps a worker online throughout, 0.2 s lets it go silent at once.
+    settings = monitor_settings(redis_url, jwt_secret, offline_after_heartbeats=1)
+    app = create_app(settings)
+    sample = app.state.metrics.registry.get_sample_value
+
+    def worker(kind: str, name: str, freq: float = 60) -> dict[str, object]:
+        return {"type": kind, "hostname": name, "freq": freq, "timestamp": time.time()}
+
+    def scraped(name: str) -> tuple[float | None, float | None]:
+        client.get("/metrics")
+        labels = {"worker": name}
+        return sample("celery_worker_up", labels), sample("celery_worker_lost", labels)
+
+    with TestClient(app) as client:
+        wait_until(app.state.consumer.connected.is_set, 10, "the event stream")
+        publish_events(
+            redis_client, [worker("worker-online", "killed@h"), worker("worker-online", "left@h")]
+        )
+        wait_until(lambda: scraped("left@h") == (1, 0), 10, "left@h online")
+        assert scraped("killed@h") == (1, 0)
+        publish_events(
+            redis_client,
+            [worker("worker-heartbeat", "killed@h", freq=0.2), worker("worker-offline", "left@h")],
+        )
+        wait_until(lambda: scraped("killed@h") == (0, 1), 10, "killed@h lost")
+        # The goodbye: down, not lost, however long it stays silent.
+        assert scraped("left@h") == (0, 0)
+        assert sample("celery_workers_online") == 0
+        publish_events(redis_client, [worker("worker-heartbeat", "killed@h")])
+        wait_until(lambda: scraped("killed@h") == (1, 0), 10, "killed@h back")
+        assert scraped("left@h") == (0, 0)
 
 
 def test_without_beat_its_age_is_infinite_and_its_counts_absent(

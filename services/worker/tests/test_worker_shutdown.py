@@ -7,8 +7,6 @@ the test was handed back by the stopped worker, not restored after the timeout.
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Iterator
 
 import pytest
@@ -19,7 +17,12 @@ from sdp_core import keys
 from sdp_core.queues import QUEUES
 from sdp_core.settings import load_settings
 from sdp_testing.events import recording_events
-from sdp_testing.processes import ServiceProcess, running_worker, wait_until
+from sdp_testing.processes import (
+    kubelet_stop,
+    running_worker,
+    stopped_like_a_pod,
+    wait_until,
+)
 from sdp_worker.app import create_app
 from sdp_worker.settings import WorkerSettings
 
@@ -29,16 +32,6 @@ def app(redis_url: str) -> Iterator[Celery]:
     app = create_app(WorkerSettings(redis_url=redis_url))
     yield app
     app.close()
-
-
-def stopped_like_a_pod(soft_shutdown_s: float) -> dict[str, str]:
-    """The worker's environment in deploy/k8s/base/worker.yaml, with a shorter timeout."""
-    return {"REMAP_SIGTERM": "SIGQUIT", "SDP_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": str(soft_shutdown_s)}
-
-
-def kubelet_stop(worker: ServiceProcess) -> None:
-    """SIGTERM to the main process alone, as a container runtime sends it to PID 1."""
-    os.kill(worker.proc.pid, signal.SIGTERM)
 
 
 def test_the_soft_shutdown_timeout_reaches_celery(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,14 +10,21 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sdp_core.celery_config import make_celery
 from sdp_core.settings import CommonSettings
 
-__all__ = ["ServiceProcess", "running_worker", "spawn", "wait_until"]
+__all__ = [
+    "ServiceProcess",
+    "kubelet_stop",
+    "running_worker",
+    "spawn",
+    "stopped_like_a_pod",
+    "wait_until",
+]
 
 
 def wait_until(
@@ -93,9 +100,13 @@ def ping(redis_url: str, node: str, timeout_s: float = 1.0) -> bool:
 
 @contextlib.contextmanager
 def running_worker(
-    redis_url: str, concurrency: int = 2, queues: str = "collect,etl,system", **env: str
+    redis_url: str,
+    concurrency: int = 2,
+    queues: str = "collect,etl,system",
+    command: Sequence[str] = (sys.executable, "-m", "sdp_worker"),
+    **env: str,
 ) -> Iterator[ServiceProcess]:
-    """`python -m sdp_worker` on the given Redis; yields once it answers a ping."""
+    """`python -m sdp_worker` (or `command`) on the given Redis; yields once it answers a ping."""
     node = f"test-{uuid.uuid4().hex[:8]}@localhost"
     settings = worker_env(
         redis_url,
@@ -104,8 +115,18 @@ def running_worker(
         SDP_WORKER_QUEUES=queues,
         **env,
     )
-    with spawn([sys.executable, "-m", "sdp_worker"], settings, name=node) as worker:
+    with spawn(list(command), settings, name=node) as worker:
         wait_until(lambda: not worker.alive() or ping(redis_url, node), 30, f"worker {node}")
         if not worker.alive():
             raise RuntimeError(f"worker exited early:\n{worker.log()[-4000:]}")
         yield worker
+
+
+def stopped_like_a_pod(soft_shutdown_s: float) -> dict[str, str]:
+    """The worker's environment in deploy/k8s/base/worker.yaml, with a shorter timeout."""
+    return {"REMAP_SIGTERM": "SIGQUIT", "SDP_WORKER_SOFT_SHUTDOWN_TIMEOUT_S": str(soft_shutdown_s)}
+
+
+def kubelet_stop(worker: ServiceProcess) -> None:
+    """SIGTERM to the main process alone, as a container runtime sends it to PID 1."""
+    os.kill(worker.proc.pid, signal.SIGTERM)

@@ -9,6 +9,12 @@ worker or a vanished queue simply stops appearing. Label values are
 bounded: workers by the purge, queues by the queue book, task names and queues in task
 metrics by `MAX_LABEL_VALUES` (the rest count as `other`), soft time limits by the job
 catalogue; task ids never become labels.
+
+A worker that stopped without a goodbye (killed, out of memory, hung, its node lost) is `lost`
+until it beats again or is purged; one that said goodbye (a warm shutdown: a scale-down, a
+rolling update) is only not `up`. A gauge, not a counter of losses: it clears when the worker
+is back under its name, and a restarted monitor exports no reset for Prometheus to mistake.
+alerts.yml reads its last 15 minutes, which outlive the purge and a monitor restart.
 """
 
 from __future__ import annotations
@@ -72,7 +78,8 @@ class _Bounded:
 class _Cluster:
     """What the last refresh read; the collector exports it."""
 
-    workers: list[tuple[str, bool, int]] = field(default_factory=list)
+    # (name, up, lost, tasks running)
+    workers: list[tuple[str, bool, bool, int]] = field(default_factory=list)
     queues: dict[str, tuple[int, int]] = field(default_factory=dict)
     beat: BeatHeartbeat | None = None
     # The broker Redis's used_memory and maxmemory (0: no limit); None when INFO failed.
@@ -86,17 +93,24 @@ class _ClusterCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         cluster = self.metrics.cluster
         online = GaugeMetricFamily("celery_workers_online", "Workers sending heartbeats.")
-        online.add_metric([], sum(1 for _, up, _ in cluster.workers if up))
+        online.add_metric([], sum(1 for _, up, _, _ in cluster.workers if up))
         up = GaugeMetricFamily(
             "celery_worker_up",
             "1 while a worker sends heartbeats, 0 once it missed them, until it is purged.",
             labels=["worker"],
         )
+        lost = GaugeMetricFamily(
+            "celery_worker_lost",
+            "1 once a worker missed its heartbeats without saying goodbye, until it beats again "
+            "or is purged; 0 while it is up or after it left cleanly.",
+            labels=["worker"],
+        )
         active = GaugeMetricFamily(
             "celery_worker_tasks_active", "Tasks running on a worker.", labels=["worker"]
         )
-        for name, is_up, running in cluster.workers:
+        for name, is_up, is_lost, running in cluster.workers:
             up.add_metric([name], 1 if is_up else 0)
+            lost.add_metric([name], 1 if is_lost else 0)
             active.add_metric([name], running)
         length = GaugeMetricFamily(
             "celery_queue_length",
@@ -116,7 +130,7 @@ class _ClusterCollector(Collector):
         )
         for name, seconds in SOFT_TIME_LIMITS.items():
             limits.add_metric([name], seconds)
-        yield from (online, up, active, length, processing, limits, *self._beat(cluster.beat))
+        yield from (online, up, lost, active, length, processing, limits, *self._beat(cluster.beat))
         if cluster.broker_memory is not None:
             used, limit = cluster.broker_memory
             yield GaugeMetricFamily(
@@ -269,7 +283,7 @@ class MonitorMetrics:
         pending = await book.lengths()
         self.cluster = _Cluster(
             workers=[
-                (w.name, up, counts.active_by_worker[w.name] if up else 0)
+                (w.name, up, not (up or w.left), counts.active_by_worker[w.name] if up else 0)
                 for w, up in live.workers()
             ],
             queues={q: (n, counts.processing[q]) for q, n in pending.items()},

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from celery import Celery
+
 from sdp_core.settings import load_settings
 from sdp_core.upgrade import upgrade_at_start
 from sdp_worker.app import create_app
 from sdp_worker.settings import WorkerSettings
 
 
-def main() -> None:
+def main(build: Callable[[WorkerSettings], Celery] = create_app) -> None:
+    """Start the worker on the app `build` makes; the fault suite's worker adds a test task."""
     settings = load_settings(WorkerSettings)
     upgrade_at_start(settings)
-    create_app(settings).worker_main(
+    build(settings).worker_main(
         [
             "worker",
             "--events",
