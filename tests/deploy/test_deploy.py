@@ -562,6 +562,26 @@ def test_grafana_lets_nobody_in_without_the_admin_password(services: dict[str, A
     assert environment["GF_SECURITY_ADMIN_PASSWORD"], "the password reaches Grafana"
 
 
+@pytest.mark.parametrize(
+    "password", ["", "admin", "Xq3-short-pw", "ab" * 12, "chan" + "geme" * 3, "1234567" * 3]
+)
+def test_grafana_refuses_a_weak_admin_password_at_start(
+    services: dict[str, Any], password: str
+) -> None:
+    # The entrypoint's own check, run as the container would run it (without Grafana's /run.sh);
+    # the configuration keeps compose's $$ escapes, which compose turns into $ at start.
+    shell, flag, script, name = services["grafana"]["entrypoint"]
+    env = {"PATH": os.environ["PATH"], "GF_SECURITY_ADMIN_PASSWORD": password}
+    run = [shell, flag, script.replace("$$", "$"), name]
+    done = subprocess.run(run, env=env, capture_output=True, text=True, timeout=10, check=False)
+    assert done.returncode == 1, (password, done.stderr)
+    assert done.stderr.startswith("GRAFANA_ADMIN_PASSWORD is too weak"), done.stderr
+    assert not password or password not in done.stderr
+    env["GF_SECURITY_ADMIN_PASSWORD"] = secrets.token_urlsafe(24)
+    strong = subprocess.run(run, env=env, capture_output=True, text=True, timeout=10, check=False)
+    assert "too weak" not in strong.stderr and "/run.sh" in strong.stderr, strong.stderr
+
+
 # --- the sentinel profile --------------------------------------------------------------------
 
 

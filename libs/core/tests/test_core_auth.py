@@ -1,15 +1,22 @@
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import time
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import ValidationError
 
 from sdp_core.auth import (
     LEEWAY_S,
     AuthSettings,
     InvalidToken,
+    Principal,
     Role,
     TokenVerifier,
     generate_secret,
@@ -82,7 +89,7 @@ def test_remembers_at_most_cache_size_tokens() -> None:
 
 def test_none_algorithm_is_refused() -> None:
     unsigned = jwt.encode(
-        {"sub": "x", "role": "admin", "exp": int(time.time()) + 60}, None, algorithm="none"
+        {"sub": "x", "role": "admin", "exp": int(time.time()) + 60}, "", algorithm="none"
     )
     with pytest.raises(InvalidToken):
         TokenVerifier(generate_secret(), "HS256").verify(unsigned)
@@ -123,3 +130,52 @@ def test_configuration_errors_never_echo_the_secret(monkeypatch: pytest.MonkeyPa
         load_settings(AuthSettings)
     assert "too weak" in str(exit_info.value)
     assert "hunter2" not in str(exit_info.value)
+
+
+def rsa_pair() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+def test_rs256_verifies_with_the_public_key_and_refuses_the_key_as_an_hmac_secret() -> None:
+    private, public = rsa_pair()
+    verifier = AuthSettings(
+        environment="production", jwt_algorithm="RS256", jwt_public_key=public
+    ).verifier()
+    token = issue_token(private, "ops", Role.operator, algorithm="RS256")
+    assert verifier.verify(token) == Principal("ops", Role.operator)
+    other, _ = rsa_pair()
+    with pytest.raises(InvalidToken):
+        verifier.verify(issue_token(other, "mallory", Role.admin, algorithm="RS256"))
+    # The public key is public: a token signed with it as an HS256 secret must not pass.
+    claims = {"sub": "mallory", "role": "admin", "exp": int(time.time()) + 60}
+    confused = hmac_token(claims, public)
+    with pytest.raises(InvalidToken):
+        verifier.verify(confused)
+
+
+def hmac_token(claims: dict[str, object], key: str) -> str:
+    """HS256 by hand: PyJWT itself refuses a PEM key as an HMAC secret."""
+
+    def encode(part: bytes) -> bytes:
+        return base64.urlsafe_b64encode(part).rstrip(b"=")
+
+    head = encode(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = encode(json.dumps(claims).encode())
+    signature = hmac.new(key.encode(), head + b"." + body, hashlib.sha256).digest()
+    return (head + b"." + body + b"." + encode(signature)).decode()
+
+
+def test_a_public_key_that_does_not_load_is_refused_at_startup() -> None:
+    with pytest.raises(ValidationError, match="not an RSA public key"):
+        AuthSettings(environment="production", jwt_algorithm="RS256", jwt_public_key="nope")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -11,6 +12,7 @@ from enum import IntEnum
 from typing import Literal
 
 import jwt
+from jwt.algorithms import RSAAlgorithm
 from pydantic import Field, SecretStr, model_validator
 
 from sdp_core.settings import CommonSettings, Environment
@@ -24,11 +26,32 @@ __all__ = [
     "TokenVerifier",
     "generate_secret",
     "issue_token",
+    "weak_password_reason",
     "weak_secret_reason",
 ]
 
 MIN_SECRET_LENGTH = 32
 MIN_DISTINCT_CHARS = 12
+# A password a person types (Flower's, Grafana's) is shorter than a signing key.
+MIN_PASSWORD_LENGTH = 16
+MIN_PASSWORD_DISTINCT_CHARS = 8
+# Defaults and placeholders that get copied into configurations (the seed's admin123 among
+# them), found in a value whatever its case and punctuation.
+KNOWN_DEFAULTS = (
+    "admin123",
+    "changeme",
+    "changethis",
+    "password",
+    "passw0rd",
+    "secret",
+    "default",
+    "example",
+    "placeholder",
+    "letmein",
+    "hunter2",
+    "qwerty",
+    "123456",
+)
 LEEWAY_S = 5
 
 
@@ -60,13 +83,25 @@ class InvalidToken(Exception):
     """The token is missing, malformed, expired, badly signed or lacks a known role."""
 
 
+def _weakness(value: str, min_length: int, min_distinct: int) -> str | None:
+    folded = re.sub(r"[^a-z0-9]", "", value.lower())
+    if any(word in folded for word in KNOWN_DEFAULTS):
+        return "must not be or contain a known default or placeholder word"
+    if len(value) < min_length:
+        return f"must be at least {min_length} characters"
+    if len(set(value)) < min_distinct:
+        return f"must use at least {min_distinct} distinct characters"
+    return None
+
+
 def weak_secret_reason(secret: str) -> str | None:
     """Why a shared secret is too weak to sign tokens, or None when it will do."""
-    if len(secret) < MIN_SECRET_LENGTH:
-        return f"must be at least {MIN_SECRET_LENGTH} characters"
-    if len(set(secret)) < MIN_DISTINCT_CHARS:
-        return f"must use at least {MIN_DISTINCT_CHARS} distinct characters"
-    return None
+    return _weakness(secret, MIN_SECRET_LENGTH, MIN_DISTINCT_CHARS)
+
+
+def weak_password_reason(password: str) -> str | None:
+    """Why a login password (Flower's, Grafana's) is too weak, or None when it will do."""
+    return _weakness(password, MIN_PASSWORD_LENGTH, MIN_PASSWORD_DISTINCT_CHARS)
 
 
 def generate_secret() -> str:
@@ -87,6 +122,11 @@ class AuthSettings(CommonSettings):
         if self.jwt_algorithm == "RS256":
             if not self.jwt_public_key:
                 raise ValueError("SDP_JWT_PUBLIC_KEY is required when SDP_JWT_ALGORITHM=RS256")
+            # A key that does not load would refuse every token, request after request.
+            try:
+                RSAAlgorithm(RSAAlgorithm.SHA256).prepare_key(self.jwt_public_key)
+            except (ValueError, TypeError, jwt.InvalidKeyError):
+                raise ValueError("SDP_JWT_PUBLIC_KEY is not an RSA public key in PEM") from None
             return self
         if self.environment is Environment.development:
             return self

@@ -7,7 +7,7 @@ service; a service's own fields carry its prefix (``SDP_API_PORT``…).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -102,10 +102,11 @@ def _env_name(cls: type[BaseSettings], field: str) -> str:
     return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
 
 
-def load_settings(cls: type[S]) -> S:
-    """Read settings from the environment, or exit 2 naming each bad variable (values hidden)."""
+def load_settings(cls: type[S], **values: Any) -> S:
+    """Read settings from the environment (`values` win), or exit 2 naming each bad variable
+    (values hidden)."""
     try:
-        return cls()
+        return cls(**values)
     except ValidationError as exc:
         lines = [f"invalid configuration for {cls.__name__}:"]
         for err in exc.errors():

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+
+from pydantic import Field, field_validator
 
 from sdp_core.auth import AuthSettings
 from sdp_core.settings import CommaList
 
 __all__ = ["HttpSettings"]
+
+# What a browser sends as Origin: a scheme, a host and maybe a port; no path, no wildcard.
+_ORIGIN = re.compile(r"^https?://[^/\s*?#]+$")
 
 
 class HttpSettings(AuthSettings):
@@ -16,3 +21,14 @@ class HttpSettings(AuthSettings):
         validation_alias="SDP_CORS_ORIGINS",
         description="Comma-separated origins allowed by CORS (the dashboard's).",
     )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_only(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if not _ORIGIN.match(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: give scheme://host[:port] without a path "
+                    "(no trailing slash) for each dashboard; * is not allowed"
+                )
+        return origins
