@@ -79,8 +79,8 @@ def through_an_outage(
     platform: Platform,
     redis_aof: AofServer,
     name: str,
-    fault: Callable[[], None],
-    back: Callable[[], None],
+    fault: Callable[[], object],
+    back: Callable[[], object],
 ) -> None:
     statuses: Counter[int] = Counter()
     with httpx.Client(timeout=10) as client:
