@@ -20,13 +20,13 @@ import pytest
 
 from sdp_testing.platform import (
     Platform,
-    all_succeeded,
     create_schedule,
     not_ready,
     run_count,
     running_platform,
     supervised_pids,
     try_submit,
+    wait_succeeded,
 )
 from sdp_testing.processes import wait_until
 from sdp_testing.proxy import FlakyProxy, flaky_proxy
@@ -128,12 +128,7 @@ def test_every_service_reconnects_with_capped_backoff_and_nothing_is_lost(
         # Every service tried again while refused, and got through once it could.
         assert attempts > 0
         assert statuses[202] == len(accepted) >= 10
-        wait_until(
-            lambda: all_succeeded(client, platform, accepted),
-            60 + VISIBILITY_TIMEOUT_S,
-            "every accepted task to succeed",
-            interval_s=0.5,
-        )
+        wait_succeeded(client, platform, accepted, 60 + VISIBILITY_TIMEOUT_S)
         wait_until(
             lambda: run_count(client, platform, schedule_id) >= fired + 3,
             30,

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import redis
 from celery.utils.nodenames import host_format
+from kombu.exceptions import OperationalError
 
 from sdp_core.auth import Role, issue_token
 from sdp_core.heartbeat import read_heartbeat
@@ -44,6 +45,7 @@ __all__ = [
     "supervisorctl",
     "task_states",
     "try_submit",
+    "wait_succeeded",
 ]
 
 # The workspace this package is installed from, editable (libs/testing/src/sdp_testing).
@@ -239,11 +241,17 @@ def not_ready(client: httpx.Client, platform: Platform, redis_url: str, since: f
             direct.close()
         return heartbeat is not None and heartbeat.leading and heartbeat.last_tick > since
 
+    def worker_answers() -> bool:
+        try:
+            return ping(redis_url, platform.worker)
+        except (redis.RedisError, OSError, OperationalError):  # Redis not back for this client
+            return False
+
     status = answers(f"{platform.monitor}/api/v1/celery/status") or {}
     checks: dict[str, Callable[[], bool]] = {
         "api": lambda: answers(f"{platform.api}/readyz") is not None,
         "monitor": lambda: answers(f"{platform.monitor}/readyz") is not None,
-        "worker": lambda: ping(redis_url, platform.worker),
+        "worker": worker_answers,
         "beat": beat_ticked,
         "monitor sees the worker": lambda: status.get("workers") == [platform.worker],
         "monitor sees beat": lambda: status.get("beat_running") is True,
@@ -309,6 +317,17 @@ def all_succeeded(client: httpx.Client, platform: Platform, task_ids: list[str])
         return task_states(client, platform, task_ids) == Counter({"SUCCESS": len(task_ids)})
     except httpx.TransportError:
         return False
+
+
+def wait_succeeded(
+    client: httpx.Client, platform: Platform, task_ids: list[str], within_s: float
+) -> None:
+    """Wait until every task succeeded; fail naming how many are in each state if not."""
+    try:
+        wait_until(lambda: all_succeeded(client, platform, task_ids), within_s, "", interval_s=0.5)
+    except TimeoutError:
+        states = task_states(client, platform, task_ids)
+        raise AssertionError(f"not every task succeeded within {within_s} s: {states}") from None
 
 
 def run_count(client: httpx.Client, platform: Platform, schedule_id: str) -> int:
