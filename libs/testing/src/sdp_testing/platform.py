@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import signal
 import socket
 import subprocess
@@ -211,12 +210,12 @@ def supervisorctl(platform: Platform, *args: str) -> str:
 
 
 def supervised_pids(platform: Platform) -> dict[str, int]:
-    """program -> pid of every program supervisord runs; one that is not RUNNING is missing."""
+    """command line -> pid of each program supervisord runs: its children (supervisorctl shows
+    no pid for the first 60 s, while a program is STARTING)."""
     return {
-        name.rpartition(":")[2]: int(pid)
-        for name, pid in re.findall(
-            r"^(\S+)\s+RUNNING\s+pid (\d+),", supervisorctl(platform, "status"), re.MULTILINE
-        )
+        b" ".join(command).decode(errors="replace").strip(): pid
+        for pid, (parent, command) in platform_processes(platform).items()
+        if parent == platform.process.proc.pid
     }
 
 
