@@ -151,10 +151,12 @@ def test_the_api_and_the_monitor_restarted_under_load_lose_nothing(
 ) -> None:
     wait_until(lambda: len(load.accepted) >= 20, 60, "the load to start")
     others = {
-        name: pid
-        for name, pid in supervised_pids(platform).items()
-        if name not in ("api", "monitor")
+        command: pid
+        for command, pid in supervised_pids(platform).items()
+        if "sdp_api" not in command and "sdp_monitor" not in command
     }
+    # The output printer, Redis, worker, beat, Flower and Caddy.
+    assert len(others) == 6, others
     restarted(platform, "services:api", platform.api)
     killed_and_back(platform, "sdp_api", platform.api)
     with httpx.Client(timeout=30) as client:
