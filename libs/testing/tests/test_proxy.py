@@ -22,10 +22,12 @@ def test_it_forwards_cuts_and_hangs_up(redis_url: str) -> None:
         # The cut connection ends: no more answers on it.
         assert sock.recv(64) == b""
         sock.close()
-        with proxy.refusing():
-            # Nothing sent: a request the proxy never read could turn its close into a reset.
-            with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as refused:
-                assert refused.recv(64) == b""
+        # Nothing sent: a request the proxy never read could turn its close into a reset.
+        with (
+            proxy.refusing(),
+            socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as refused,
+        ):
+            assert refused.recv(64) == b""
         sock, answer = ping(proxy.port)
         sock.close()
         assert answer == b"+PONG\r\n"
