@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +18,14 @@ import yaml
 from sdp_core import keys
 from sdp_core.auth import Role
 from sdp_core.heartbeat import read_heartbeat
-from sdp_testing.platform import STUB_INDEX, Platform, port_closed, running_platform
+from sdp_testing.platform import (
+    STUB_INDEX,
+    Platform,
+    port_closed,
+    running_platform,
+    service_pid,
+    supervisorctl,
+)
 from sdp_testing.processes import ping, spawn, wait_until
 from sdp_testing.prometheus import running_prometheus
 from sdp_testing.redis_server import free_port, redis_server_args, wait_for_redis
@@ -30,50 +35,6 @@ ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 READY_WITHIN_S = 60
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
-
-
-def platform_processes(platform: Platform) -> dict[int, tuple[int, list[bytes]]]:
-    """pid -> (parent pid, command line) of each live process the platform started."""
-    table: dict[int, tuple[int, list[bytes]]] = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            # The fields after the command name: state is the first, the parent pid the second.
-            state, parent = (entry / "stat").read_text().rpartition(")")[2].split()[:2]
-            if state != "Z":
-                table[int(entry.name)] = (
-                    int(parent),
-                    (entry / "cmdline").read_bytes().split(b"\0"),
-                )
-        except (OSError, ValueError):
-            continue
-
-    def descends(pid: int) -> bool:
-        while pid in table:
-            pid = table[pid][0]
-            if pid == platform.process.proc.pid:
-                return True
-        return False
-
-    return {pid: row for pid, row in table.items() if descends(pid)}
-
-
-def service_pid(platform: Platform, program: str) -> int:
-    """The pid of the platform's `python -m <program>` (not its pool's), or its redis-server."""
-
-    def runs(command: list[bytes]) -> bool:
-        if program == "redis":
-            # Redis rewrites its title to "<binary> <address>".
-            return Path(command[0].decode().split()[0]).name == "redis-server"
-        return command[1:3] == [b"-m", program.encode()]
-
-    found = {
-        pid: parent
-        for pid, (parent, command) in platform_processes(platform).items()
-        if runs(command)
-    }
-    mains = [pid for pid, parent in found.items() if parent not in found]
-    assert len(mains) == 1, f"{program}: {mains}"
-    return mains[0]
 
 
 def wait_for_task(client: httpx.Client, platform: Platform, task_id: str) -> dict[str, Any]:
@@ -255,19 +216,6 @@ def test_a_worker_stopped_through_the_monitor_comes_back(platform: Platform) -> 
     assert shutdown.status_code == 200, shutdown.text
     wait_until(lambda: worker_back(platform, node, old), 90, "the worker to come back")
     assert lasting_pids(platform) == before
-
-
-def supervisorctl(platform: Platform, *args: str) -> str:
-    config = platform.run_dir / "supervisord.conf"
-    done = subprocess.run(
-        [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(config), *args],
-        capture_output=True,
-        text=True,
-        # `start` answers once the program has run for startsecs (60 s).
-        timeout=120,
-        check=False,
-    )
-    return done.stdout + done.stderr
 
 
 @pytest.mark.timeout(300)

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from sdp_core.auth import Role
-from sdp_testing.platform import Platform, running_platform
+from sdp_testing.platform import Platform, all_succeeded, run_count, running_platform, submit
 from sdp_testing.processes import wait_until
 from sdp_testing.redis_server import SentinelCluster
 
@@ -26,8 +26,6 @@ pytestmark = [pytest.mark.system, pytest.mark.slow]
 BEFORE = 20
 QUEUED = 20
 AFTER = 20
-# A submission that meets the failover is tried again, for at most this long in all.
-SUBMIT_WITHIN_S = 60
 # Messages a worker held when the master died come back after the visibility timeout.
 VISIBILITY_TIMEOUT_S = 10
 
@@ -46,58 +44,6 @@ def platform(
     ) as started:
         assert "SDP platform ready in" in started.process.log(), started.process.log()[-4000:]
         yield started
-
-
-def submit(client: httpx.Client, platform: Platform, statuses: Counter[int]) -> str:
-    """A system.noop through the api, tried again on a 503 or a dropped connection."""
-    deadline = time.monotonic() + SUBMIT_WITHIN_S
-    while True:
-        try:
-            response = client.post(
-                f"{platform.api}/api/v1/tasks",
-                json={"task": "system.noop"},
-                headers=platform.token(Role.operator),
-            )
-        except httpx.TransportError:
-            statuses[0] += 1
-        else:
-            statuses[response.status_code] += 1
-            if response.status_code == 202:
-                return str(response.json()["id"])
-            assert response.status_code == 503, response.text
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no submission accepted within {SUBMIT_WITHIN_S} s: {statuses}")
-        time.sleep(0.2)
-
-
-def states(client: httpx.Client, platform: Platform, task_ids: list[str]) -> Counter[str]:
-    found: Counter[str] = Counter()
-    for task_id in task_ids:
-        response = client.get(
-            f"{platform.api}/api/v1/tasks/{task_id}", headers=platform.token(Role.viewer)
-        )
-        found[
-            response.json()["state"] if response.status_code == 200 else str(response.status_code)
-        ] += 1
-    return found
-
-
-def run_count(client: httpx.Client, platform: Platform, schedule_id: str) -> int:
-    """How many times the schedule fired; -1 while the api cannot read it (a 503)."""
-    response = client.get(
-        f"{platform.api}/api/v1/schedules/{schedule_id}", headers=platform.token(Role.viewer)
-    )
-    if response.status_code == 503:
-        return -1
-    assert response.status_code == 200, response.text
-    return int(response.json()["run_count"])
-
-
-def all_succeeded(client: httpx.Client, platform: Platform, task_ids: list[str]) -> bool:
-    try:
-        return states(client, platform, task_ids) == Counter({"SUCCESS": len(task_ids)})
-    except httpx.TransportError:
-        return False
 
 
 @pytest.mark.timeout(600)

@@ -197,3 +197,25 @@ def test_bad_parameters_are_422_naming_the_field(
     response = client.get("/api/v1/celery/tasks", params=params, headers=auth(token, "viewer"))
     assert response.status_code == 422
     assert [f["field"] for f in response.json()["error"]["fields"]] == [field]
+
+
+def test_a_task_whose_end_went_unheard_shows_the_result_backends_end(
+    client: TestClient, token: Token, writer: HistoryWriter
+) -> None:
+    # Received and started while the monitor listened; it ended while the monitor restarted.
+    for n in (1, 2):
+        record(writer, n, time.time(), state="STARTED", name="system.noop", worker="w1@h")
+    writer.flush()
+    client.app.state.celery.backend.store_result("t001", 42, "SUCCESS")  # type: ignore[attr-defined]
+
+    def detail(task_id: str) -> dict[str, Any]:
+        response = client.get(f"/api/v1/celery/task/{task_id}", headers=auth(token, "viewer"))
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    ended = detail("t001")
+    assert (ended["state"], ended["result"], ended["source"]) == ("SUCCESS", "42", "result_backend")
+    assert (ended["name"], ended["worker"]) == ("system.noop", "w1@h")
+    running = detail("t002")
+    assert (running["state"], running["source"]) == ("STARTED", "events")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -19,7 +20,9 @@ from typing import Any
 import redis
 
 __all__ = [
+    "AofServer",
     "SentinelCluster",
+    "aof_server",
     "binary_server",
     "docker_available",
     "free_port",
@@ -127,6 +130,53 @@ def binary_server(binary: str) -> Iterator[str]:
             yield url
         finally:
             _stop(proc)
+
+
+@dataclass
+class AofServer:
+    """A redis-server with its append-only file in `workdir`, for tests that stop and restart it
+    on the same port and data."""
+
+    binary: str
+    port: int
+    workdir: str
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            redis_server_args(self.binary, self.port, self.workdir, appendonly=True),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_redis(self.url)
+
+    def send(self, sig: int) -> subprocess.Popen[bytes]:
+        if self.proc is None or self.proc.poll() is not None:
+            raise RuntimeError(f"the redis-server on port {self.port} is not running")
+        self.proc.send_signal(sig)
+        return self.proc
+
+    def end(self, sig: int) -> None:
+        """End it with this signal (SIGTERM writes the file out, SIGKILL does not) and wait."""
+        self.send(sig).wait(timeout=30)
+
+
+@contextlib.contextmanager
+def aof_server(binary: str, workdir: str) -> Iterator[AofServer]:
+    """An `AofServer` on a free port, started; stopped at the end whatever state it is in."""
+    server = AofServer(binary, free_port(), workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.proc is not None and server.proc.poll() is None:
+            # A paused server would never act on SIGTERM.
+            server.proc.send_signal(signal.SIGCONT)
+            _stop(server.proc)
 
 
 @contextlib.contextmanager

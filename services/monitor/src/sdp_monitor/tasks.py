@@ -105,14 +105,26 @@ async def _meta(celery: Celery, task_id: str) -> dict[str, Any]:
 async def find_task(
     history: HistoryStore, celery: Celery, task_id: str, text_cap: int
 ) -> TaskDetail:
-    """From the history; else from the result backend once the history has dropped it; else 404."""
+    """From the history; else from the result backend once the history has dropped it; else 404.
+
+    An unfinished task in the history is looked up in the backend too: the events that ended it
+    are lost when they are sent while the monitor is not listening (a restart, a broken stream).
+    """
     record = await history.get(task_id)
-    if record is not None:
+    if record is not None and record.get("state") in states.READY_STATES:
         return _from_history(task_id, record)
     meta = await _meta(celery, task_id)
+    ended = meta.get("status") in states.READY_STATES
+    if record is not None and not ended:
+        return _from_history(task_id, record)
     if meta.get("status", states.PENDING) == states.PENDING:
         raise NotFound(f"no task with id {task_id}")
-    return _from_backend(task_id, meta, text_cap)
+    backend = _from_backend(task_id, meta, text_cap)
+    if record is None:
+        return backend
+    # What the events told (sent, received, started, queue) with how it ended.
+    known = backend.model_dump(exclude_none=True)
+    return _from_history(task_id, record).model_copy(update=known)
 
 
 async def cancel_task(
