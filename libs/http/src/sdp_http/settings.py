@@ -7,7 +7,10 @@ from pydantic import Field
 from sdp_core.auth import AuthSettings
 from sdp_core.settings import CommaList
 
-__all__ = ["HttpSettings"]
+__all__ = ["MAX_BODY_BYTES", "HttpSettings"]
+
+# A task's kwargs or a schedule fit in a few kilobytes; a mebibyte leaves room for payloads.
+MAX_BODY_BYTES = 1_048_576
 
 
 class HttpSettings(AuthSettings):
@@ -15,4 +18,10 @@ class HttpSettings(AuthSettings):
         default_factory=list,
         validation_alias="SDP_CORS_ORIGINS",
         description="Comma-separated origins allowed by CORS (the dashboard's).",
+    )
+    # No alias: each service reads it under its own prefix (SDP_API_, SDP_MONITOR_).
+    max_body_bytes: int = Field(
+        MAX_BODY_BYTES,
+        ge=1,
+        description="Largest request body read; a larger one is a 413 before any of it is parsed.",
     )
