@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import redis
-import uvicorn
-from fastapi import FastAPI
 
 from sdp_monitor.settings import MonitorSettings
-from sdp_testing.processes import wait_until
-from sdp_testing.redis_server import free_port
+from sdp_testing.serving import serve
+
+__all__ = ["Token", "auth", "event", "monitor_settings", "publish_events", "serve"]
 
 Token = Callable[[str], str]
 
@@ -35,25 +32,6 @@ def monitor_settings(redis_url: str, jwt_secret: str, **overrides: Any) -> Monit
 
 def auth(token: Token, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(role)}"}
-
-
-@contextlib.contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """The app behind a real uvicorn on a free port (streams need one); yields its URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="monitor-under-test", daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started or not thread.is_alive(), 20, "the monitor to start")
-        if not server.started:
-            raise RuntimeError("the monitor did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(20)
 
 
 def event(kind: str, task_id: str, at: float, **fields: Any) -> dict[str, Any]:
