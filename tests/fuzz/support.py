@@ -21,7 +21,7 @@ from sdp_core.auth import Role, issue_token
 __all__ = ["CHECKS", "EXAMPLES", "STEPS", "admin", "bounded", "document", "run_stateful"]
 
 # Examples per operation: a few seconds each on two shared cores, the file under two minutes.
-EXAMPLES = 40
+EXAMPLES = 60
 # The stateful phase: scenarios, and the calls in each.
 SCENARIOS = 30
 STEPS = 8

@@ -22,7 +22,8 @@ __all__ = ["AuditEntry", "AuditFilter", "AuditLog", "Outcome"]
 
 log = logging.getLogger(__name__)
 
-_STREAM_ID = re.compile(r"^(\d+)-(\d+)$")
+# Milliseconds to the year 33658 and a sequence number: a stream id Redis takes.
+_STREAM_ID = re.compile(r"^(\d{1,15})-(\d{1,19})$")
 _MAX_SEQ = 2**64 - 1
 # A filtered page reads the stream this many entries at a time, and at most SCAN_BUDGET in all,
 # so it costs the same however rare the matches are.
