@@ -28,7 +28,7 @@ from sdp_core.keys import KOMBU_UNACKED_MUTEX
 from sdp_http.auth import required_role
 from sdp_monitor.app import create_app as create_monitor
 from sdp_monitor.settings import MonitorSettings
-from sdp_testing.asgi import serve
+from sdp_testing.serving import serve
 
 # The only routes anyone may call without a token: probes, the scrape and the API docs.
 PUBLIC = {

@@ -121,6 +121,18 @@ def test_duplicate_names_conflict(client: TestClient, operator: dict[str, str]) 
     assert again.json()["error"]["fields"][0]["field"] == "name"
 
 
+def test_a_runs_cursor_past_a_redis_index_is_422(
+    client: TestClient, operator: dict[str, str]
+) -> None:
+    """Found by the fuzz suite: 27 digits were an LRANGE error, so a 500."""
+    created = client.post(BASE, json=schedule_doc(), headers=operator).json()
+    runs = f"{BASE}/{created['id']}/runs"
+    assert client.get(runs, params={"cursor": "9" * 18}, headers=operator).json()["items"] == []
+    refused = client.get(runs, params={"cursor": "9" * 27}, headers=operator)
+    assert refused.status_code == 422, refused.text
+    assert [f["field"] for f in refused.json()["error"]["fields"]] == ["cursor"]
+
+
 def test_list_filters_and_pages(client: TestClient, operator: dict[str, str]) -> None:
     for n in range(5):
         client.post(BASE, json=schedule_doc(f"orders-{n}"), headers=operator)

@@ -186,6 +186,9 @@ def test_a_batch_is_written_after_redis_forgot_the_script(
     ("params", "field"),
     [
         ({"cursor": "nonsense"}, "cursor"),
+        # Digits Redis cannot take as integers were a 500 (the fuzz suite's kind of input).
+        ({"cursor": "1764770400000:" + "9" * 30}, "cursor"),
+        ({"cursor": "9" * 30 + ":0"}, "cursor"),
         ({"state": "EXPLODED"}, "state"),
         ({"limit": 501}, "limit"),
         ({"since": "yesterday"}, "since"),

@@ -12,6 +12,7 @@ __all__ = [
     "GatewayTimeout",
     "MalformedBody",
     "NotFound",
+    "PayloadTooLarge",
     "ServiceUnavailable",
     "Unauthorized",
     "UnsupportedMediaType",
@@ -56,6 +57,13 @@ class NotFound(ApiError):
 class Conflict(ApiError):
     status_code = 409
     code = "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    """The request body is larger than the service reads (`max_body_bytes`)."""
+
+    status_code = 413
+    code = "payload_too_large"
 
 
 class UnsupportedMediaType(ApiError):

@@ -58,29 +58,40 @@ def _answer(error: ApiError) -> JSONResponse:
     return error_response(error.status_code, error.code, error.message, error.fields)
 
 
-def _malformed(raw: bytes) -> MalformedBody:
+def _about_body(error: type[ApiError], message: str) -> ApiError:
+    """An error whose one field is the body: the client's whole body, never a parser offset."""
+    return error(message, [("body", message.removeprefix("request body "))])
+
+
+def _malformed(raw: bytes) -> ApiError:
     """Where the body stops being UTF-8 JSON, in the client's terms rather than the parser's."""
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
-        return MalformedBody(
-            f"request body is not UTF-8: {exc.reason} at byte {exc.start} (0x{raw[exc.start]:02x})"
+        return _about_body(
+            MalformedBody,
+            f"request body is not UTF-8: {exc.reason} at byte {exc.start} (0x{raw[exc.start]:02x})",
         )
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
-        return MalformedBody(
-            f"request body is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        return _about_body(
+            MalformedBody,
+            f"request body is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
         )
     except RecursionError:
-        return MalformedBody("request body is not JSON this service reads: nested too deeply")
-    return MalformedBody("request body could not be read as JSON")
+        return _about_body(
+            MalformedBody, "request body is not JSON this service reads: nested too deeply"
+        )
+    return _about_body(MalformedBody, "request body could not be read as JSON")
 
 
-def _unsupported(request: Request) -> UnsupportedMediaType:
+def _unsupported(request: Request) -> ApiError:
     sent = request.headers.get("content-type")
     what = f"Content-Type {sent[:_QUOTED_MAX_CHARS]}" if sent else "a body without a Content-Type"
-    return UnsupportedMediaType(f"{what} is not accepted: send the body as {JSON_MEDIA_TYPE}")
+    return _about_body(
+        UnsupportedMediaType, f"{what} is not accepted: send the body as {JSON_MEDIA_TYPE}"
+    )
 
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:

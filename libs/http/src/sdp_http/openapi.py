@@ -1,5 +1,6 @@
 """The OpenAPI document as the error handler really answers: 422s carry the one envelope, and
-every operation that takes a body documents the 400 and 415 a malformed one gets."""
+every operation that takes a body documents the 400, 413 and 415 a malformed, oversized or
+mistyped one gets."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ __all__ = ["install_openapi"]
 _FASTAPI_422 = "#/components/schemas/HTTPValidationError"
 _ENVELOPE = "#/components/schemas/ErrorResponse"
 # What the handler answers any operation that takes a body, whatever its route says.
-_BODY_ERRORS = (400, 415)
+_BODY_ERRORS = (400, 413, 415)
 
 
 def _documented(status: int) -> dict[str, Any]:

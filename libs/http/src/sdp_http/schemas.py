@@ -35,6 +35,13 @@ _EXAMPLES: dict[int, tuple[str, str, ErrorBody]] = {
             code="malformed_body",
             message="request body is not JSON: Expecting property name enclosed in double "
             "quotes at line 1, column 2",
+            fields=[
+                ErrorField(
+                    field="body",
+                    message="is not JSON: Expecting property name enclosed in double quotes "
+                    "at line 1, column 2",
+                )
+            ],
         ),
     ),
     401: (
@@ -53,12 +60,28 @@ _EXAMPLES: dict[int, tuple[str, str, ErrorBody]] = {
         "conflict",
         ErrorBody(code="conflict", message="a schedule named nightly-cleanup exists"),
     ),
+    413: (
+        "The body is larger than the service reads; nothing of it was parsed.",
+        "payload_too_large",
+        ErrorBody(
+            code="payload_too_large",
+            message="request body exceeds 1048576 bytes",
+            fields=[ErrorField(field="body", message="exceeds 1048576 bytes")],
+        ),
+    ),
     415: (
         "The body is sent as another media type than application/json.",
         "unsupported_media_type",
         ErrorBody(
             code="unsupported_media_type",
             message="Content-Type text/plain is not accepted: send the body as application/json",
+            fields=[
+                ErrorField(
+                    field="body",
+                    message="Content-Type text/plain is not accepted: send the body as "
+                    "application/json",
+                )
+            ],
         ),
     ),
     422: (

@@ -9,7 +9,10 @@ from pydantic import Field, field_validator
 from sdp_core.auth import AuthSettings
 from sdp_core.settings import CommaList
 
-__all__ = ["HttpSettings"]
+__all__ = ["MAX_BODY_BYTES", "HttpSettings"]
+
+# A task's kwargs or a schedule fit in a few kilobytes; a mebibyte leaves room for payloads.
+MAX_BODY_BYTES = 1_048_576
 
 # What a browser sends as Origin: a scheme, a host and maybe a port; no path, no wildcard.
 _ORIGIN = re.compile(r"^https?://[^/\s*?#]+$")
@@ -32,3 +35,9 @@ class HttpSettings(AuthSettings):
                     "(no trailing slash) for each dashboard; * is not allowed"
                 )
         return origins
+    # No alias: each service reads it under its own prefix (SDP_API_, SDP_MONITOR_).
+    max_body_bytes: int = Field(
+        MAX_BODY_BYTES,
+        ge=1,
+        description="Largest request body read; a larger one is a 413 before any of it is parsed.",
+    )

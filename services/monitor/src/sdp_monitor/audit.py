@@ -22,7 +22,8 @@ __all__ = ["AuditEntry", "AuditFilter", "AuditLog", "Outcome"]
 
 log = logging.getLogger(__name__)
 
-_STREAM_ID = re.compile(r"^(\d+)-(\d+)$")
+# Milliseconds to the year 33658 and a sequence number: a stream id Redis takes.
+_STREAM_ID = re.compile(r"^(\d{1,15})-(\d{1,19})$")
 _MAX_SEQ = 2**64 - 1
 # A filtered page reads the stream this many entries at a time, and at most SCAN_BUDGET in all,
 # so it costs the same however rare the matches are.
@@ -147,12 +148,15 @@ class AuditLog:
         fewer than `limit`, even none, and still have a cursor to go on from.
         """
         where = where or AuditFilter()
-        # The entries' ids are the milliseconds they were stored at, so times bound the range.
+        # The entries' ids are the milliseconds they were stored at, so times bound the range;
+        # no id is before 1970, and Redis refuses a negative one.
+        if where.until is not None and where.until < 0:
+            return [], None
         top = "+" if where.until is None else f"{math.floor(where.until * 1000)}-{_MAX_SEQ}"
         if cursor is not None:
             after = _before(cursor)
             top = after if top == "+" else min(top, after, key=_id_key)
-        bottom = "-" if where.since is None else f"{math.ceil(where.since * 1000)}-0"
+        bottom = "-" if where.since is None else f"{max(math.ceil(where.since * 1000), 0)}-0"
         if not where.by_field:
             items = await self._read(top, bottom, limit)
             return items, items[-1][0] if len(items) == limit else None

@@ -307,6 +307,7 @@ class AuditResult(StrEnum):
     error = "error"
     internal_error = "internal_error"
     malformed_body = "malformed_body"
+    payload_too_large = "payload_too_large"
     unauthorized = "unauthorized"
     forbidden = "forbidden"
     not_found = "not_found"

@@ -74,21 +74,21 @@ export interface paths {
          * Get
          * @description A schedule; one whose stored definition no longer decodes has `stored_definition`.
          */
-        get: operations["get_api_v1_schedules__schedule_id__get"];
+        get: operations["get_schedule"];
         /**
          * Put
          * @description Replace the whole definition, as for a new schedule (a field left out takes its
          *     default); also the way to bring back one whose stored definition no longer decodes.
          *     A static schedule's only field that changes here is `enabled` (409).
          */
-        put: operations["put_api_v1_schedules__schedule_id__put"];
+        put: operations["put_schedule"];
         post?: never;
         /**
          * Delete
          * @description Delete a schedule and its run history; a static one is 409 (pause it instead),
          *     unless its stored definition no longer decodes (beat seeds it again).
          */
-        delete: operations["delete_api_v1_schedules__schedule_id__delete"];
+        delete: operations["delete_schedule"];
         options?: never;
         head?: never;
         /**
@@ -99,7 +99,7 @@ export interface paths {
          *     of the stored JSON, and the result must be a valid definition (422 names what is still
          *     wrong): so a PATCH can fix just what broke it.
          */
-        patch: operations["patch_api_v1_schedules__schedule_id__patch"];
+        patch: operations["patch_schedule"];
         trace?: never;
     };
     "/api/v1/schedules/{schedule_id}/pause": {
@@ -112,7 +112,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Pause */
-        post: operations["pause_api_v1_schedules__schedule_id__pause_post"];
+        post: operations["pause_schedule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -129,7 +129,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Resume */
-        post: operations["resume_api_v1_schedules__schedule_id__resume_post"];
+        post: operations["resume_schedule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -153,7 +153,7 @@ export interface paths {
          *
          *     With the in-process engine (``USE_CELERY=false``) the job runs on this replica instead.
          */
-        post: operations["run_now_api_v1_schedules__schedule_id__run_post"];
+        post: operations["run_schedule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -171,7 +171,7 @@ export interface paths {
          * Runs
          * @description Newest first; a sent run shows its task's state from the result backend.
          */
-        get: operations["runs_api_v1_schedules__schedule_id__runs_get"];
+        get: operations["list_schedule_runs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1283,6 +1283,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The body is larger than the service reads; nothing of it was parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description The body is sent as another media type than application/json. */
             415: {
                 headers: {
@@ -1312,7 +1321,7 @@ export interface operations {
             };
         };
     };
-    get_api_v1_schedules__schedule_id__get: {
+    get_schedule: {
         parameters: {
             query?: never;
             header?: never;
@@ -1379,7 +1388,7 @@ export interface operations {
             };
         };
     };
-    put_api_v1_schedules__schedule_id__put: {
+    put_schedule: {
         parameters: {
             query?: never;
             header?: never;
@@ -1448,6 +1457,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The body is larger than the service reads; nothing of it was parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description The body is sent as another media type than application/json. */
             415: {
                 headers: {
@@ -1477,7 +1495,7 @@ export interface operations {
             };
         };
     };
-    delete_api_v1_schedules__schedule_id__delete: {
+    delete_schedule: {
         parameters: {
             query?: never;
             header?: never;
@@ -1551,7 +1569,7 @@ export interface operations {
             };
         };
     };
-    patch_api_v1_schedules__schedule_id__patch: {
+    patch_schedule: {
         parameters: {
             query?: never;
             header?: never;
@@ -1620,6 +1638,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The body is larger than the service reads; nothing of it was parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description The body is sent as another media type than application/json. */
             415: {
                 headers: {
@@ -1649,7 +1676,7 @@ export interface operations {
             };
         };
     };
-    pause_api_v1_schedules__schedule_id__pause_post: {
+    pause_schedule: {
         parameters: {
             query?: never;
             header?: never;
@@ -1725,7 +1752,7 @@ export interface operations {
             };
         };
     };
-    resume_api_v1_schedules__schedule_id__resume_post: {
+    resume_schedule: {
         parameters: {
             query?: never;
             header?: never;
@@ -1801,7 +1828,7 @@ export interface operations {
             };
         };
     };
-    run_now_api_v1_schedules__schedule_id__run_post: {
+    run_schedule: {
         parameters: {
             query?: never;
             header?: never;
@@ -1877,7 +1904,7 @@ export interface operations {
             };
         };
     };
-    runs_api_v1_schedules__schedule_id__runs_get: {
+    list_schedule_runs: {
         parameters: {
             query?: {
                 cursor?: string | null;
@@ -1989,6 +2016,15 @@ export interface operations {
             };
             /** @description The token's role is too low. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than the service reads; nothing of it was parsed. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -458,7 +458,7 @@ export interface components {
          * @description What an audited action came to: its outcome, or the error code it was refused with.
          * @enum {string}
          */
-        AuditResult: "ok" | "partial" | "failed" | "interrupted" | "error" | "internal_error" | "malformed_body" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "unsupported_media_type" | "validation_error" | "unavailable" | "timeout";
+        AuditResult: "ok" | "partial" | "failed" | "interrupted" | "error" | "internal_error" | "malformed_body" | "payload_too_large" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "unsupported_media_type" | "validation_error" | "unavailable" | "timeout";
         /** AutoscaleRequest */
         AutoscaleRequest: {
             /**
@@ -1473,6 +1473,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The body is larger than the service reads; nothing of it was parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description The body is sent as another media type than application/json. */
             415: {
                 headers: {
@@ -1703,7 +1712,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unknown id. */
+            /** @description A named worker is unknown (never seen, or purged). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1714,6 +1723,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than the service reads; nothing of it was parsed. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1739,7 +1757,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Redis or the broker is not answering. */
+            /** @description No worker is online to address (no names given), or Redis or the broker is not answering; nothing was sent. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1748,7 +1766,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Workers did not answer in time; the message names them. */
+            /** @description A named or online worker did not answer within SDP_MONITOR_INSPECT_TIMEOUT_S; the message names it. */
             504: {
                 headers: {
                     [name: string]: unknown;
@@ -1808,7 +1826,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unknown id. */
+            /** @description A named worker is unknown (never seen, or purged). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1819,6 +1837,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than the service reads; nothing of it was parsed. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1844,7 +1871,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Redis or the broker is not answering. */
+            /** @description No worker is online to address (no names given), or Redis or the broker is not answering; nothing was sent. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1853,7 +1880,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Workers did not answer in time; the message names them. */
+            /** @description A named or online worker did not answer within SDP_MONITOR_INSPECT_TIMEOUT_S; the message names it. */
             504: {
                 headers: {
                     [name: string]: unknown;
@@ -1913,7 +1940,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unknown id. */
+            /** @description A named worker is unknown (never seen, or purged). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1924,6 +1951,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than the service reads; nothing of it was parsed. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1949,7 +1985,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Redis or the broker is not answering. */
+            /** @description No worker is online to address (no names given), or Redis or the broker is not answering; nothing was sent. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1958,7 +1994,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Workers did not answer in time; the message names them. */
+            /** @description A named or online worker did not answer within SDP_MONITOR_INSPECT_TIMEOUT_S; the message names it. */
             504: {
                 headers: {
                     [name: string]: unknown;
@@ -2018,7 +2054,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unknown id. */
+            /** @description A named worker is unknown (never seen, or purged). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2029,6 +2065,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than the service reads; nothing of it was parsed. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2054,7 +2099,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Redis or the broker is not answering. */
+            /** @description No worker is online to address (no names given), or Redis or the broker is not answering; nothing was sent. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2063,7 +2108,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Workers did not answer in time; the message names them. */
+            /** @description A named or online worker did not answer within SDP_MONITOR_INSPECT_TIMEOUT_S; the message names it. */
             504: {
                 headers: {
                     [name: string]: unknown;
@@ -2123,7 +2168,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unknown id. */
+            /** @description A named worker is unknown (never seen, or purged). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2134,6 +2179,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than the service reads; nothing of it was parsed. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2159,7 +2213,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Redis or the broker is not answering. */
+            /** @description No worker is online to address (no names given), or Redis or the broker is not answering; nothing was sent. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2168,7 +2222,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Workers did not answer in time; the message names them. */
+            /** @description A named or online worker did not answer within SDP_MONITOR_INSPECT_TIMEOUT_S; the message names it. */
             504: {
                 headers: {
                     [name: string]: unknown;
@@ -2230,7 +2284,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unknown id. */
+            /** @description A named worker is unknown (never seen, or purged). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2241,6 +2295,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than the service reads; nothing of it was parsed. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2266,7 +2329,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Redis or the broker is not answering. */
+            /** @description No worker is online to address (no names given), or Redis or the broker is not answering; nothing was sent. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2275,7 +2338,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Workers did not answer in time; the message names them. */
+            /** @description A named or online worker did not answer within SDP_MONITOR_INSPECT_TIMEOUT_S; the message names it. */
             504: {
                 headers: {
                     [name: string]: unknown;

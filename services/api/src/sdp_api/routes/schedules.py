@@ -46,11 +46,32 @@ Document = Annotated[
 ]
 
 
+# OpenAPI links from a created schedule to what its id is for (a client, or a stateful fuzzer,
+# follows them); each operation named here carries this operation_id.
+_BY_ID = (
+    "get_schedule",
+    "patch_schedule",
+    "put_schedule",
+    "delete_schedule",
+    "pause_schedule",
+    "resume_schedule",
+    "run_schedule",
+    "list_schedule_runs",
+)
+_CREATED_LINKS = {
+    operation: {"operationId": operation, "parameters": {"schedule_id": "$response.body#/id"}}
+    for operation in _BY_ID
+}
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ScheduleOut,
-    responses=error_responses(401, 403, 409, 422, 503),
+    responses={
+        **error_responses(401, 403, 409, 422, 503),
+        status.HTTP_201_CREATED: {"links": _CREATED_LINKS},
+    },
 )
 def create(body: Document, _: OperatorDep, store: StoreDep) -> ScheduleOut:
     return ScheduleOut.of(store.create(body))
@@ -76,7 +97,12 @@ def list_schedules(
     return SchedulePage(items=[schedule_out(s) for s in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/{schedule_id}", response_model=ScheduleOut | UndecodableScheduleOut, responses=_READ)
+@router.get(
+    "/{schedule_id}",
+    response_model=ScheduleOut | UndecodableScheduleOut,
+    responses=_READ,
+    operation_id="get_schedule",
+)
 def get(schedule_id: str, _: ViewerDep, store: StoreDep) -> ScheduleOut | UndecodableScheduleOut:
     """A schedule; one whose stored definition no longer decodes has `stored_definition`."""
     return schedule_out(store.read(schedule_id))
@@ -120,7 +146,9 @@ def _replace(
         ) from None
 
 
-@router.patch("/{schedule_id}", response_model=ScheduleOut, responses=_WRITE)
+@router.patch(
+    "/{schedule_id}", response_model=ScheduleOut, responses=_WRITE, operation_id="patch_schedule"
+)
 def patch(schedule_id: str, body: SchedulePatch, _: OperatorDep, store: StoreDep) -> ScheduleOut:
     """Change fields; a static schedule's only field that changes here is `enabled` (409).
 
@@ -144,7 +172,9 @@ def _stored_document(entry: Undecodable) -> dict[str, Any]:
     return document if isinstance(document, dict) else {}
 
 
-@router.put("/{schedule_id}", response_model=ScheduleOut, responses=_WRITE)
+@router.put(
+    "/{schedule_id}", response_model=ScheduleOut, responses=_WRITE, operation_id="put_schedule"
+)
 def put(schedule_id: str, body: Document, _: OperatorDep, store: StoreDep) -> ScheduleOut:
     """Replace the whole definition, as for a new schedule (a field left out takes its
     default); also the way to bring back one whose stored definition no longer decodes.
@@ -157,6 +187,7 @@ def put(schedule_id: str, body: Document, _: OperatorDep, store: StoreDep) -> Sc
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=error_responses(401, 403, 404, 409, 503),
+    operation_id="delete_schedule",
 )
 def delete(schedule_id: str, _: OperatorDep, store: StoreDep) -> None:
     """Delete a schedule and its run history; a static one is 409 (pause it instead),
@@ -167,12 +198,22 @@ def delete(schedule_id: str, _: OperatorDep, store: StoreDep) -> None:
     store.delete(schedule_id)
 
 
-@router.post("/{schedule_id}/pause", response_model=ScheduleOut, responses=_ACT)
+@router.post(
+    "/{schedule_id}/pause",
+    response_model=ScheduleOut,
+    responses=_ACT,
+    operation_id="pause_schedule",
+)
 def pause(schedule_id: str, _: OperatorDep, store: StoreDep) -> ScheduleOut:
     return ScheduleOut.of(store.pause(schedule_id))
 
 
-@router.post("/{schedule_id}/resume", response_model=ScheduleOut, responses=_ACT)
+@router.post(
+    "/{schedule_id}/resume",
+    response_model=ScheduleOut,
+    responses=_ACT,
+    operation_id="resume_schedule",
+)
 def resume(schedule_id: str, _: OperatorDep, store: StoreDep) -> ScheduleOut:
     return ScheduleOut.of(store.resume(schedule_id))
 
@@ -182,6 +223,7 @@ def resume(schedule_id: str, _: OperatorDep, store: StoreDep) -> ScheduleOut:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ScheduleRunNow,
     responses=error_responses(401, 403, 404, 409, 422, 503),
+    operation_id="run_schedule",
 )
 async def run_now(
     *,
@@ -218,13 +260,19 @@ async def run_now(
     return ScheduleRunNow(task_id=task_id)
 
 
-@router.get("/{schedule_id}/runs", response_model=RunPage, responses=_READ)
+@router.get(
+    "/{schedule_id}/runs",
+    response_model=RunPage,
+    responses=_READ,
+    operation_id="list_schedule_runs",
+)
 def runs(
     schedule_id: str,
     _: ViewerDep,
     store: StoreDep,
     celery: CeleryDep,
-    cursor: Annotated[str | None, Query(pattern=r"^\d+$")] = None,
+    # At most 18 digits: the offset stays a 64-bit index Redis takes (found by the fuzz suite).
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,18}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> RunPage:
     """Newest first; a sent run shows its task's state from the result backend."""

@@ -34,7 +34,8 @@ SUMMARY_FIELDS = (
     "runtime",
 )
 
-_CURSOR = re.compile(r"^(\d+):(\d+)$")
+# A time in ms and a count to skip, each small enough for Redis to take as an integer.
+_CURSOR = re.compile(r"^(\d{1,15}):(\d{1,9})$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Depends
 from sdp_core.auth import Principal
 from sdp_http.auth import AdminDep, ViewerDep
 from sdp_http.errors import Conflict
-from sdp_http.schemas import error_responses
+from sdp_http.schemas import ErrorBody, ErrorResponse, error_responses
 from sdp_monitor import pools
 from sdp_monitor.audit import AuditLog
 from sdp_monitor.control import Control, Replies, read_reply
@@ -32,7 +32,29 @@ from sdp_monitor.schemas import (
 
 router = APIRouter(tags=["workers"])
 
-_CONTROL_ERRORS = error_responses(401, 403, 404, 409, 422, 503, 504)
+
+def _control_errors() -> dict[int | str, dict[str, Any]]:
+    """The errors of a control call, saying what each means when the workers are the cause."""
+    responses: dict[int | str, dict[str, Any]] = error_responses(401, 403, 404, 409, 422, 503, 504)
+    responses[404]["description"] = "A named worker is unknown (never seen, or purged)."
+    # No worker online is the cluster's state, not the request's fault: retry once one is.
+    unavailable = responses[503]
+    unavailable["description"] = (
+        "No worker is online to address (no names given), or Redis or the broker is not "
+        "answering; nothing was sent."
+    )
+    none_online = ErrorResponse(error=ErrorBody(code="unavailable", message="no worker is online"))
+    unavailable["content"]["application/json"]["examples"]["no_worker_online"] = {
+        "value": none_online.model_dump()
+    }
+    responses[504]["description"] = (
+        "A named or online worker did not answer within SDP_MONITOR_INSPECT_TIMEOUT_S; the "
+        "message names it."
+    )
+    return responses
+
+
+_CONTROL_ERRORS = _control_errors()
 
 
 @router.get("/workers", response_model=WorkerList, responses=error_responses(401, 403))
