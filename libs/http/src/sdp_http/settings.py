@@ -35,6 +35,7 @@ class HttpSettings(AuthSettings):
                     "(no trailing slash) for each dashboard; * is not allowed"
                 )
         return origins
+
     # No alias: each service reads it under its own prefix (SDP_API_, SDP_MONITOR_).
     max_body_bytes: int = Field(
         MAX_BODY_BYTES,
