@@ -94,7 +94,7 @@ def test_the_list_is_the_documents(service: tuple[str, list[Operation]]) -> None
 
 
 @pytest.mark.parametrize(("raw", "what", "where"), BAD_JSON)
-def test_a_body_that_is_not_json_is_400_naming_the_body(
+def test_a_body_that_is_not_json_is_422_naming_the_body(
     service: tuple[str, list[Operation]], client: httpx.Client, raw: bytes, what: str, where: str
 ) -> None:
     url, taking = service
@@ -102,7 +102,7 @@ def test_a_body_that_is_not_json_is_400_naming_the_body(
         sent = client.request(
             op.method, url + op.path, content=raw, headers={"Content-Type": "application/json"}
         )
-        message = body_error(sent, 400, "malformed_body")
+        message = body_error(sent, 422, "malformed_body")
         assert what in message and where in message, (op, message)
 
 
@@ -139,7 +139,7 @@ def test_another_content_type_is_415_naming_the_body(
 
 
 def oversized() -> Iterator[bytes]:
-    """A body past the limit, in chunks; unterminated JSON, so parsing first would be a 400."""
+    """A body past the limit, in chunks; unterminated JSON, so parsing it first would be a 422."""
     yield b'{"padding": "'
     for _ in range(LIMIT // 1024 + 1):
         yield b"x" * 1024

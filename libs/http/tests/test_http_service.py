@@ -110,11 +110,11 @@ def test_validation_errors_name_each_field(client: TestClient, token: Callable[[
 @pytest.mark.parametrize(
     ("body", "content_type", "status", "code", "says"),
     [
-        (b"{bad", "application/json", 400, "malformed_body", "line 1, column 2"),
-        (b'{\n  "name": "a",\n  "count": }', "application/json", 400, "malformed_body", "line 3"),
-        (b"\xff\xfe", "application/json", 400, "malformed_body", "not UTF-8"),
-        (b'{"name": "\xff", "count": 1}', "application/json", 400, "malformed_body", "byte 10"),
-        (b"[" * 100_000, "application/json", 400, "malformed_body", "nested"),
+        (b"{bad", "application/json", 422, "malformed_body", "line 1, column 2"),
+        (b'{\n  "name": "a",\n  "count": }', "application/json", 422, "malformed_body", "line 3"),
+        (b"\xff\xfe", "application/json", 422, "malformed_body", "not UTF-8"),
+        (b'{"name": "\xff", "count": 1}', "application/json", 422, "malformed_body", "byte 10"),
+        (b"[" * 100_000, "application/json", 422, "malformed_body", "nested"),
         (b'{"name": "a", "count": 1}', "text/plain", 415, "unsupported_media_type", "text/plain"),
         (b"name=a&count=1", "application/x-www-form-urlencoded", 415, "unsupported_media_type", ""),
         (b'{"name": "a", "count": 1}', None, 415, "unsupported_media_type", "Content-Type"),
@@ -155,17 +155,23 @@ def test_a_missing_body_is_422_naming_body(client: TestClient, token: Callable[[
     }
 
 
-def test_openapi_documents_400_and_415_where_a_body_is_taken(
+def test_openapi_documents_the_malformed_body_422_and_415_where_a_body_is_taken(
     redis_url: str, jwt_secret: str
 ) -> None:
     paths = make_app(redis_url, jwt_secret).openapi()["paths"]
     taking = paths["/operate"]["post"]["responses"]
-    for status, code in (("400", "malformed_body"), ("415", "unsupported_media_type")):
+    for status, codes in (
+        ("422", {"validation_error", "malformed_body"}),
+        ("415", {"unsupported_media_type"}),
+    ):
         media = taking[status]["content"]["application/json"]
         assert media["schema"]["$ref"].endswith("/ErrorResponse")
-        (example,) = media["examples"].values()
-        assert example["value"]["error"]["code"] == code
-    assert not {"400", "415"} & set(paths["/administer"]["post"]["responses"])
+        assert {e["value"]["error"]["code"] for e in media["examples"].values()} == codes
+    administer = paths["/administer"]["post"]["responses"]
+    assert "415" not in administer
+    assert "malformed_body" not in administer.get("422", {}).get("content", {}).get(
+        "application/json", {}
+    ).get("examples", {})
 
 
 def test_errors_are_json_never_tracebacks(client: TestClient) -> None:

@@ -96,8 +96,8 @@ def test_every_route_taking_a_body_answers_a_malformed_one_alike(
     ]
     assert {("POST", "/api/v1/tasks"), ("POST", "/api/v1/schedules")} <= set(taking)
     bodies = [
-        (b"{bad", "application/json", 400, "malformed_body"),
-        (b"\xff\xfe", "application/json", 400, "malformed_body"),
+        (b"{bad", "application/json", 422, "malformed_body"),
+        (b"\xff\xfe", "application/json", 422, "malformed_body"),
         (b'{"task": "system.noop"}', "text/plain", 415, "unsupported_media_type"),
     ]
     for method, path in taking:
@@ -108,7 +108,7 @@ def test_every_route_taking_a_body_answers_a_malformed_one_alike(
             error = response.json()["error"]
             assert error["code"] == code, (method, path, body)
             assert error["message"].startswith(
-                "request body is not" if status == 400 else "Content-Type text/plain"
+                "request body is not" if status == 422 else "Content-Type text/plain"
             ), error
     nothing_sent = client.post("/api/v1/tasks", headers=bearer(token("operator")))
     assert nothing_sent.status_code == 422

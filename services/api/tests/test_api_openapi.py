@@ -83,15 +83,21 @@ def test_errors_are_documented_with_the_envelope(document: dict[str, Any]) -> No
         if "requestBody" in operation or operation.get("parameters"):
             expected.add("422")
         if "requestBody" in operation:
-            expected |= {"400", "415"}
+            expected |= {"413", "415"}
         if "{" in path:
             expected.add("404")
         assert expected <= set(responses), (method, path, sorted(responses))
         for code in expected:
             media = responses[code]["content"]["application/json"]
             assert media["schema"]["$ref"].endswith("/ErrorResponse"), (method, path, code)
-            (example,) = media["examples"].values()
-            assert example["value"]["error"]["code"], (method, path, code)
+            assert all(e["value"]["error"]["code"] for e in media["examples"].values()), (
+                method,
+                path,
+                code,
+            )
+        if "requestBody" in operation:
+            examples = responses["422"]["content"]["application/json"]["examples"]
+            assert "malformed_body" in examples, (method, path)
 
 
 def test_examples_match_their_schemas(document: dict[str, Any]) -> None:

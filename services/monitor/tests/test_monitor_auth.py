@@ -152,16 +152,16 @@ def test_every_route_taking_a_body_answers_a_malformed_one_alike(
     ]
     assert len(taking) >= 7, taking
     bodies = [
-        (b"{bad", "application/json", 400, "malformed_body"),
-        (b"\xff\xfe", "application/json", 400, "malformed_body"),
+        (b"{bad", "application/json", 422, "malformed_body"),
+        (b"\xff\xfe", "application/json", 422, "malformed_body"),
         (b'{"n": 1}', "text/plain", 415, "unsupported_media_type"),
     ]
     for method, path in taking:
         operation = paths[path.replace(TASK, "{task_id}").replace("w@h", "{name}")]
-        for status, code in (("400", "malformed_body"), ("415", "unsupported_media_type")):
+        for status, code in (("422", "malformed_body"), ("415", "unsupported_media_type")):
             media = operation[method.lower()]["responses"][status]["content"]["application/json"]
-            (example,) = media["examples"].values()
-            assert example["value"]["error"]["code"] == code, (method, path)
+            codes = {e["value"]["error"]["code"] for e in media["examples"].values()}
+            assert code in codes, (method, path, status)
         for body, content_type, status_code, code in bodies:
             headers = {**auth(token, "admin"), "Content-Type": content_type}
             response = client.request(method, path, content=body, headers=headers)

@@ -33,9 +33,9 @@ class ApiError(Exception):
 
 
 class MalformedBody(ApiError):
-    """The request body is not JSON (or not UTF-8) at all, so no field can be named."""
+    """The request body is not JSON (or not UTF-8) at all, so the field it names is `body`."""
 
-    status_code = 400
+    status_code = 422
     code = "malformed_body"
 
 

@@ -1,21 +1,22 @@
 """The OpenAPI document as the error handler really answers: 422s carry the one envelope, and
-every operation that takes a body documents the 400, 413 and 415 a malformed, oversized or
+every operation that takes a body documents the 422, 413 and 415 a malformed, oversized or
 mistyped one gets."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from fastapi import FastAPI
 
-from sdp_http.schemas import error_responses
+from sdp_http.schemas import MALFORMED_BODY_EXAMPLE, error_responses
 
 __all__ = ["install_openapi"]
 
 _FASTAPI_422 = "#/components/schemas/HTTPValidationError"
 _ENVELOPE = "#/components/schemas/ErrorResponse"
 # What the handler answers any operation that takes a body, whatever its route says.
-_BODY_ERRORS = (400, 413, 415)
+_BODY_ERRORS = (413, 415)
 
 
 def _documented(status: int) -> dict[str, Any]:
@@ -39,6 +40,11 @@ def _mend(document: dict[str, Any]) -> dict[str, Any]:
             if "requestBody" in operation:
                 for status in _BODY_ERRORS:
                     responses.setdefault(str(status), _documented(status))
+                # A copy: FastAPI may share one response object between operations.
+                invalid = copy.deepcopy(responses.get("422") or _documented(422))
+                examples = invalid["content"]["application/json"].setdefault("examples", {})
+                examples["malformed_body"] = {"value": MALFORMED_BODY_EXAMPLE}
+                responses["422"] = invalid
     schemas = document.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-__all__ = ["ErrorBody", "ErrorField", "ErrorResponse", "Health", "error_responses"]
+__all__ = [
+    "MALFORMED_BODY_EXAMPLE",
+    "ErrorBody",
+    "ErrorField",
+    "ErrorResponse",
+    "Health",
+    "error_responses",
+]
 
 
 class ErrorField(BaseModel):
@@ -27,23 +34,23 @@ class Health(BaseModel):
     checks: dict[str, str] = {}
 
 
+# The other 422 of an operation that takes a body: the body is not JSON, or not UTF-8, at all.
+MALFORMED_BODY_EXAMPLE = ErrorResponse(
+    error=ErrorBody(
+        code="malformed_body",
+        message="request body is not JSON: Expecting property name enclosed in double "
+        "quotes at line 1, column 2",
+        fields=[
+            ErrorField(
+                field="body",
+                message="is not JSON: Expecting property name enclosed in double quotes "
+                "at line 1, column 2",
+            )
+        ],
+    )
+).model_dump()
+
 _EXAMPLES: dict[int, tuple[str, str, ErrorBody]] = {
-    400: (
-        "The body is not JSON, or not UTF-8; the message says where it stops being either.",
-        "malformed_body",
-        ErrorBody(
-            code="malformed_body",
-            message="request body is not JSON: Expecting property name enclosed in double "
-            "quotes at line 1, column 2",
-            fields=[
-                ErrorField(
-                    field="body",
-                    message="is not JSON: Expecting property name enclosed in double quotes "
-                    "at line 1, column 2",
-                )
-            ],
-        ),
-    ),
     401: (
         "No valid token.",
         "unauthorized",

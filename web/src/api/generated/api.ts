@@ -1247,15 +1247,6 @@ export interface operations {
                     "application/json": components["schemas"]["ScheduleOut"];
                 };
             };
-            /** @description The body is not JSON, or not UTF-8; the message says where it stops being either. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
             /** @description No valid token. */
             401: {
                 headers: {
@@ -1410,15 +1401,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScheduleOut"];
-                };
-            };
-            /** @description The body is not JSON, or not UTF-8; the message says where it stops being either. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description No valid token. */
@@ -1591,15 +1573,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScheduleOut"];
-                };
-            };
-            /** @description The body is not JSON, or not UTF-8; the message says where it stops being either. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description No valid token. */
@@ -1994,15 +1967,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TaskAccepted"];
-                };
-            };
-            /** @description The body is not JSON, or not UTF-8; the message says where it stops being either. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description No valid token. */

@@ -1437,15 +1437,6 @@ export interface operations {
                     "application/json": components["schemas"]["CancelResult"];
                 };
             };
-            /** @description The body is not JSON, or not UTF-8; the message says where it stops being either. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
             /** @description No valid token. */
             401: {
                 headers: {
@@ -1685,15 +1676,6 @@ export interface operations {
                     "application/json": components["schemas"]["ControlResponse"];
                 };
             };
-            /** @description The body is not JSON, or not UTF-8; the message says where it stops being either. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
             /** @description No valid token. */
             401: {
                 headers: {
@@ -1797,15 +1779,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ControlResponse"];
-                };
-            };
-            /** @description The body is not JSON, or not UTF-8; the message says where it stops being either. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description No valid token. */
@@ -1913,15 +1886,6 @@ export interface operations {
                     "application/json": components["schemas"]["ControlResponse"];
                 };
             };
-            /** @description The body is not JSON, or not UTF-8; the message says where it stops being either. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
             /** @description No valid token. */
             401: {
                 headers: {
@@ -2025,15 +1989,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ControlResponse"];
-                };
-            };
-            /** @description The body is not JSON, or not UTF-8; the message says where it stops being either. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description No valid token. */
@@ -2141,15 +2096,6 @@ export interface operations {
                     "application/json": components["schemas"]["ControlResponse"];
                 };
             };
-            /** @description The body is not JSON, or not UTF-8; the message says where it stops being either. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
             /** @description No valid token. */
             401: {
                 headers: {
@@ -2255,15 +2201,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ControlResponse"];
-                };
-            };
-            /** @description The body is not JSON, or not UTF-8; the message says where it stops being either. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description No valid token. */
