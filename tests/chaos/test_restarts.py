@@ -1,10 +1,12 @@
 """The api and the monitor restarted under load: nothing they had accepted is lost.
 
 The platform as `make run` starts it. A client thread submits tasks and creates schedules
-without pause while the api is restarted through supervisorctl, then SIGKILLed (supervisord
-starts it again), and the monitor likewise. Every submission the api accepted (202) succeeds,
-the monitor finds every one of them afterwards and its history still holds what it held before
-its restarts, every schedule the api accepted (201) is there, and nothing else restarted.
+without pause while the api is stopped with SIGTERM, as a restart stops it, then SIGKILLed,
+supervisord starting it again each time, and the monitor likewise. (`supervisorctl restart`
+would do the same, but answers only after the program's 60 s startsecs.) Every submission
+the api accepted (202) succeeds, the monitor finds every one of them afterwards and its history
+still holds what it held before its restarts, every schedule the api accepted (201) is there,
+and nothing else restarted.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from sdp_testing.platform import (
     schedule_ids,
     service_pid,
     supervised_pids,
-    supervisorctl,
     try_submit,
     wait_succeeded,
 )
@@ -108,10 +109,10 @@ def ready(client: httpx.Client, url: str) -> bool:
         return False
 
 
-def killed_and_back(platform: Platform, program: str, url: str) -> None:
-    """SIGKILL the program's process; wait until supervisord has started a new one that is ready."""
+def stopped_and_back(platform: Platform, program: str, url: str, sig: signal.Signals) -> None:
+    """Signal the program's process; wait until supervisord has started a new one that is ready."""
     old = service_pid(platform, program)
-    os.kill(old, signal.SIGKILL)
+    os.kill(old, sig)
 
     def back() -> bool:
         try:
@@ -123,13 +124,6 @@ def killed_and_back(platform: Platform, program: str, url: str) -> None:
             return ready(client, url)
 
     wait_until(back, BACK_WITHIN_S, f"{program} to be started again", interval_s=0.5)
-
-
-def restarted(platform: Platform, name: str, url: str) -> None:
-    out = supervisorctl(platform, "restart", name)
-    assert "started" in out, out
-    with httpx.Client(timeout=5) as client:
-        wait_until(lambda: ready(client, url), 60, f"{name} ready")
 
 
 def monitor_finds(client: httpx.Client, platform: Platform, task_ids: list[str]) -> Counter[str]:
@@ -157,8 +151,8 @@ def test_the_api_and_the_monitor_restarted_under_load_lose_nothing(
     }
     # The output printer, Redis, worker, beat, Flower and Caddy.
     assert len(others) == 6, others
-    restarted(platform, "services:api", platform.api)
-    killed_and_back(platform, "sdp_api", platform.api)
+    stopped_and_back(platform, "sdp_api", platform.api, signal.SIGTERM)
+    stopped_and_back(platform, "sdp_api", platform.api, signal.SIGKILL)
     with httpx.Client(timeout=30) as client:
         before_monitor = len(load.accepted)
         wait_until(
@@ -167,8 +161,8 @@ def test_the_api_and_the_monitor_restarted_under_load_lose_nothing(
             "the monitor's history to hold what was accepted so far",
         )
         held = history_ids(client, platform)
-        restarted(platform, "monitor", platform.monitor)
-        killed_and_back(platform, "sdp_monitor", platform.monitor)
+        stopped_and_back(platform, "sdp_monitor", platform.monitor, signal.SIGTERM)
+        stopped_and_back(platform, "sdp_monitor", platform.monitor, signal.SIGKILL)
         wait_until(lambda: len(load.accepted) >= before_monitor + 20, 60, "more load")
         load.stop.set()
         time.sleep(1)
