@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import redis
+from redis.commands.core import Script
 
 from sdp_core import keys
 from sdp_core.replies import text
+from sdp_schedules import scripts
 from sdp_schedules.errors import (
+    ScheduleChanged,
     ScheduleConflict,
     ScheduleInvalid,
     ScheduleNotFound,
@@ -124,6 +129,58 @@ def test_names_are_unique(store: ScheduleStore, redis_client: redis.Redis) -> No
     assert store.find("a") is None
     store.create(doc("a"))
     assert redis_client.zcard(keys.SCHEDULE_NAMES) == 3
+
+
+@pytest.mark.parametrize(
+    ("script", "codes"),
+    [
+        (scripts.PUT, set(scripts.WriteCode) - {scripts.WriteCode.DONE}),
+        (
+            scripts.CREATE_MANY,
+            set(scripts.WriteCode) - {scripts.WriteCode.NO_ENTRY, scripts.WriteCode.VERSION_MOVED},
+        ),
+        (
+            scripts.DELETE,
+            set(scripts.WriteCode) - {scripts.WriteCode.ID_EXISTS, scripts.WriteCode.NAME_TAKEN},
+        ),
+    ],
+)
+def test_the_write_codes_are_the_numbers_the_lua_returns(
+    script: str, codes: set[scripts.WriteCode]
+) -> None:
+    for code in codes:
+        assert re.search(rf"(return|code =) {int(code)}(?!\d)", script), code
+
+
+def rival_writes_before(script: Script, write: Callable[[int], object]) -> Callable[..., Any]:
+    """``script``, run each time just after another writer's ``write`` (numbered from 0)."""
+    calls = iter(range(100))
+
+    def call(**kwargs: Any) -> Any:
+        write(next(calls))
+        return script(**kwargs)
+
+    return call
+
+
+def test_a_write_that_keeps_losing_the_version_race_raises_schedule_changed(
+    store: ScheduleStore, redis_client: redis.Redis, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schedule = store.create(doc())
+    rival = ScheduleStore(redis_client, clock=clock)
+
+    def bump(n: int) -> None:
+        rival.replace(schedule.id, doc(priority=n % 5))
+
+    monkeypatch.setattr(store, "_put", rival_writes_before(store._put, bump))
+    with pytest.raises(ScheduleChanged, match="changed meanwhile"):
+        store.replace(schedule.id, doc("renamed"))
+    monkeypatch.setattr(store, "_delete", rival_writes_before(store._delete, bump))
+    with pytest.raises(ScheduleChanged, match="changed meanwhile"):
+        store.delete(schedule.id)
+    kept = store.get(schedule.id)
+    assert kept.spec.name == "orders"
+    assert kept.version > schedule.version
 
 
 def test_pause_leaves_the_due_set_and_resume_picks_the_next_slot(

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FieldError",
+    "ScheduleChanged",
     "ScheduleConflict",
     "ScheduleError",
     "ScheduleInvalid",
@@ -35,6 +36,16 @@ class ScheduleConflict(ScheduleError):
     def __init__(self, name: str) -> None:
         super().__init__(f"a schedule named {name!r} already exists")
         self.name = name
+
+
+class ScheduleChanged(ScheduleError):
+    """Other writers changed the schedule between each read and its write, every retry."""
+
+    def __init__(self, schedule_id: str, attempts: int) -> None:
+        super().__init__(
+            f"schedule {schedule_id!r} changed meanwhile, {attempts} times in a row; try again"
+        )
+        self.schedule_id = schedule_id
 
 
 class ScheduleInvalid(ScheduleError, ValueError):

@@ -8,6 +8,8 @@ fields (records.ENTRY_FIELDS), comma-separated, then "|" and the definition's JS
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 from sdp_schedules.records import ENTRY_FIELDS
 
 __all__ = [
@@ -21,7 +23,19 @@ __all__ = [
     "RECORD",
     "SET_ASIDE",
     "UNCLAIM",
+    "WriteCode",
 ]
+
+
+class WriteCode(IntEnum):
+    """What PUT, CREATE_MANY and DELETE return besides a new version; the Lua spells the numbers."""
+
+    DONE = 1
+    VERSION_MOVED = -1
+    NAME_TAKEN = -2
+    ID_EXISTS = -3
+    NO_ENTRY = -4
+
 
 # Reads and writes an entry as a table of its fields (layout: records.ENTRY_FIELDS).
 _ENTRY = (
@@ -55,7 +69,8 @@ end
 #       due ms ("" = not due, "keep" = leave as is), paused "1"/"0", static "1"/"0",
 #       then field/value pairs ("" clears the field).
 # Any write of the definition ends a set-aside; the caller gives the new state.
-# Returns the new version, or -1 version moved on, -2 name taken, -3 id exists, -4 no entry.
+# Returns the new version, or -1 version moved on, -2 name taken, -3 id exists, -4 no entry
+# (WriteCode).
 PUT = (
     _ENTRY
     + """
@@ -98,7 +113,7 @@ return version
 # Creates many schedules in one call (bulk loads); publishes "*" once at the end.
 # KEYS: names, due, paused, channel.  ARGV: created ms, then per schedule 7 values:
 # id, its bucket, name, due ms ("" = not due), state, slot ("" = none), spec.
-# Returns one code per schedule: 1 created, -2 name taken, -3 id exists.
+# Returns one code per schedule: 1 created, -2 name taken, -3 id exists (WriteCode).
 CREATE_MANY = (
     _ENTRY
     + """
@@ -128,7 +143,7 @@ return codes
 
 # KEYS: bucket, names, due, paused, runs, inflight, channel, static, set aside
 # ARGV: id, expected version (as written: records.entry_version), name.
-# Returns 1, or -1 version moved on, -4 no entry.
+# Returns 1, or -1 version moved on, -4 no entry (WriteCode).
 DELETE = """
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current then return -4 end

@@ -1,4 +1,4 @@
-"""The Redis schedule store: one hash per schedule, a ZSET of due times, capped run history.
+"""The Redis schedule store: entries in bucketed hashes, a ZSET of due times, capped run history.
 
 Every write is one Lua script that also publishes the schedule id on ``SCHEDULE_CHANGES``, so
 a scheduler sleeping until its next due time wakes up for it.  Reads that decide a write carry
@@ -24,6 +24,7 @@ from sdp_core.queues import queue_for
 from sdp_core.replies import text
 from sdp_schedules import scripts
 from sdp_schedules.errors import (
+    ScheduleChanged,
     ScheduleConflict,
     ScheduleInvalid,
     ScheduleNotFound,
@@ -41,6 +42,7 @@ from sdp_schedules.records import (
     read_schedule,
     spec_json,
 )
+from sdp_schedules.scripts import WriteCode
 from sdp_schedules.timing import timetable, to_ms
 
 __all__ = ["Claim", "Counts", "Firing", "Page", "ScheduleStore", "is_entry_fault", "now_ms"]
@@ -138,7 +140,7 @@ class ScheduleStore:
                 due=due,
                 fields=_new_fields(spec, state, slot, now, static=static),
             )
-            if result != -3:
+            if result != WriteCode.ID_EXISTS:
                 return self.get(schedule_id)
         raise RuntimeError("could not draw an unused schedule id")  # pragma: no cover
 
@@ -173,9 +175,9 @@ class ScheduleStore:
                 args=args,
             )
             for (schedule_id, spec), code in zip(batch, codes, strict=True):
-                if int(code) == -2:
+                if int(code) == WriteCode.NAME_TAKEN:
                     taken.append(spec.name)
-                elif int(code) == 1:
+                elif int(code) == WriteCode.DONE:
                     ids.append(schedule_id)
 
         # Redis runs one chunk while this thread prepares the next.
@@ -376,9 +378,9 @@ class ScheduleStore:
                 due=due,
                 fields=fields,
             )
-            if result != -1:
+            if result != WriteCode.VERSION_MOVED:
                 return self.get(schedule_id)
-        raise ScheduleConflict(spec.name)  # pragma: no cover - needs 8 racing writers
+        raise ScheduleChanged(schedule_id, _RETRIES)
 
     def pause(self, schedule_id: str) -> Schedule:
         return self._set_enabled(schedule_id, enabled=False)
@@ -413,10 +415,11 @@ class ScheduleStore:
                 ],
                 args=[schedule_id, current.version, current.name or ""],
             )
-            if result == -4:
+            if result == WriteCode.NO_ENTRY:
                 raise ScheduleNotFound(schedule_id)
-            if result == 1:
+            if result == WriteCode.DONE:
                 return
+        raise ScheduleChanged(schedule_id, _RETRIES)
 
     def _write(
         self,
@@ -454,9 +457,9 @@ class ScheduleStore:
                 args=args,
             )
         )
-        if result == -2:
+        if result == WriteCode.NAME_TAKEN:
             raise ScheduleConflict(new_name)
-        if result == -4:
+        if result == WriteCode.NO_ENTRY:
             raise ScheduleNotFound(schedule_id)
         return result
 

@@ -1,6 +1,7 @@
 """Schedule store errors as the HTTP services' errors: 404, 409 and 422 naming the field.
 
-A schedule whose stored definition no longer decodes, asked to pause, resume or run, is 409.
+A schedule whose stored definition no longer decodes, asked to pause, resume or run, is 409;
+so is one that other writers kept changing through every retry of a write.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sdp_http.errors import ApiError, Conflict, NotFound, ValidationFailed
 from sdp_http.handlers import error_response
 from sdp_schedules.errors import (
+    ScheduleChanged,
     ScheduleConflict,
     ScheduleError,
     ScheduleInvalid,
@@ -26,6 +28,8 @@ def _as_api_error(exc: ScheduleError) -> ApiError:
         return NotFound(str(exc))
     if isinstance(exc, ScheduleConflict):
         return Conflict(str(exc), [("name", "already used by another schedule")])
+    if isinstance(exc, ScheduleChanged):
+        return Conflict(str(exc))
     if isinstance(exc, ScheduleUndecodable):
         return Conflict(
             f"{exc}: fix it with PATCH, replace it with PUT, or delete it",
