@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import redis
-from redis.commands.core import Script
 
 from sdp_core import keys
 from sdp_core.replies import text
@@ -42,7 +40,7 @@ from sdp_schedules.store import (
     ScheduleStore,
     is_entry_fault,
 )
-from sdp_testing.schedules import rewrite_definition
+from sdp_testing.schedules import rewrite_definition, rival_writes_before
 
 T0 = 1_790_000_000_000  # a fixed "now", epoch ms
 
@@ -150,17 +148,6 @@ def test_the_write_codes_are_the_numbers_the_lua_returns(
 ) -> None:
     for code in codes:
         assert re.search(rf"(return|code =) {int(code)}(?!\d)", script), code
-
-
-def rival_writes_before(script: Script, write: Callable[[int], object]) -> Callable[..., Any]:
-    """``script``, run each time just after another writer's ``write`` (numbered from 0)."""
-    calls = iter(range(100))
-
-    def call(**kwargs: Any) -> Any:
-        write(next(calls))
-        return script(**kwargs)
-
-    return call
 
 
 def test_a_write_that_keeps_losing_the_version_race_raises_schedule_changed(

@@ -25,7 +25,7 @@ from sdp_core.replies import text
 from sdp_schedules.model import EXPIRES_MAX_S, PERIOD_MAX_S
 from sdp_schedules.store import ScheduleStore
 from sdp_testing.processes import running_worker, spawn, wait_until
-from sdp_testing.schedules import rewrite_definition
+from sdp_testing.schedules import rewrite_definition, rival_writes_before
 
 Token = Callable[[str], str]
 BASE = "/api/v1/schedules"
@@ -119,6 +119,31 @@ def test_duplicate_names_conflict(client: TestClient, operator: dict[str, str]) 
     again = client.post(BASE, json=schedule_doc(), headers=operator)
     assert again.status_code == 409
     assert again.json()["error"]["fields"][0]["field"] == "name"
+
+
+def test_a_schedule_that_keeps_changing_under_a_write_is_409(
+    client: TestClient,
+    operator: dict[str, str],
+    redis_client: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    schedule_id = client.post(BASE, json=schedule_doc(), headers=operator).json()["id"]
+    store: Any = client.app.state.store  # type: ignore[attr-defined]
+    rival = ScheduleStore(redis_client)
+
+    def bump(n: int) -> None:
+        rival.replace(schedule_id, schedule_doc(priority=n % 5))
+
+    monkeypatch.setattr(store, "_put", rival_writes_before(store._put, bump))
+    monkeypatch.setattr(store, "_delete", rival_writes_before(store._delete, bump))
+    for answer in (
+        client.patch(f"{BASE}/{schedule_id}", json={"name": "renamed"}, headers=operator),
+        client.delete(f"{BASE}/{schedule_id}", headers=operator),
+    ):
+        assert answer.status_code == 409, answer.text
+        assert "changed meanwhile" in answer.json()["error"]["message"]
+        assert not answer.json()["error"].get("fields")
+    assert client.get(f"{BASE}/{schedule_id}", headers=operator).json()["name"] == "orders"
 
 
 def test_a_runs_cursor_past_a_redis_index_is_422(

@@ -1,16 +1,18 @@
-"""Stored schedules today's API would refuse, for tests that beat survives them."""
+"""Stored schedules today's API would refuse, for tests that beat survives them; racing writers."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import redis
+from redis.commands.core import Script
 
 from sdp_core import keys
 from sdp_core.replies import text
 
-__all__ = ["rewrite_definition"]
+__all__ = ["rewrite_definition", "rival_writes_before"]
 
 
 def rewrite_definition(client: redis.Redis, schedule_id: str, **changes: Any) -> None:
@@ -24,3 +26,14 @@ def rewrite_definition(client: redis.Redis, schedule_id: str, **changes: Any) ->
     raw: Any = client.hget(bucket, schedule_id)
     head, _, definition = text(raw).partition("|")
     client.hset(bucket, schedule_id, f"{head}|{json.dumps(json.loads(definition) | changes)}")
+
+
+def rival_writes_before(script: Script, write: Callable[[int], object]) -> Callable[..., Any]:
+    """``script``, run each time just after another writer's ``write`` (numbered from 0)."""
+    calls = iter(range(100))
+
+    def call(**kwargs: Any) -> Any:
+        write(next(calls))
+        return script(**kwargs)
+
+    return call
