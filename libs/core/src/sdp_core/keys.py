@@ -66,7 +66,8 @@ TASK_PREFIX = f"{PREFIX}:task:"
 BEAT_HEARTBEAT = f"{PREFIX}:beat:heartbeat"
 BEAT_NODE_PREFIX = f"{PREFIX}:beat:node:"
 
-# The schedule store (sdp_schedules): one hash per schedule plus these shared indexes.
+# The schedule store (sdp_schedules): entries in bucket hashes (schedule_bucket) plus these
+# shared indexes.
 SCHEDULE_PREFIX = f"{PREFIX}:sched:"
 # ZSET id -> next due time (epoch ms); paused and finished schedules are not in it.
 SCHEDULE_DUE = f"{SCHEDULE_PREFIX}due"
