@@ -23,6 +23,7 @@ __all__ = [
     "RECORD",
     "SET_ASIDE",
     "UNCLAIM",
+    "ClaimCode",
     "WriteCode",
 ]
 
@@ -35,6 +36,14 @@ class WriteCode(IntEnum):
     NAME_TAKEN = -2
     ID_EXISTS = -3
     NO_ENTRY = -4
+
+
+class ClaimCode(IntEnum):
+    """What CLAIM, FIRE and ADVANCE return; the Lua spells the numbers."""
+
+    CLAIMED = 1
+    MOVED_ON = 0
+    NOT_LEADER = -1
 
 
 # Reads and writes an entry as a table of its fields (layout: records.ENTRY_FIELDS).
@@ -233,14 +242,15 @@ move_on(entry, ARGV[5], ARGV[6])
 # its definition must not have changed since; so a slot is claimed once, by the current leader.
 # KEYS: due, bucket, leader
 # ARGV: id, expected due, token, version, next slot ("" = no more slots), next due.
-# Returns 1 claimed, 0 lost the race (entry moved on), -1 not the leader.
+# Returns 1 claimed, 0 lost the race (entry moved on), -1 not the leader (ClaimCode).
 CLAIM = _CLAIM + "write_entry(KEYS[2], ARGV[1], entry)\nreturn 1\n"
 
 # The in-process engine's claim: it knows the slot it is running rather than the due time, so
 # it compares the stored slot instead.
 # KEYS: due, bucket, leader
 # ARGV: id, expected slot, token, next slot ("" = no more slots), next due.
-# Returns 1 advanced, 0 the slot moved on (another run took it), -1 not the leader.
+# Returns 1 advanced, 0 the slot moved on (another run took it), -1 not the leader
+# (ClaimCode).
 ADVANCE = (
     _MOVE_ON
     + """
@@ -289,7 +299,7 @@ end
 # KEYS: due, bucket, leader, runs, inflight
 # ARGV: the six of CLAIM, push count p, p pairs (list key, message), publish count e,
 #       e pairs (channel, event), then RECORD's ARGV.
-# Returns 1 fired, 0 lost the race (nothing written), -1 not the leader.
+# Returns 1 fired, 0 lost the race (nothing written), -1 not the leader (ClaimCode).
 FIRE = (
     _RECORD
     + _CLAIM

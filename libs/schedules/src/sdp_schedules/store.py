@@ -545,7 +545,7 @@ class ScheduleStore:
         )
 
     def claim(self, claims: Sequence[Claim], token: str) -> list[int | redis.ResponseError]:
-        """Claim many entries in one round trip: 1 claimed, 0 moved on, -1 not the leader.
+        """Claim many entries in one round trip: each a scripts.ClaimCode.
 
         A claim whose script failed on that entry's data is its error (see is_entry_fault).
         """
@@ -565,10 +565,7 @@ class ScheduleStore:
     def advance(
         self, schedule: Schedule, slot_ms: int, next_slot_ms: int | None, token: str
     ) -> int:
-        """Move a schedule on from ``slot_ms`` if that is still its slot (1; 0 if it moved on).
-
-        -1 means ``token`` no longer holds the leader lock.
-        """
+        """Move a schedule on from ``slot_ms`` if that is still its slot: a scripts.ClaimCode."""
         next_due = (
             None if next_slot_ms is None else self.due_of(next_slot_ms, schedule.spec.jitter_s)
         )
@@ -603,7 +600,7 @@ class ScheduleStore:
     ) -> list[int | redis.ResponseError]:
         """Claim, enqueue and record each firing atomically; one round trip for all.
 
-        Each result is 1 fired, 0 lost the race (nothing written), -1 not the leader, or the
+        Each result is a scripts.ClaimCode (moved on: nothing written), or the
         error of a script that failed on that entry's data (see is_entry_fault).
         """
         pipe = self.client.pipeline(transaction=False)

@@ -50,6 +50,7 @@ from sdp_jobs.context import JobContext
 from sdp_schedules import aside
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.records import Run, RunState, Schedule, ScheduleState, Undecodable
+from sdp_schedules.scripts import ClaimCode
 from sdp_schedules.store import ScheduleStore
 from sdp_schedules.timing import Timetable, from_ms, timetable, to_ms
 
@@ -271,7 +272,7 @@ class InProcessEngine:
         except Exception as exc:  # the schedule's data: a timetable reads no Redis
             self._fault(schedule, exc)
             return
-        if self.store.advance(schedule, slot, following, token) == 1:
+        if self.store.advance(schedule, slot, following, token) == ClaimCode.CLAIMED:
             self._execute(schedule, slot, f"inproc-{uuid.uuid4()}")
 
     def _runnable(self, schedule_id: str) -> Schedule | None:

@@ -25,6 +25,7 @@ from sdp_schedules import aside
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.plan import Plan, plan_firing
 from sdp_schedules.records import Run, RunState, Schedule, ScheduleState, Undecodable, read_schedule
+from sdp_schedules.scripts import ClaimCode
 from sdp_schedules.store import Claim, Firing, ScheduleStore
 from sdp_schedules.timing import Timetable, timetable
 
@@ -254,7 +255,7 @@ class FiringEngine:
         for item, result in zip(work, results, strict=True):
             if isinstance(result, Exception):
                 self._set_aside_work(item, result)
-            elif result == 1:
+            elif result == ClaimCode.CLAIMED:
                 done.append(item)
         return done
 
@@ -303,7 +304,7 @@ class FiringEngine:
         return sum(len(item.sent) for item in sending)
 
     def _check_lock(self, results: Sequence[object]) -> None:
-        if -1 in results:
+        if ClaimCode.NOT_LEADER in results:
             # Claims that came before the loss are ours and stand.
             log.warning("beat: lost the leader lock; stepping down")
             self.lock.step_down()
