@@ -129,6 +129,12 @@ def test_names_are_unique(store: ScheduleStore, redis_client: redis.Redis) -> No
     assert redis_client.zcard(keys.SCHEDULE_NAMES) == 3
 
 
+@pytest.mark.parametrize("script", [scripts.CLAIM, scripts.FIRE, scripts.ADVANCE])
+def test_the_claim_codes_are_the_numbers_the_lua_returns(script: str) -> None:
+    for code in scripts.ClaimCode:
+        assert re.search(rf"return {int(code)}(?!\d)", script), code
+
+
 @pytest.mark.parametrize(
     ("script", "codes"),
     [
@@ -143,12 +149,6 @@ def test_names_are_unique(store: ScheduleStore, redis_client: redis.Redis) -> No
         ),
     ],
 )
-@pytest.mark.parametrize("script", [scripts.CLAIM, scripts.FIRE, scripts.ADVANCE])
-def test_the_claim_codes_are_the_numbers_the_lua_returns(script: str) -> None:
-    for code in scripts.ClaimCode:
-        assert re.search(rf"return {int(code)}(?!\d)", script), code
-
-
 def test_the_write_codes_are_the_numbers_the_lua_returns(
     script: str, codes: set[scripts.WriteCode]
 ) -> None:
