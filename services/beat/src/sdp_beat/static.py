@@ -13,7 +13,12 @@ from typing import Any
 
 from celery.schedules import crontab, schedule
 
-from sdp_schedules.errors import ScheduleConflict, ScheduleError, ScheduleNotFound
+from sdp_schedules.errors import (
+    ScheduleChanged,
+    ScheduleConflict,
+    ScheduleError,
+    ScheduleNotFound,
+)
 from sdp_schedules.model import ScheduleSpec, parse_spec
 from sdp_schedules.store import ScheduleStore
 
@@ -71,8 +76,8 @@ def seed_static(store: ScheduleStore, beat_schedule: Mapping[str, Any], timezone
     for name, spec in wanted.items():
         try:
             _seed(store, name, spec)
-        except ScheduleConflict:
-            pass  # another replica seeded it first
+        except (ScheduleConflict, ScheduleChanged):
+            pass  # another replica seeded it first, or is writing it now
         except (ScheduleError, ValueError) as exc:
             # Refused, or the stored one no longer decodes (the firing sets that aside).
             log.error("beat: static entry %r not seeded: %s", name, exc)
@@ -86,7 +91,11 @@ def seed_static(store: ScheduleStore, beat_schedule: Mapping[str, Any], timezone
             continue
         if stored.spec.name not in wanted:
             log.info("beat: static entry %r removed from configuration", stored.spec.name)
-            store.delete(stored.id)
+            try:
+                store.delete(stored.id)
+            except ScheduleChanged:
+                # Another replica is writing it; the next start that finds it deletes it.
+                log.warning("beat: static schedule %s changed while deleting; kept", stored.id)
 
 
 def _seed(store: ScheduleStore, name: str, spec: ScheduleSpec) -> None:
