@@ -1,4 +1,4 @@
-"""Stored schedules today's API would refuse, for tests that beat survives them."""
+"""Schedule documents for tests: valid ones to create, and stored ones today's API would refuse."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import redis
 from sdp_core import keys
 from sdp_core.replies import text
 
-__all__ = ["rewrite_definition"]
+__all__ = ["rewrite_definition", "schedule_doc"]
 
 
 def rewrite_definition(client: redis.Redis, schedule_id: str, **changes: Any) -> None:
@@ -24,3 +24,14 @@ def rewrite_definition(client: redis.Redis, schedule_id: str, **changes: Any) ->
     raw: Any = client.hget(bucket, schedule_id)
     head, _, definition = text(raw).partition("|")
     client.hset(bucket, schedule_id, f"{head}|{json.dumps(json.loads(definition) | changes)}")
+
+
+# `trigger` is Any, not a dict: callers splat mixed changes that may or may not name it.
+def schedule_doc(name: str = "orders", trigger: Any = None, **changes: Any) -> dict[str, Any]:
+    """A valid schedule document: a no-op task every 30 s, with `changes` on top."""
+    return {
+        "name": name,
+        "task": "system.noop",
+        "trigger": trigger or {"type": "interval", "every": 30},
+        **changes,
+    }
