@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sdp_api.app import create_app
 from sdp_api.settings import ApiSettings
 from sdp_core.auth import Role, generate_secret, issue_token
+from sdp_testing.auth import bearer
 
 Token = Callable[[str], str]
 OPEN = {"/healthz", "/readyz", "/metrics"}
@@ -48,10 +49,6 @@ def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
     settings = ApiSettings(environment="test", jwt_secret=jwt_secret, redis_url=redis_url)
     with TestClient(create_app(settings)) as client:
         yield client
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_every_route_needs_a_valid_token(

@@ -20,6 +20,7 @@ from sdp_core import keys
 from sdp_core.heartbeat import BeatHeartbeat
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.store import ScheduleStore
+from sdp_testing.auth import auth
 from sdp_testing.processes import running_worker, spawn, wait_until
 from sdp_testing.schedules import rewrite_definition
 
@@ -41,7 +42,7 @@ def api(redis_url: str, secret: str, *, use_celery: bool, node: str = "api-a") -
 
 @pytest.fixture
 def operator(token: Token) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token('operator')}"}
+    return auth(token, "operator")
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from sdp_api.app import create_app
 from sdp_api.settings import ApiSettings
 from sdp_core.queues import TaskName
 from sdp_jobs.catalogue import CATALOGUE
+from sdp_testing.auth import auth
 
 Token = Callable[[str], str]
 Schema = dict[str, Any]
@@ -43,7 +44,7 @@ def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
 
 @pytest.fixture
 def jobs(client: TestClient, token: Token) -> dict[str, dict[str, Any]]:
-    response = client.get("/api/v1/jobs", headers={"Authorization": f"Bearer {token('viewer')}"})
+    response = client.get("/api/v1/jobs", headers=auth(token, "viewer"))
     assert response.status_code == 200, response.text
     return {job["name"]: job for job in response.json()["items"]}
 
@@ -52,7 +53,7 @@ def submit(client: TestClient, token: Token, task: str, kwargs: dict[str, Any]) 
     return client.post(
         "/api/v1/tasks",
         json={"task": task, "kwargs": kwargs},
-        headers={"Authorization": f"Bearer {token('operator')}"},
+        headers=auth(token, "operator"),
     )
 
 

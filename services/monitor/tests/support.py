@@ -27,10 +27,6 @@ def monitor_settings(redis_url: str, jwt_secret: str, **overrides: Any) -> Monit
     return MonitorSettings(**values)
 
 
-def auth(token: Token, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(role)}"}
-
-
 def event(kind: str, task_id: str, at: float, **fields: Any) -> dict[str, Any]:
     return {"type": kind, "uuid": task_id, "timestamp": at, **fields}
 

@@ -15,8 +15,9 @@ from sdp_http import errors
 from sdp_monitor.app import create_app
 from sdp_monitor.audit import SCAN_BUDGET
 from sdp_monitor.schemas import AuditResult
+from sdp_testing.auth import auth
 
-from .support import auth, monitor_settings
+from .support import monitor_settings
 
 Token = Callable[[str], str]
 

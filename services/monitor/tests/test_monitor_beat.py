@@ -10,10 +10,11 @@ from fastapi.testclient import TestClient
 
 from sdp_monitor.app import create_app
 from sdp_schedules.store import ScheduleStore
+from sdp_testing.auth import auth
 from sdp_testing.processes import running_worker, spawn, wait_until
 from sdp_testing.schedules import rewrite_definition
 
-from .support import auth, monitor_settings
+from .support import monitor_settings
 
 Token = Callable[[str], str]
 

@@ -13,6 +13,7 @@ from sdp_core.celery_config import make_celery
 from sdp_core.settings import CommonSettings
 from sdp_monitor.app import create_app
 from sdp_monitor.consumer import EventConsumer
+from sdp_testing.auth import auth
 from sdp_testing.processes import wait_until
 from sdp_testing.redis_server import (
     free_port,
@@ -20,7 +21,7 @@ from sdp_testing.redis_server import (
     wait_for_redis,
 )
 
-from .support import auth, monitor_settings
+from .support import monitor_settings
 
 Token = Callable[[str], str]
 
