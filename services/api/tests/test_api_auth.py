@@ -3,7 +3,7 @@ route that takes one, both taken from the app itself."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,9 +12,8 @@ from fastapi.testclient import TestClient
 from sdp_api.app import create_app
 from sdp_api.settings import ApiSettings
 from sdp_core.auth import Role, generate_secret, issue_token
-from sdp_testing.auth import bearer
+from sdp_testing.auth import Token, bearer
 
-Token = Callable[[str], str]
 OPEN = {"/healthz", "/readyz", "/metrics"}
 WRITES = {"POST", "PATCH", "PUT", "DELETE"}
 

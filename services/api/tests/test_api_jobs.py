@@ -3,7 +3,7 @@ refuses, checked by submitting through the API on real Redis."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -15,9 +15,8 @@ from sdp_api.app import create_app
 from sdp_api.settings import ApiSettings
 from sdp_core.queues import TaskName
 from sdp_jobs.catalogue import CATALOGUE
-from sdp_testing.auth import auth
+from sdp_testing.auth import Token, auth
 
-Token = Callable[[str], str]
 Schema = dict[str, Any]
 URL = "https://a.example"
 

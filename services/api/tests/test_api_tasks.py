@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,11 +13,9 @@ from fastapi.testclient import TestClient
 from sdp_api.app import create_app
 from sdp_api.settings import ApiSettings
 from sdp_core import keys, revocations
-from sdp_testing.auth import auth
+from sdp_testing.auth import Token, auth
 from sdp_testing.processes import running_worker
 from sdp_testing.redis_server import free_port
-
-Token = Callable[[str], str]
 
 
 def settings_for(redis_url: str, secret: str, **extra: Any) -> ApiSettings:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
 from typing import Any
 
 import redis
 
 from sdp_monitor.settings import MonitorSettings
-
-Token = Callable[[str], str]
 
 
 def monitor_settings(redis_url: str, jwt_secret: str, **overrides: Any) -> MonitorSettings:

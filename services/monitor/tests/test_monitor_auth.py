@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from sdp_core.auth import Role, generate_secret, issue_token
 from sdp_monitor.app import create_app
-from sdp_testing.auth import auth, bearer
+from sdp_testing.auth import Token, auth, bearer
 
-from .support import Token, monitor_settings
+from .support import monitor_settings
 
 TASK = "0b7e7a3a-0000-4000-8000-000000000000"
 

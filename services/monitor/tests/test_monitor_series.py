@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,13 +16,11 @@ from sdp_core.celery_config import make_celery
 from sdp_core.settings import CommonSettings
 from sdp_monitor.app import create_app
 from sdp_monitor.series import MAX_SERIES_QUEUES, Sampler, SeriesRing
-from sdp_testing.auth import auth
+from sdp_testing.auth import Token, auth
 from sdp_testing.clock import Clock
 from sdp_testing.processes import running_worker, wait_until
 
 from .support import monitor_settings
-
-Token = Callable[[str], str]
 
 
 @pytest.fixture

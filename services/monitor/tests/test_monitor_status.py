@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,11 +16,9 @@ from sdp_core.heartbeat import BeatHeartbeat
 from sdp_core.settings import CommonSettings
 from sdp_monitor.app import create_app
 from sdp_monitor.settings import MonitorSettings
-from sdp_testing.auth import auth
+from sdp_testing.auth import Token, auth
 from sdp_testing.processes import running_worker, wait_until
 from sdp_testing.redis_server import free_port
-
-Token = Callable[[str], str]
 
 
 @pytest.fixture
