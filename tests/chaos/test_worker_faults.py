@@ -33,10 +33,11 @@ from celery import Celery
 from celery.result import AsyncResult
 
 from sdp_core import keys
-from sdp_core.auth import Role, issue_token
+from sdp_core.auth import Role
 from sdp_core.celery_config import make_celery
 from sdp_core.queues import QUEUES
 from sdp_core.settings import CommonSettings
+from sdp_testing.auth import auth_headers
 from sdp_testing.processes import (
     ServiceProcess,
     kubelet_stop,
@@ -259,7 +260,7 @@ def test_a_worker_stopped_mid_task_finishes_or_hands_back_every_task(
 
 
 def cancel_through_the_monitor(monitor: str, secret: str, task_id: str) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {issue_token(secret, 'chaos', Role.operator)}"}
+    headers = auth_headers(secret, Role.operator, "chaos")
     response = httpx.post(f"{monitor}/api/v1/celery/task/{task_id}/cancel", headers=headers)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -268,7 +269,7 @@ def cancel_through_the_monitor(monitor: str, secret: str, task_id: str) -> dict[
 
 def known_to(monitor: str, secret: str, task_id: str) -> str | None:
     """The task's state in the monitor's history; None while the monitor does not know it."""
-    headers = {"Authorization": f"Bearer {issue_token(secret, 'chaos', Role.viewer)}"}
+    headers = auth_headers(secret, Role.viewer, "chaos")
     response = httpx.get(f"{monitor}/api/v1/celery/task/{task_id}", headers=headers)
     return str(response.json()["state"]) if response.status_code == 200 else None
 

@@ -16,7 +16,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from sdp_core.auth import Role, issue_token
+from sdp_core.auth import Role
+from sdp_testing.auth import auth_headers
 
 __all__ = ["CHECKS", "EXAMPLES", "STEPS", "admin", "bounded", "document", "run_stateful"]
 
@@ -54,7 +55,7 @@ def document(app: FastAPI) -> BaseSchema:
 
 def admin(jwt_secret: str) -> dict[str, str]:
     """An admin's bearer header, minted as the `token` fixture mints it."""
-    return {"Authorization": f"Bearer {issue_token(jwt_secret, 'fuzz-admin', Role.admin)}"}
+    return auth_headers(jwt_secret, Role.admin, "fuzz-admin")
 
 
 def run_stateful(

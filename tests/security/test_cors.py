@@ -9,9 +9,10 @@ from pydantic import ValidationError
 
 from sdp_api.app import create_app as create_api
 from sdp_api.settings import ApiSettings
-from sdp_core.auth import Role, generate_secret, issue_token
+from sdp_core.auth import Role, generate_secret
 from sdp_monitor.app import create_app as create_monitor
 from sdp_monitor.settings import MonitorSettings
+from sdp_testing.auth import auth_headers
 
 DASHBOARD = "https://console.example"
 OTHER = "https://evil.example"
@@ -80,7 +81,7 @@ def test_simple_requests_get_the_allow_header_from_the_dashboard_only(
     service: tuple[str, TestClient],
 ) -> None:
     name, client = service
-    token = {"Authorization": f"Bearer {issue_token(SECRET, 'cors', Role.viewer)}"}
+    token = auth_headers(SECRET, Role.viewer, "cors")
     ours = client.get(READ[name], headers={**token, "Origin": DASHBOARD})
     assert ours.status_code == 200, ours.text
     assert ours.headers["access-control-allow-origin"] == DASHBOARD

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from sdp_core.auth import Role, generate_secret, issue_token
+from sdp_testing.auth import bearer
 from sdp_testing.platform import Platform
 from sdp_testing.processes import wait_until
 
@@ -42,48 +43,44 @@ def test_no_secret_or_token_is_logged(platform: Platform) -> None:
     tokens = {role.name: issue_token(jwt_secret, f"logs-{role.name}", role) for role in Role}
     forged = issue_token(generate_secret(), "mallory", Role.admin)
     expired = issue_token(jwt_secret, "late", Role.admin, ttl_s=-60)
-    bearer = {name: {"Authorization": f"Bearer {t}"} for name, t in tokens.items()}
+    as_role = {name: bearer(t) for name, t in tokens.items()}
 
     with httpx.Client(timeout=30) as client:
         for base in (platform.api, platform.web):  # directly and through Caddy
-            assert client.get(f"{base}/api/v1/jobs", headers=bearer["viewer"]).status_code == 200
+            assert client.get(f"{base}/api/v1/jobs", headers=as_role["viewer"]).status_code == 200
             accepted = client.post(
-                f"{base}/api/v1/tasks", json={"task": "system.noop"}, headers=bearer["operator"]
+                f"{base}/api/v1/tasks", json={"task": "system.noop"}, headers=as_role["operator"]
             )
             assert accepted.status_code == 202, accepted.text
             for bad in (forged, expired, "not-a-jwt"):
-                refused = client.get(
-                    f"{base}/api/v1/jobs", headers={"Authorization": f"Bearer {bad}"}
-                )
+                refused = client.get(f"{base}/api/v1/jobs", headers=bearer(bad))
                 assert refused.status_code == 401
             viewer_write = client.post(
-                f"{base}/api/v1/tasks", json={"task": "system.noop"}, headers=bearer["viewer"]
+                f"{base}/api/v1/tasks", json={"task": "system.noop"}, headers=as_role["viewer"]
             )
             assert viewer_write.status_code == 403
             # A credential pasted into a body field: the 422 must not log the input.
             pasted = client.post(
                 f"{base}/api/v1/tasks",
                 json={"task": tokens["admin"], "queue": jwt_secret},
-                headers=bearer["admin"],
+                headers=as_role["admin"],
             )
             assert pasted.status_code == 422, pasted.text
         for base in (platform.monitor, platform.web):
-            status = client.get(f"{base}/api/v1/celery/status", headers=bearer["viewer"])
+            status = client.get(f"{base}/api/v1/celery/status", headers=as_role["viewer"])
             assert status.status_code == 200, status.text
             assert (
-                client.get(f"{base}/api/v1/celery/audit", headers=bearer["operator"]).status_code
+                client.get(f"{base}/api/v1/celery/audit", headers=as_role["operator"]).status_code
                 == 403
             )
             assert (
-                client.get(
-                    f"{base}/api/v1/celery/status", headers={"Authorization": f"Bearer {forged}"}
-                ).status_code
+                client.get(f"{base}/api/v1/celery/status", headers=bearer(forged)).status_code
                 == 401
             )
             bad_body = client.post(
                 f"{base}/api/v1/celery/worker/autoscale",
                 json={"max": tokens["admin"]},
-                headers=bearer["admin"],
+                headers=as_role["admin"],
             )
             assert bad_body.status_code == 422, bad_body.text
         assert client.get(platform.flower, auth=(flower_user, flower_password)).status_code == 200
@@ -104,7 +101,7 @@ def test_no_secret_or_token_is_logged(platform: Platform) -> None:
         # A token cut short in a log still gives its signature away.
         **{f"the {name} token's signature": t.rpartition(".")[2] for name, t in tokens.items()},
         **{f"the {name} token": t for name, t in tokens.items()},
-        **{f"the {name} Authorization header": h["Authorization"] for name, h in bearer.items()},
+        **{f"the {name} Authorization header": h["Authorization"] for name, h in as_role.items()},
     }
     logs = logs_of(platform)
     assert {"logs/api.log", "logs/monitor.log", "logs/flower.log", "logs/web.log"} <= set(logs)

@@ -17,6 +17,7 @@ from sdp_http.auth import AdminDep, OperatorDep, ViewerDep
 from sdp_http.errors import NotFound
 from sdp_http.service import configure
 from sdp_http.settings import HttpSettings
+from sdp_testing.auth import bearer
 from sdp_testing.redis_server import free_port
 
 
@@ -64,10 +65,6 @@ def client(redis_url: str, jwt_secret: str) -> TestClient:
     return TestClient(make_app(redis_url, jwt_secret), raise_server_exceptions=False)
 
 
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.mark.parametrize(
     ("role", "path", "status"),
     [
@@ -80,7 +77,9 @@ def auth(token: str) -> dict[str, str]:
 def test_role_matrix(
     client: TestClient, token: Callable[[str], str], role: str, path: str, status: int
 ) -> None:
-    response = client.request("GET" if path == "/view" else "POST", path, headers=auth(token(role)))
+    response = client.request(
+        "GET" if path == "/view" else "POST", path, headers=bearer(token(role))
+    )
     assert response.status_code == status
     if status == 403:
         assert response.json()["error"]["code"] == "forbidden"
@@ -90,16 +89,18 @@ def test_missing_bad_and_expired_tokens_are_401(client: TestClient, jwt_secret: 
     missing = client.get("/view")
     assert missing.status_code == 401
     assert missing.headers["www-authenticate"] == "Bearer"
-    forged = client.get("/view", headers=auth(issue_token(generate_secret(), "x", Role.admin)))
+    forged = client.get("/view", headers=bearer(issue_token(generate_secret(), "x", Role.admin)))
     assert forged.status_code == 401
-    expired = client.get("/view", headers=auth(issue_token(jwt_secret, "x", Role.admin, ttl_s=-60)))
+    expired = client.get(
+        "/view", headers=bearer(issue_token(jwt_secret, "x", Role.admin, ttl_s=-60))
+    )
     assert expired.status_code == 401
     assert "expired" in expired.json()["error"]["message"]
 
 
 def test_validation_errors_name_each_field(client: TestClient, token: Callable[[str], str]) -> None:
     response = client.post(
-        "/operate", json={"name": "", "count": -1}, headers=auth(token("operator"))
+        "/operate", json={"name": "", "count": -1}, headers=bearer(token("operator"))
     )
     assert response.status_code == 422
     error = response.json()["error"]
@@ -129,7 +130,7 @@ def test_malformed_bodies_get_one_documented_answer(
     code: str,
     says: str,
 ) -> None:
-    headers = auth(token("operator"))
+    headers = bearer(token("operator"))
     if content_type:
         headers["Content-Type"] = content_type
     response = client.post("/operate", content=body, headers=headers)
@@ -145,7 +146,7 @@ def test_malformed_bodies_get_one_documented_answer(
 
 
 def test_a_missing_body_is_422_naming_body(client: TestClient, token: Callable[[str], str]) -> None:
-    headers = {**auth(token("operator")), "Content-Type": "application/json"}
+    headers = {**bearer(token("operator")), "Content-Type": "application/json"}
     response = client.post("/operate", headers=headers)
     assert response.status_code == 422
     assert [f["field"] for f in response.json()["error"]["fields"]] == ["body"]
@@ -236,7 +237,7 @@ def test_http_metrics_count_by_route_template_and_status(
         return {"id": thing_id}
 
     with TestClient(app) as client:
-        auth = {"Authorization": f"Bearer {token('viewer')}"}
+        auth = bearer(token("viewer"))
         for thing_id in ("a", "b", "c"):
             assert client.get(f"/things/{thing_id}", headers=auth).status_code == 200
         assert client.get("/things/d").status_code == 401

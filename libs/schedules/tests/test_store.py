@@ -40,31 +40,16 @@ from sdp_schedules.store import (
     ScheduleStore,
     is_entry_fault,
 )
+from sdp_testing.clock import Clock
 from sdp_testing.schedules import rewrite_definition, rival_writes_before
+from sdp_testing.schedules import schedule_doc as doc
 
 T0 = 1_790_000_000_000  # a fixed "now", epoch ms
 
 
-class Clock:
-    def __init__(self, now: int = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-
-def doc(name: str = "orders", **changes: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "task": "system.noop",
-        "trigger": {"type": "interval", "every": 30},
-        **changes,
-    }
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ route that takes one, both taken from the app itself."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sdp_api.app import create_app
 from sdp_api.settings import ApiSettings
 from sdp_core.auth import Role, generate_secret, issue_token
+from sdp_testing.auth import Token, bearer
 
-Token = Callable[[str], str]
 OPEN = {"/healthz", "/readyz", "/metrics"}
 WRITES = {"POST", "PATCH", "PUT", "DELETE"}
 
@@ -48,10 +48,6 @@ def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
     settings = ApiSettings(environment="test", jwt_secret=jwt_secret, redis_url=redis_url)
     with TestClient(create_app(settings)) as client:
         yield client
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_every_route_needs_a_valid_token(

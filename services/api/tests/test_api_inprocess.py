@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import datetime
 from typing import Any
@@ -20,10 +20,10 @@ from sdp_core import keys
 from sdp_core.heartbeat import BeatHeartbeat
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.store import ScheduleStore
+from sdp_testing.auth import Token, auth
 from sdp_testing.processes import running_worker, spawn, wait_until
 from sdp_testing.schedules import rewrite_definition
 
-Token = Callable[[str], str]
 BASE = "/api/v1/schedules"
 
 
@@ -41,7 +41,7 @@ def api(redis_url: str, secret: str, *, use_celery: bool, node: str = "api-a") -
 
 @pytest.fixture
 def operator(token: Token) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token('operator')}"}
+    return auth(token, "operator")
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ refuses, checked by submitting through the API on real Redis."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -15,8 +15,8 @@ from sdp_api.app import create_app
 from sdp_api.settings import ApiSettings
 from sdp_core.queues import TaskName
 from sdp_jobs.catalogue import CATALOGUE
+from sdp_testing.auth import Token, auth
 
-Token = Callable[[str], str]
 Schema = dict[str, Any]
 URL = "https://a.example"
 
@@ -43,7 +43,7 @@ def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
 
 @pytest.fixture
 def jobs(client: TestClient, token: Token) -> dict[str, dict[str, Any]]:
-    response = client.get("/api/v1/jobs", headers={"Authorization": f"Bearer {token('viewer')}"})
+    response = client.get("/api/v1/jobs", headers=auth(token, "viewer"))
     assert response.status_code == 200, response.text
     return {job["name"]: job for job in response.json()["items"]}
 
@@ -52,7 +52,7 @@ def submit(client: TestClient, token: Token, task: str, kwargs: dict[str, Any]) 
     return client.post(
         "/api/v1/tasks",
         json={"task": task, "kwargs": kwargs},
-        headers={"Authorization": f"Bearer {token('operator')}"},
+        headers=auth(token, "operator"),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -24,10 +24,10 @@ from sdp_core.celery_config import make_celery
 from sdp_core.replies import text
 from sdp_schedules.model import EXPIRES_MAX_S, PERIOD_MAX_S
 from sdp_schedules.store import ScheduleStore
+from sdp_testing.auth import Token, auth
 from sdp_testing.processes import running_worker, spawn, wait_until
 from sdp_testing.schedules import rewrite_definition, rival_writes_before
 
-Token = Callable[[str], str]
 BASE = "/api/v1/schedules"
 TASKS = "/api/v1/tasks"
 WEEK_S = 7 * 86_400
@@ -52,12 +52,12 @@ def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
 
 @pytest.fixture
 def operator(token: Token) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token('operator')}"}
+    return auth(token, "operator")
 
 
 @pytest.fixture
 def viewer(token: Token) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token('viewer')}"}
+    return auth(token, "viewer")
 
 
 def test_create_read_update_delete(

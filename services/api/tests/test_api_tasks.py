@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,10 +13,9 @@ from fastapi.testclient import TestClient
 from sdp_api.app import create_app
 from sdp_api.settings import ApiSettings
 from sdp_core import keys, revocations
+from sdp_testing.auth import Token, auth
 from sdp_testing.processes import running_worker
 from sdp_testing.redis_server import free_port
-
-Token = Callable[[str], str]
 
 
 def settings_for(redis_url: str, secret: str, **extra: Any) -> ApiSettings:
@@ -27,10 +26,6 @@ def settings_for(redis_url: str, secret: str, **extra: Any) -> ApiSettings:
 def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
     with TestClient(create_app(settings_for(redis_url, jwt_secret))) as client:
         yield client
-
-
-def auth(token: Token, role: str = "operator") -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(role)}"}
 
 
 def wait_for_state(
@@ -51,7 +46,9 @@ def test_submitted_tasks_run_on_a_worker(
 ) -> None:
     httpserver.expect_request("/missing").respond_with_data("gone", status=404)
     with running_worker(redis_url):
-        accepted = client.post("/api/v1/tasks", json={"task": "system.noop"}, headers=auth(token))
+        accepted = client.post(
+            "/api/v1/tasks", json={"task": "system.noop"}, headers=auth(token, "operator")
+        )
         assert accepted.status_code == 202
         assert accepted.json()["state"] == "PENDING"
         done = wait_for_state(client, token, accepted.json()["id"])
@@ -63,7 +60,7 @@ def test_submitted_tasks_run_on_a_worker(
         failing = client.post(
             "/api/v1/tasks",
             json={"task": "collect.http", "kwargs": {"url": httpserver.url_for("/missing")}},
-            headers=auth(token),
+            headers=auth(token, "operator"),
         )
         failed = wait_for_state(client, token, failing.json()["id"])
         assert failed["state"] == "FAILURE"
@@ -75,12 +72,14 @@ def test_queued_task_is_pending_not_unknown(
     client: TestClient, token: Token, redis_client: redis.Redis
 ) -> None:
     first = client.post(
-        "/api/v1/tasks", json={"task": "system.noop", "priority": 0}, headers=auth(token)
+        "/api/v1/tasks",
+        json={"task": "system.noop", "priority": 0},
+        headers=auth(token, "operator"),
     )
     second = client.post(
         "/api/v1/tasks",
         json={"task": "system.sleep", "args": [1], "priority": 7},
-        headers=auth(token),
+        headers=auth(token, "operator"),
     )
     status = client.get(f"/api/v1/tasks/{first.json()['id']}", headers=auth(token, "viewer"))
     assert status.status_code == 200
@@ -115,7 +114,7 @@ def test_unknown_id_is_404(client: TestClient, token: Token) -> None:
 def test_bad_submissions_name_the_field_and_send_nothing(
     client: TestClient, token: Token, redis_client: redis.Redis, body: dict[str, Any], field: str
 ) -> None:
-    response = client.post("/api/v1/tasks", json=body, headers=auth(token))
+    response = client.post("/api/v1/tasks", json=body, headers=auth(token, "operator"))
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "validation_error"
@@ -137,7 +136,9 @@ def test_broker_down_is_503_and_leaves_no_record(
 ) -> None:
     settings = settings_for(redis_url, jwt_secret, broker_url=f"redis://127.0.0.1:{free_port()}/0")
     with TestClient(create_app(settings)) as client:
-        response = client.post("/api/v1/tasks", json={"task": "system.noop"}, headers=auth(token))
+        response = client.post(
+            "/api/v1/tasks", json={"task": "system.noop"}, headers=auth(token, "operator")
+        )
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable"
     assert redis_client.keys("sdp:task:*") == []
@@ -163,7 +164,7 @@ def test_no_countdown_outlives_a_stored_revocation(
 ) -> None:
     """A task cancelled while it waits is still refused by the worker when its time comes."""
     body = {"task": "system.noop", "countdown": revocations.TTL_S}
-    response = client.post("/api/v1/tasks", json=body, headers=auth(token))
+    response = client.post("/api/v1/tasks", json=body, headers=auth(token, "operator"))
     assert response.status_code == 422
     assert [f["field"] for f in response.json()["error"]["fields"]] == ["countdown"]
     assert redis_client.dbsize() == 0

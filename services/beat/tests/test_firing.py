@@ -17,18 +17,11 @@ from sdp_core.replies import text
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.records import Schedule, ScheduleState, decode_entry
 from sdp_schedules.store import Counts, ScheduleStore
+from sdp_testing.clock import Clock
 from sdp_testing.schedules import rewrite_definition
+from sdp_testing.schedules import schedule_doc as doc
 
 T0 = 1_790_000_000_000
-EVERY_30S = {"type": "interval", "every": 30}
-
-
-class Clock:
-    def __init__(self, now: int = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 class Sent:
@@ -58,13 +51,9 @@ class Running:
         return self.ids & set(task_ids)
 
 
-def doc(name: str, trigger: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
-    return {"name": name, "task": "system.noop", "trigger": trigger or EVERY_30S, **changes}
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
 from typing import Any
 
 import redis
 
 from sdp_monitor.settings import MonitorSettings
-
-Token = Callable[[str], str]
 
 
 def monitor_settings(redis_url: str, jwt_secret: str, **overrides: Any) -> MonitorSettings:
@@ -25,10 +22,6 @@ def monitor_settings(redis_url: str, jwt_secret: str, **overrides: Any) -> Monit
         **overrides,
     }
     return MonitorSettings(**values)
-
-
-def auth(token: Token, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(role)}"}
 
 
 def event(kind: str, task_id: str, at: float, **fields: Any) -> dict[str, Any]:

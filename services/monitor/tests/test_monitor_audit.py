@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,10 +15,9 @@ from sdp_http import errors
 from sdp_monitor.app import create_app
 from sdp_monitor.audit import SCAN_BUDGET
 from sdp_monitor.schemas import AuditResult
+from sdp_testing.auth import Token, auth
 
-from .support import auth, monitor_settings
-
-Token = Callable[[str], str]
+from .support import monitor_settings
 
 # Entry times as the stream stores them: milliseconds, which are the entries' ids.
 T0_MS = 1_764_770_400_000

@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 
 from sdp_core.auth import Role, generate_secret, issue_token
 from sdp_monitor.app import create_app
+from sdp_testing.auth import Token, auth, bearer
 
-from .support import Token, auth, monitor_settings
+from .support import monitor_settings
 
 TASK = "0b7e7a3a-0000-4000-8000-000000000000"
 
@@ -47,7 +48,7 @@ def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
 def send(
     client: TestClient, method: str, path: str, body: dict[str, Any] | None, token: str | None
 ) -> Any:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = bearer(token) if token else {}
     return client.request(method, f"/api/v1/celery{path}", json=body, headers=headers)
 
 

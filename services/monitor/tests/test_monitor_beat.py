@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 
 import redis
 from fastapi.testclient import TestClient
 
 from sdp_monitor.app import create_app
 from sdp_schedules.store import ScheduleStore
+from sdp_testing.auth import Token, auth
 from sdp_testing.processes import running_worker, spawn, wait_until
 from sdp_testing.schedules import rewrite_definition
 
-from .support import auth, monitor_settings
-
-Token = Callable[[str], str]
+from .support import monitor_settings
 
 
 def test_scheduled_tasks_are_seen_sent_and_their_queue_wait_measured(

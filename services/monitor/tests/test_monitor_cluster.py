@@ -23,10 +23,11 @@ from sdp_core.keys import PRIORITY_SEP
 from sdp_core.settings import CommonSettings
 from sdp_monitor.app import create_app
 from sdp_monitor.control import broadcast
+from sdp_testing.auth import Token, auth
 from sdp_testing.processes import ServiceProcess, running_worker, wait_until
 from sdp_testing.serving import serve
 
-from .support import Token, auth, monitor_settings
+from .support import monitor_settings
 
 # kombu's Redis transport blocks in BRPOP for this long (Transport.brpop_timeout).
 KOMBU_BRPOP_TIMEOUT_S = 1

@@ -12,9 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sdp_monitor.app import create_app
+from sdp_testing.auth import Token, auth
 from sdp_testing.processes import ServiceProcess, running_worker, wait_until
 
-from .support import Token, auth, monitor_settings
+from .support import monitor_settings
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 from sdp_core import keys
 from sdp_monitor.app import create_app
 from sdp_monitor.history.writer import RECORD_BATCH, HistoryWriter
+from sdp_testing.auth import Token, auth
 
-from .support import Token, auth, monitor_settings
+from .support import monitor_settings
 
 
 @pytest.fixture

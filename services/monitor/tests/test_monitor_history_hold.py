@@ -12,9 +12,10 @@ from fastapi.testclient import TestClient
 from sdp_core import keys
 from sdp_monitor.app import create_app
 from sdp_monitor.history.writer import MAX_HELD, HistoryWriter
+from sdp_testing.auth import Token, auth
 from sdp_testing.processes import wait_until
 
-from .support import Token, auth, event, monitor_settings, publish_events
+from .support import event, monitor_settings, publish_events
 
 
 def hash_writes(client: redis.Redis) -> int:

@@ -21,27 +21,20 @@ from sdp_monitor.history.writer import HistoryWriter
 from sdp_monitor.live import LiveState, LiveTask, WorkerFacts
 from sdp_monitor.metrics import MonitorMetrics
 from sdp_monitor.series import SeriesRing
+from sdp_testing.clock import Clock
 from sdp_testing.processes import wait_until
 from sdp_testing.redis_server import SentinelCluster
 
 from .support import event, publish_events
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> Clock[float]:
+    return Clock(1_000_000.0)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def live(clock: Clock) -> LiveState:
+def live(clock: Clock[float]) -> LiveState:
     return LiveState(missed_heartbeats=3, purge_after_s=60, max_tasks=100, clock=clock)
 
 
@@ -80,7 +73,7 @@ def beat(name: str, **fields: Any) -> dict[str, Any]:
 
 
 def test_a_worker_goes_offline_after_missed_heartbeats_and_is_purged_later(
-    live: LiveState, clock: Clock
+    live: LiveState, clock: Clock[float]
 ) -> None:
     assert live.heartbeat("w1@h", beat("w1@h", processed=7)) is True  # not described yet
     assert live.online() == ["w1@h"]
@@ -97,7 +90,7 @@ def test_a_worker_goes_offline_after_missed_heartbeats_and_is_purged_later(
 
 
 def test_worker_offline_event_is_immediate_and_a_heartbeat_revives(
-    live: LiveState, clock: Clock
+    live: LiveState, clock: Clock[float]
 ) -> None:
     live.heartbeat("w1@h", beat("w1@h"))
     live.heartbeat("w1@h", beat("w1@h"), leaving=True)
@@ -134,7 +127,7 @@ def test_a_worker_a_control_call_changed_is_asked_until_an_inspect_answers(
 
 
 def test_tasks_count_as_reserved_active_or_scheduled_while_their_worker_lives(
-    router: EventRouter, live: LiveState, clock: Clock
+    router: EventRouter, live: LiveState, clock: Clock[float]
 ) -> None:
     handle = router.handlers
     for name in ("w1@h", "w2@h"):

@@ -18,11 +18,10 @@ from sdp_core.settings import CommonSettings
 from sdp_jobs.catalogue import CATALOGUE
 from sdp_monitor.app import create_app
 from sdp_monitor.metrics import MAX_LABEL_VALUES, MonitorMetrics
+from sdp_testing.auth import Token, auth
 from sdp_testing.processes import running_worker, wait_until
 
-from .support import auth, monitor_settings, publish_events
-
-Token = Callable[[str], str]
+from .support import monitor_settings, publish_events
 
 
 def test_a_scrape_shows_workers_queues_tasks_and_beat(

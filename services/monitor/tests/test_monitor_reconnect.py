@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from fastapi.testclient import TestClient
 
@@ -13,6 +13,7 @@ from sdp_core.celery_config import make_celery
 from sdp_core.settings import CommonSettings
 from sdp_monitor.app import create_app
 from sdp_monitor.consumer import EventConsumer
+from sdp_testing.auth import Token, auth
 from sdp_testing.processes import wait_until
 from sdp_testing.redis_server import (
     free_port,
@@ -20,9 +21,7 @@ from sdp_testing.redis_server import (
     wait_for_redis,
 )
 
-from .support import auth, monitor_settings
-
-Token = Callable[[str], str]
+from .support import monitor_settings
 
 
 @contextlib.contextmanager

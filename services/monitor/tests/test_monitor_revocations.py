@@ -19,11 +19,12 @@ from sdp_core.celery_config import make_celery
 from sdp_core.settings import CommonSettings
 from sdp_http.deps import get_redis
 from sdp_monitor.app import create_app
+from sdp_testing.auth import Token, auth
 from sdp_testing.events import EventLog, recording_events
 from sdp_testing.processes import running_worker, wait_until
 from sdp_testing.redis_server import free_port
 
-from .support import Token, auth, monitor_settings
+from .support import monitor_settings
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,34 +16,26 @@ from sdp_core.celery_config import make_celery
 from sdp_core.settings import CommonSettings
 from sdp_monitor.app import create_app
 from sdp_monitor.series import MAX_SERIES_QUEUES, Sampler, SeriesRing
+from sdp_testing.auth import Token, auth
+from sdp_testing.clock import Clock
 from sdp_testing.processes import running_worker, wait_until
 
-from .support import auth, monitor_settings
-
-Token = Callable[[str], str]
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from .support import monitor_settings
 
 
 @pytest.fixture
-def clock() -> Clock:
+def clock() -> Clock[float]:
     # The start of a step, so offsets below name the step they fall in.
     return Clock(1_000_000.0)
 
 
 @pytest.fixture
-def ring(clock: Clock) -> SeriesRing:
+def ring(clock: Clock[float]) -> SeriesRing:
     return SeriesRing(step_s=5, capacity=12, clock=clock)
 
 
 def test_finished_tasks_count_in_the_step_of_their_time_per_second(
-    ring: SeriesRing, clock: Clock
+    ring: SeriesRing, clock: Clock[float]
 ) -> None:
     start = clock.now
     clock.now = start + 12
@@ -59,7 +50,7 @@ def test_finished_tasks_count_in_the_step_of_their_time_per_second(
 
 
 def test_the_step_under_way_is_left_out_until_it_is_complete(
-    ring: SeriesRing, clock: Clock
+    ring: SeriesRing, clock: Clock[float]
 ) -> None:
     ring.finished(True, clock.now + 1)
     clock.now += 2
@@ -69,7 +60,7 @@ def test_the_step_under_way_is_left_out_until_it_is_complete(
 
 
 def test_a_clock_ahead_counts_now_and_what_the_ring_forgot_is_not_counted(
-    ring: SeriesRing, clock: Clock
+    ring: SeriesRing, clock: Clock[float]
 ) -> None:
     ring.finished(True, clock.now + 3_600)
     ring.finished(True, clock.now - 13 * 5)
@@ -82,7 +73,7 @@ def test_a_clock_ahead_counts_now_and_what_the_ring_forgot_is_not_counted(
 
 
 def test_a_step_older_than_the_ring_is_forgotten_as_its_slot_is_reused(
-    ring: SeriesRing, clock: Clock
+    ring: SeriesRing, clock: Clock[float]
 ) -> None:
     ring.finished(True, clock.now)
     ring.sampled({"etl": 4})
@@ -98,7 +89,7 @@ def test_a_step_older_than_the_ring_is_forgotten_as_its_slot_is_reused(
 
 
 def test_depths_are_null_where_no_sample_was_taken_or_the_queue_was_not_known(
-    ring: SeriesRing, clock: Clock
+    ring: SeriesRing, clock: Clock[float]
 ) -> None:
     ring.sampled({"etl": 4})
     clock.now += 5
@@ -111,7 +102,7 @@ def test_depths_are_null_where_no_sample_was_taken_or_the_queue_was_not_known(
     assert len(series.starts) == len(series.succeeded) == len(series.failed) == 4
 
 
-def test_the_queues_a_step_holds_are_bounded(ring: SeriesRing, clock: Clock) -> None:
+def test_the_queues_a_step_holds_are_bounded(ring: SeriesRing, clock: Clock[float]) -> None:
     ring.sampled({f"q{n:04}": n for n in range(MAX_SERIES_QUEUES + 50)})
     clock.now += 5
     queues = ring.read(1).queues

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,10 +16,9 @@ from sdp_core.heartbeat import BeatHeartbeat
 from sdp_core.settings import CommonSettings
 from sdp_monitor.app import create_app
 from sdp_monitor.settings import MonitorSettings
+from sdp_testing.auth import Token, auth
 from sdp_testing.processes import running_worker, wait_until
 from sdp_testing.redis_server import free_port
-
-Token = Callable[[str], str]
 
 
 @pytest.fixture
@@ -30,9 +29,7 @@ def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
 
 
 def status(client: TestClient, token: Token) -> dict[str, Any]:
-    response = client.get(
-        "/api/v1/celery/status", headers={"Authorization": f"Bearer {token('viewer')}"}
-    )
+    response = client.get("/api/v1/celery/status", headers=auth(token, "viewer"))
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -92,8 +89,6 @@ def test_broker_down_is_503(redis_url: str, jwt_secret: str, token: Token) -> No
     )
     with TestClient(create_app(settings)) as client:
         started = time.monotonic()
-        response = client.get(
-            "/api/v1/celery/status", headers={"Authorization": f"Bearer {token('viewer')}"}
-        )
+        response = client.get("/api/v1/celery/status", headers=auth(token, "viewer"))
         assert response.status_code == 503
         assert time.monotonic() - started < 30

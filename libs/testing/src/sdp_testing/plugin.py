@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from sdp_core.auth import Role, generate_secret, issue_token
+from sdp_testing.auth import Token
 from sdp_testing.platform import Platform, running_platform
 from sdp_testing.redis_server import (
     AofServer,
@@ -93,7 +94,7 @@ def jwt_secret() -> str:
 
 
 @pytest.fixture
-def token(jwt_secret: str) -> Callable[[str], str]:
+def token(jwt_secret: str) -> Token:
     """Mint a token for a role name: `token("admin")`."""
 
     def make(role: str) -> str:

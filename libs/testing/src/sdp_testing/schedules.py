@@ -1,4 +1,5 @@
-"""Stored schedules today's API would refuse, for tests that beat survives them; racing writers."""
+"""Schedule documents for tests: valid ones to create, stored ones today's API would refuse, and
+racing writers."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from redis.commands.core import Script
 from sdp_core import keys
 from sdp_core.replies import text
 
-__all__ = ["rewrite_definition", "rival_writes_before"]
+__all__ = ["rewrite_definition", "rival_writes_before", "schedule_doc"]
 
 
 def rewrite_definition(client: redis.Redis, schedule_id: str, **changes: Any) -> None:
@@ -37,3 +38,14 @@ def rival_writes_before(script: Script, write: Callable[[int], object]) -> Calla
         return script(**kwargs)
 
     return call
+
+
+# `trigger` is Any, not a dict: callers splat mixed changes that may or may not name it.
+def schedule_doc(name: str = "orders", trigger: Any = None, **changes: Any) -> dict[str, Any]:
+    """A valid schedule document: a no-op task every 30 s, with `changes` on top."""
+    return {
+        "name": name,
+        "task": "system.noop",
+        "trigger": trigger or {"type": "interval", "every": 30},
+        **changes,
+    }
