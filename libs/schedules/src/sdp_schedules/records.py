@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from pydantic import ValidationError
 
-from sdp_core.replies import text
+from sdp_core.replies import optional_int, text
 from sdp_schedules.model import STORED, ScheduleSpec, field_errors
 
 __all__ = [
@@ -177,13 +177,9 @@ def spec_json(spec: ScheduleSpec) -> str:
     return spec.model_dump_json(exclude_defaults=True)
 
 
-def _int(raw: Any) -> int | None:
-    return None if raw is None or raw in {b"", ""} else int(raw)
-
-
 def _lenient_int(raw: str) -> int | None:
     try:
-        return _int(raw)
+        return optional_int(raw)
     except ValueError:
         return None
 
@@ -231,11 +227,11 @@ def decode_schedule(schedule_id: str, raw: str | bytes) -> Schedule:
         version=int(data["version"]),
         created_ms=int(data["created"]),
         updated_ms=int(data["updated"]),
-        next_slot_ms=_int(data["slot"]),
-        last_run_ms=_int(data["last"]),
-        run_count=_int(data["runs"]) or 0,
+        next_slot_ms=optional_int(data["slot"]),
+        last_run_ms=optional_int(data["last"]),
+        run_count=optional_int(data["runs"]) or 0,
         static=data["static"] == "1",
-        aside_ms=_int(data["aside"]),
+        aside_ms=optional_int(data["aside"]),
         aside_reason=unquote(data["reason"]) or None,
     )
 

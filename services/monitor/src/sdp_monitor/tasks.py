@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from celery import Celery, states
 
 from sdp_core import revocations
+from sdp_core.replies import optional_int
 from sdp_http.errors import Conflict, NotFound
 from sdp_monitor.control import Control
 from sdp_monitor.history.store import HistoryStore
@@ -22,10 +23,6 @@ from sdp_monitor.schemas import CancelResult, RetryAccepted, TaskDetail, TaskSum
 __all__ = ["cancel_task", "find_task", "retry_task", "summary_from_history"]
 
 RETRYABLE = frozenset({states.FAILURE, states.REVOKED})
-
-
-def _int(value: str | None) -> int | None:
-    return None if value in (None, "") else int(float(value))
 
 
 def _float(value: str | None) -> float | None:
@@ -39,7 +36,7 @@ def _summary_fields(record: dict[str, str]) -> dict[str, Any]:
         "state": get("state", states.PENDING),
         "worker": get("worker"),
         "queue": get("queue"),
-        "retries": _int(get("retries")),
+        "retries": optional_int(get("retries")),
         "sent_at": epoch(get("sent_at")),
         "received_at": epoch(get("received_at")),
         "started_at": epoch(get("started_at")),
