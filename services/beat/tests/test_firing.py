@@ -14,14 +14,13 @@ import redis
 from sdp_beat.firing import Command, FiringEngine
 from sdp_core import keys
 from sdp_core.replies import text
+from sdp_schedules.definitions import Counts, ScheduleDefinitions
+from sdp_schedules.firing import ScheduleFiring
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.records import Schedule, ScheduleState, decode_entry
-from sdp_schedules.store import Counts, ScheduleStore
-from sdp_testing.clock import Clock
+from sdp_testing.clock import T0, Clock
 from sdp_testing.schedules import rewrite_definition
 from sdp_testing.schedules import schedule_doc as doc
-
-T0 = 1_790_000_000_000
 
 
 class Sent:
@@ -57,25 +56,32 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(redis_client: redis.Redis, clock: Clock) -> ScheduleStore:
-    return ScheduleStore(redis_client, clock=clock)
+def definitions(redis_client: redis.Redis, clock: Clock) -> ScheduleDefinitions:
+    return ScheduleDefinitions(redis_client, clock=clock)
+
+
+@pytest.fixture
+def firing(redis_client: redis.Redis, clock: Clock) -> ScheduleFiring:
+    return ScheduleFiring(redis_client, clock=clock)
 
 
 def engine(
-    store: ScheduleStore,
+    firing: ScheduleFiring,
     sent: Sent,
     running: Running | None = None,
     node: str = "beat-a",
     **options: Any,
 ) -> FiringEngine:
-    lock = LeaderLock(store.client, node, 5_000)
-    return FiringEngine(store, lock, sent, running or Running(), **options)
+    lock = LeaderLock(firing.client, node, 5_000)
+    return FiringEngine(firing, lock, sent, running or Running(), **options)
 
 
-def test_fixed_rate_slots_do_not_drift(store: ScheduleStore, clock: Clock) -> None:
-    schedule = store.create(doc("a"))
+def test_fixed_rate_slots_do_not_drift(
+    definitions: ScheduleDefinitions, firing: ScheduleFiring, clock: Clock
+) -> None:
+    schedule = definitions.create(doc("a"))
     sent = Sent()
-    beat = engine(store, sent)
+    beat = engine(firing, sent)
     assert beat.last_lag_ms is None
     for n in range(1, 11):
         # Each tick comes 700 ms late; the slots stay on the created + n * 30 s grid.
@@ -85,15 +91,17 @@ def test_fixed_rate_slots_do_not_drift(store: ScheduleStore, clock: Clock) -> No
         assert report.next_due_ms == T0 + (n + 1) * 30_000
         assert beat.last_lag_ms == 700
     assert sent.slots == [("a", T0 + n * 30_000) for n in range(1, 11)]
-    stored = store.get(schedule.id)
+    stored = definitions.get(schedule.id)
     assert stored.run_count == 10
-    assert [r.state for r in store.runs(schedule.id)] == ["SENT"] * 10
+    assert [r.state for r in firing.runs(schedule.id)] == ["SENT"] * 10
 
 
-def test_only_the_leader_fires(store: ScheduleStore, clock: Clock) -> None:
-    store.create(doc("a"))
+def test_only_the_leader_fires(
+    definitions: ScheduleDefinitions, clock: Clock, firing: ScheduleFiring
+) -> None:
+    definitions.create(doc("a"))
     sent_a, sent_b = Sent(), Sent()
-    leader, standby = engine(store, sent_a, node="a"), engine(store, sent_b, node="b")
+    leader, standby = engine(firing, sent_a, node="a"), engine(firing, sent_b, node="b")
     clock.now = T0 + 30_000
     assert leader.tick().leading
     assert not standby.tick().leading
@@ -105,18 +113,18 @@ def test_only_the_leader_fires(store: ScheduleStore, clock: Clock) -> None:
 
 
 def test_two_engines_that_both_believe_they_lead_fire_each_slot_once(
-    store: ScheduleStore, clock: Clock, redis_url: str
+    definitions: ScheduleDefinitions, clock: Clock, redis_url: str, firing: ScheduleFiring
 ) -> None:
     for n in range(50):
-        store.create(doc(f"s{n}", {"type": "interval", "every": 1}))
+        definitions.create(doc(f"s{n}", {"type": "interval", "every": 1}))
     sent = Sent()
-    first = engine(store, sent, node="a")
+    first = engine(firing, sent, node="a")
     assert first.lock.ensure()
     # A second engine on its own connection that holds the very same token: a stale leader
     # whose lock looks valid.  Only the per-slot claim stands between them.
-    second_store = ScheduleStore(redis.Redis.from_url(redis_url), clock=clock)
+    second_firing = ScheduleFiring(redis.Redis.from_url(redis_url), clock=clock)
     second = FiringEngine(
-        second_store, LeaderLock(second_store.client, "a", 5_000), sent, Running()
+        second_firing, LeaderLock(second_firing.client, "a", 5_000), sent, Running()
     )
     second.lock.token = first.lock.token
     second.lock.ensure()
@@ -135,37 +143,48 @@ def test_two_engines_that_both_believe_they_lead_fire_each_slot_once(
     [("skip", 0, 20), ("run_once", 1, 19), ("run_all", 20, 0)],
 )
 def test_misfire_policies_after_downtime(
-    store: ScheduleStore, clock: Clock, policy: str, sends: int, missed: int
+    definitions: ScheduleDefinitions,
+    firing: ScheduleFiring,
+    clock: Clock,
+    policy: str,
+    sends: int,
+    missed: int,
 ) -> None:
-    schedule = store.create(doc("a", misfire={"policy": policy, "grace_s": 60}, max_instances=100))
+    schedule = definitions.create(
+        doc("a", misfire={"policy": policy, "grace_s": 60}, max_instances=100)
+    )
     sent = Sent()
     # Ten minutes with no scheduler: slots at +30 s ... +600 s were all missed.
     clock.now = T0 + 600_000 + 500
-    engine(store, sent).tick()
+    engine(firing, sent).tick()
     assert len(sent.slots) == sends
     if policy == "run_once":
         assert sent.slots == [("a", T0 + 600_000)]
-    records = store.runs(schedule.id)
+    records = firing.runs(schedule.id)
     assert sum(r.count for r in records if r.state == "MISSED") == missed
-    assert store.get(schedule.id).next_slot_ms == T0 + 630_000
+    assert definitions.get(schedule.id).next_slot_ms == T0 + 630_000
 
 
-def test_a_short_outage_within_grace_loses_no_slot(store: ScheduleStore, clock: Clock) -> None:
-    store.create(
+def test_a_short_outage_within_grace_loses_no_slot(
+    definitions: ScheduleDefinitions, clock: Clock, firing: ScheduleFiring
+) -> None:
+    definitions.create(
         doc("a", {"type": "interval", "every": 1}, misfire={"policy": "skip"}, max_instances=10)
     )
     sent = Sent()
     clock.now = T0 + 5_000
-    engine(store, sent).tick()
+    engine(firing, sent).tick()
     assert [slot for _, slot in sent.slots] == [T0 + n * 1_000 for n in range(1, 6)]
 
 
-def test_catch_up_is_bounded_per_tick(store: ScheduleStore, clock: Clock) -> None:
-    store.create(
+def test_catch_up_is_bounded_per_tick(
+    definitions: ScheduleDefinitions, clock: Clock, firing: ScheduleFiring
+) -> None:
+    definitions.create(
         doc("a", {"type": "interval", "every": 1}, misfire={"policy": "run_all"}, max_instances=100)
     )
     sent = Sent()
-    beat = engine(store, sent, catchup_limit=10)
+    beat = engine(firing, sent, catchup_limit=10)
     clock.now = T0 + 25_000
     report = beat.tick()
     assert len(sent.slots) == 10
@@ -177,65 +196,75 @@ def test_catch_up_is_bounded_per_tick(store: ScheduleStore, clock: Clock) -> Non
     assert len(set(sent.slots)) == 25
 
 
-def test_max_instances_skips_while_runs_are_unfinished(store: ScheduleStore, clock: Clock) -> None:
+def test_max_instances_skips_while_runs_are_unfinished(
+    definitions: ScheduleDefinitions, firing: ScheduleFiring, clock: Clock
+) -> None:
     # The catch-up sends of one tick count too: two pending slots, one instance allowed.
-    other = store.create(doc("b", {"type": "interval", "every": 1}))
+    other = definitions.create(doc("b", {"type": "interval", "every": 1}))
     clock.now = T0 + 2_000
-    engine(store, Sent()).tick()
-    assert [r.state for r in store.runs(other.id)] == ["SKIPPED", "SENT"]
-    store.delete(other.id)
+    engine(firing, Sent()).tick()
+    assert [r.state for r in firing.runs(other.id)] == ["SKIPPED", "SENT"]
+    definitions.delete(other.id)
     clock.now = T0
-    schedule = store.create(doc("a", max_instances=1))
+    schedule = definitions.create(doc("a", max_instances=1))
     sent, running = Sent(), Running()
-    beat = engine(store, sent, running)
+    beat = engine(firing, sent, running)
     clock.now = T0 + 30_000
     beat.tick()
     running.ids.add(sent.task_ids[0])
     clock.now = T0 + 60_000
     beat.tick()
     assert len(sent.slots) == 1
-    assert store.runs(schedule.id)[0].state == "SKIPPED"
+    assert firing.runs(schedule.id)[0].state == "SKIPPED"
     running.ids.clear()
     clock.now = T0 + 90_000
     beat.tick()
     assert len(sent.slots) == 2
 
 
-def test_a_failed_send_is_retried_not_lost(store: ScheduleStore, clock: Clock) -> None:
-    schedule = store.create(doc("a"))
+def test_a_failed_send_is_retried_not_lost(
+    definitions: ScheduleDefinitions, clock: Clock, firing: ScheduleFiring
+) -> None:
+    schedule = definitions.create(doc("a"))
     sent = Sent()
-    beat = engine(store, sent)
+    beat = engine(firing, sent)
     clock.now = T0 + 30_000
     sent.fail = True
     beat.tick()
-    assert store.get(schedule.id).next_slot_ms == T0 + 30_000
+    assert definitions.get(schedule.id).next_slot_ms == T0 + 30_000
     sent.fail = False
     clock.now = T0 + 31_000
     beat.tick()
     assert sent.slots == [("a", T0 + 30_000)]
-    assert store.get(schedule.id).run_count == 1
+    assert definitions.get(schedule.id).run_count == 1
 
 
 def test_a_leader_that_lost_its_lock_steps_down(
-    store: ScheduleStore, clock: Clock, redis_client: redis.Redis
+    definitions: ScheduleDefinitions,
+    clock: Clock,
+    redis_client: redis.Redis,
+    firing: ScheduleFiring,
 ) -> None:
-    store.create(doc("a"))
+    definitions.create(doc("a"))
     sent = Sent()
-    beat = engine(store, sent)
+    beat = engine(firing, sent)
     assert beat.tick().leading
     redis_client.delete(beat.lock.key)
-    assert engine(store, Sent(), node="other").lock.ensure()
+    assert engine(firing, Sent(), node="other").lock.ensure()
     clock.now = T0 + 30_000
     assert not beat.tick().leading
     assert sent.slots == []
 
 
 def test_a_deleted_schedule_left_in_the_due_set_is_dropped(
-    store: ScheduleStore, clock: Clock, redis_client: redis.Redis
+    definitions: ScheduleDefinitions,
+    clock: Clock,
+    redis_client: redis.Redis,
+    firing: ScheduleFiring,
 ) -> None:
     redis_client.zadd("sdp:sched:due", {"ghost": T0})
     clock.now = T0 + 1
-    report = engine(store, Sent()).tick()
+    report = engine(firing, Sent()).tick()
     assert report.next_due_ms is None
 
 
@@ -256,16 +285,21 @@ def local_ms(zone: str, text: str) -> int:
     ],
 )
 def test_daily_crontab_across_daylight_saving_changes(
-    store: ScheduleStore, clock: Clock, day: str, at: str, fires_at_utc: list[str]
+    definitions: ScheduleDefinitions,
+    clock: Clock,
+    day: str,
+    at: str,
+    fires_at_utc: list[str],
+    firing: ScheduleFiring,
 ) -> None:
     minute, hour = at.split()
     zone = "Europe/Berlin"
     clock.now = local_ms(zone, f"{day}T00:00:00") - 60_000
-    store.create(
+    definitions.create(
         doc("daily", {"type": "crontab", "minute": minute, "hour": hour, "timezone": zone})
     )
     sent = Sent()
-    beat = engine(store, sent)
+    beat = engine(firing, sent)
     end = local_ms(zone, f"{day}T23:59:00")
     # One tick a minute through the whole local day, as a live scheduler would see it.
     while clock.now <= end:
@@ -278,9 +312,12 @@ def test_daily_crontab_across_daylight_saving_changes(
 
 
 def test_with_a_shared_broker_claim_enqueue_and_record_are_one_step(
-    store: ScheduleStore, clock: Clock, redis_client: redis.Redis
+    definitions: ScheduleDefinitions,
+    firing: ScheduleFiring,
+    clock: Clock,
+    redis_client: redis.Redis,
 ) -> None:
-    schedule = store.create(doc("a"))
+    schedule = definitions.create(doc("a"))
     sent = Sent()
 
     def encode(sends: Sequence[tuple[Schedule, str, int]]) -> list[list[Command]]:
@@ -292,22 +329,22 @@ def test_with_a_shared_broker_claim_enqueue_and_record_are_one_step(
     events = redis_client.pubsub()  # type: ignore[no-untyped-call]
     events.subscribe("test-events")
     events.get_message(timeout=5)
-    beat = engine(store, sent, encode=encode)
+    beat = engine(firing, sent, encode=encode)
     clock.now = T0 + 30_000
     assert beat.tick().sent == 1
     [message] = redis_client.lrange("test-queue", 0, -1)
-    [run] = store.runs(schedule.id)
+    [run] = firing.runs(schedule.id)
     assert message == f"{run.task_id}@{T0 + 30_000}".encode()
     # The event went out in the same script as the message it tells of.
     published = events.get_message(timeout=5)
     assert published is not None
     assert published["data"] == str(run.task_id).encode()
     events.close()
-    assert store.get(schedule.id).next_slot_ms == T0 + 60_000
+    assert definitions.get(schedule.id).next_slot_ms == T0 + 60_000
     # Nothing went through the sender: the script pushed the message itself.
     assert sent.slots == []
     # A stale leader's firing writes nothing at all.
-    stale = engine(store, sent, node="stale", encode=encode)
+    stale = engine(firing, sent, node="stale", encode=encode)
     stale.lock.token = "1:stale"
     clock.now = T0 + 60_000
     stale_report = stale.tick()
@@ -330,17 +367,18 @@ class RefusesOne(Sent):
 
 @pytest.mark.parametrize("one_step", [False, True], ids=["claim-then-send", "one-step"])
 def test_a_schedule_that_cannot_be_fired_is_set_aside_and_the_others_keep_firing(
-    store: ScheduleStore,
+    definitions: ScheduleDefinitions,
     clock: Clock,
     redis_client: redis.Redis,
     caplog: pytest.LogCaptureFixture,
     one_step: bool,
+    firing: ScheduleFiring,
 ) -> None:
     every_minute = {"type": "crontab", "minute": "*"}
-    good = store.create(doc("good", {"type": "interval", "every": 60}))
-    undecodable = store.create(doc("undecodable", every_minute))
+    good = definitions.create(doc("good", {"type": "interval", "every": 60}))
+    undecodable = definitions.create(doc("undecodable", every_minute))
     rewrite_definition(redis_client, undecodable.id, trigger={"type": "weekly"})
-    unsendable = store.create(doc("unsendable", {"type": "interval", "every": 60}))
+    unsendable = definitions.create(doc("unsendable", {"type": "interval", "every": 60}))
     sent = RefusesOne("unsendable")
 
     def encode(sends: Sequence[tuple[Schedule, str, int]]) -> list[list[Command]]:
@@ -348,7 +386,7 @@ def test_a_schedule_that_cannot_be_fired_is_set_aside_and_the_others_keep_firing
             sent(schedule, task_id, slot)
         return [[("lpush", "test-queue", task_id)] for _, task_id, _ in sends]
 
-    beat = engine(store, sent, encode=encode if one_step else None)
+    beat = engine(firing, sent, encode=encode if one_step else None)
     for minute in range(1, 4):
         clock.now = T0 + minute * 60_000
         beat.tick()
@@ -365,11 +403,11 @@ def test_a_schedule_that_cannot_be_fired_is_set_aside_and_the_others_keep_firing
         "undecodable": "the stored definition no longer decodes",
         "unsendable": "OverflowError",
     }
-    assert store.get(unsendable.id).aside_reason == (
+    assert definitions.get(unsendable.id).aside_reason == (
         "OverflowError: Python int too large to convert to C int"
     )
-    assert store.counts() == Counts(active=1, paused=0, finished=0, set_aside=2)
-    assert store.get(good.id).state is ScheduleState.active
+    assert definitions.counts() == Counts(active=1, paused=0, finished=0, set_aside=2)
+    assert definitions.get(good.id).state is ScheduleState.active
     logged = [r for r in caplog.records if "set aside" in r.getMessage()]
     assert sorted(r.getMessage().split()[2] for r in logged) == [
         "undecodable",

@@ -14,8 +14,8 @@ from sdp_beat.app import create_app
 from sdp_beat.messages import MessageEncoder
 from sdp_beat.settings import BeatSettings
 from sdp_core import keys
+from sdp_schedules.definitions import ScheduleDefinitions
 from sdp_schedules.records import Schedule
-from sdp_schedules.store import ScheduleStore
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_a_stamped_message_equals_a_built_one(
     encoder: tuple[MessageEncoder, list[str]], redis_client: redis.Redis
 ) -> None:
     messages, built = encoder
-    schedule = ScheduleStore(redis_client).create(
+    schedule = ScheduleDefinitions(redis_client).create(
         {
             "name": "sleepy",
             "task": "system.sleep",
@@ -112,7 +112,7 @@ def test_a_message_with_a_send_time_value_is_built_every_time(
     encoder: tuple[MessageEncoder, list[str]], redis_client: redis.Redis
 ) -> None:
     messages, built = encoder
-    schedule = ScheduleStore(redis_client).create(
+    schedule = ScheduleDefinitions(redis_client).create(
         {
             "name": "expiring",
             "task": "system.noop",

@@ -25,10 +25,11 @@ from sdp_core import keys
 from sdp_core.connections import sync_client
 from sdp_core.heartbeat import BeatHeartbeat, write_heartbeat
 from sdp_core.results import unfinished
+from sdp_schedules.definitions import ScheduleDefinitions
+from sdp_schedules.firing import ScheduleFiring
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.records import Schedule
 from sdp_schedules.sending import send_options
-from sdp_schedules.store import ScheduleStore
 
 __all__ = ["RedisBeatScheduler"]
 
@@ -61,13 +62,14 @@ class RedisBeatScheduler(Scheduler):
     def setup_schedule(self) -> None:
         settings = self.settings
         self._client = sync_client(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
-        self.store = ScheduleStore(self._client, runs_kept=settings.schedule_runs_kept)
+        self.definitions = ScheduleDefinitions(self._client)
+        self.firing = ScheduleFiring(self._client, runs_kept=settings.schedule_runs_kept)
         self.lock = LeaderLock(self._client, settings.node_name, int(settings.lock_ttl_s * 1000))
         # Its events carry the logical clock Celery's own sends forward.
         clock = cast(Any, self.app).clock
         self.messages = MessageEncoder(lambda: self.producer, self._send, clock.forward)
         self.engine = FiringEngine(
-            self.store,
+            self.firing,
             self.lock,
             self._send,
             lambda task_ids: unfinished(self.app, task_ids),
@@ -150,7 +152,7 @@ class RedisBeatScheduler(Scheduler):
         # Extending the lock three times per TTL leaves two chances to survive a slow call.
         delay = settings.lock_ttl_s / 3
         if self._report.next_due_ms is not None:
-            delay = min(delay, (self._report.next_due_ms - self.store.clock()) / 1000)
+            delay = min(delay, (self._report.next_due_ms - self.firing.clock()) / 1000)
         return max(0.0, delay)
 
     def _wait(self, delay: float) -> None:
@@ -192,7 +194,7 @@ class RedisBeatScheduler(Scheduler):
         self.engine.forget()
         self.messages.forget()
         self._reset_pubsub()
-        seed_static(self.store, self.app.conf.beat_schedule, self._timezone)
+        seed_static(self.definitions, self.app.conf.beat_schedule, self._timezone)
         # Only once seeded: after a Redis error the next tick tries again.
         self._next_resync = now + self.settings.resync_s
 
@@ -202,7 +204,7 @@ class RedisBeatScheduler(Scheduler):
             return
         self._next_heartbeat = now + 1.0
         assert self._client is not None
-        counts = self.store.counts()
+        counts = self.definitions.counts()
         beat = BeatHeartbeat(
             node=self.settings.node_name,
             last_tick=time.time(),
