@@ -36,7 +36,7 @@ from sdp_schedules.records import (
     escape_field,
 )
 
-__all__ = ["Claim", "Firing", "ScheduleFiring", "is_entry_fault"]
+__all__ = ["Claim", "Firing", "Record", "ScheduleFiring", "is_entry_fault"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,16 @@ class Firing:
     commands: Sequence[tuple[str, str, bytes | str]]
     started: Sequence[tuple[str, int]]
     finished: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One schedule's runs to record, with the task ids it sent (id, sent at) and saw finish."""
+
+    schedule_id: str
+    runs: Sequence[Run]
+    started: Sequence[tuple[str, int]] = ()
+    finished: Sequence[str] = ()
 
 
 class ScheduleFiring(StoredEntries):
@@ -253,20 +263,34 @@ class ScheduleFiring(StoredEntries):
         schedule_id: str,
         runs: Sequence[Run],
         *,
-        started: Iterable[tuple[str, int]] = (),
-        finished: Iterable[str] = (),
+        started: Sequence[tuple[str, int]] = (),
+        finished: Sequence[str] = (),
         inflight_floor_ms: int = 0,
-        client: redis.client.Pipeline | None = None,
     ) -> Any:
         """Append run records (oldest first), count sends and track task ids in flight."""
-        args = [schedule_id, *self._record_args(runs, started, finished, inflight_floor_ms)]
+        return self._record_one(Record(schedule_id, runs, started, finished), inflight_floor_ms)
+
+    def record_many(self, records: Sequence[Record], inflight_floor_ms: int) -> None:
+        """Record several schedules' runs, as record() each, in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        for item in records:
+            self._record_one(item, inflight_floor_ms, pipe)
+        pipe.execute()
+
+    def _record_one(
+        self, item: Record, inflight_floor_ms: int, client: redis.client.Pipeline | None = None
+    ) -> Any:
+        schedule_id = item.schedule_id
         return self._record(
             keys=[
                 keys.schedule_bucket(schedule_id),
                 keys.schedule_runs(schedule_id),
                 keys.schedule_inflight(schedule_id),
             ],
-            args=args,
+            args=[
+                schedule_id,
+                *self._record_args(item.runs, item.started, item.finished, inflight_floor_ms),
+            ],
             client=client,
         )
 

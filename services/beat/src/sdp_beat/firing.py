@@ -22,7 +22,7 @@ import redis
 from kombu.exceptions import OperationalError
 
 from sdp_schedules import aside
-from sdp_schedules.firing import Claim, Firing, ScheduleFiring
+from sdp_schedules.firing import Claim, Firing, Record, ScheduleFiring
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.plan import Plan, plan_firing
 from sdp_schedules.records import Run, RunState, Schedule, ScheduleState, Undecodable, read_schedule
@@ -283,17 +283,18 @@ class FiringEngine:
                 if item.fault is not None:
                     self._set_aside_work(item, item.fault)
         fired = self.firing.clock()
-        pipe = self.firing.client.pipeline(transaction=False)
-        for item in claimed:
-            self.firing.record(
-                item.schedule.id,
-                self._runs(item, fired),
-                started=[(task_id, fired) for _, task_id in item.sent],
-                finished=finished.get(item.schedule.id, []),
-                inflight_floor_ms=now - self.inflight_max_age_ms,
-                client=pipe,
-            )
-        pipe.execute()
+        self.firing.record_many(
+            [
+                Record(
+                    item.schedule.id,
+                    self._runs(item, fired),
+                    started=[(task_id, fired) for _, task_id in item.sent],
+                    finished=finished.get(item.schedule.id, []),
+                )
+                for item in claimed
+            ],
+            now - self.inflight_max_age_ms,
+        )
         return self._sent(claimed, fired)
 
     def _sent(self, fired_work: Sequence[_Work], fired_ms: int) -> int:
