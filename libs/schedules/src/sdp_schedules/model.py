@@ -294,14 +294,5 @@ def parse_spec(document: Mapping[str, Any] | ScheduleSpec) -> ScheduleSpec:
     try:
         get_job(spec.task).validate(spec.args, spec.kwargs)
     except JobArgumentError as exc:
-        fields = [
-            (
-                name
-                if name in ("args", "kwargs") or name.startswith("kwargs.")
-                else f"kwargs.{name}",
-                reason,
-            )
-            for name, reason in exc.fields
-        ]
-        raise ScheduleInvalid.naming(fields) from None
+        raise ScheduleInvalid.naming(exc.request_fields()) from None
     return spec
