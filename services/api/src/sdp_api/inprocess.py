@@ -31,7 +31,6 @@ from collections.abc import Callable
 from concurrent import futures
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 import redis
 from apscheduler.events import (
@@ -44,10 +43,11 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
-from sdp_core import keys
+from sdp_core.backoff import Backoff
 from sdp_jobs.catalogue import run_job
 from sdp_jobs.context import JobContext
 from sdp_schedules import aside
+from sdp_schedules.changes import ScheduleChanges
 from sdp_schedules.firing import ScheduleFiring
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.records import Run, RunState, Schedule, ScheduleState, Undecodable
@@ -58,7 +58,6 @@ __all__ = ["InProcessEngine", "StoreTrigger"]
 
 log = logging.getLogger(__name__)
 
-_BACKOFF_MAX_S = 5.0
 # APScheduler's least misfire grace: a positive number of seconds.
 _GRACE_MIN_S = 1
 
@@ -103,12 +102,14 @@ class InProcessEngine:
     def __init__(
         self,
         firing: ScheduleFiring,
+        changes: ScheduleChanges,
         lock: LeaderLock,
         context: JobContext,
         *,
         threads: int = 4,
     ) -> None:
         self.firing = firing
+        self.changes = changes
         self.lock = lock
         self.context = context
         self.scheduler = BackgroundScheduler(
@@ -143,34 +144,22 @@ class InProcessEngine:
     # -- leadership and following the store ------------------------------------------------
 
     def _follow(self) -> None:
-        backoff = 0.0
-        pubsub: Any = None
+        backoff = Backoff()
         while not self._stop.is_set():
             try:
-                if pubsub is None:
-                    pubsub = self.firing.client.pubsub()  # type: ignore[no-untyped-call]
-                    pubsub.subscribe(keys.SCHEDULE_CHANGES)
                 self._lead(self.lock.ensure())
-                message = pubsub.get_message(
-                    ignore_subscribe_messages=True, timeout=self.lock.ttl_ms / 3000
-                )
-                while message is not None:
+                for schedule_id in self.changes.wait(self.lock.ttl_ms / 3000):
                     if self.leading:
-                        data = message["data"]
-                        self._sync(data.decode() if isinstance(data, bytes) else str(data))
-                    message = pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+                        self._sync(schedule_id)
                 self._set_aside_faults()
-                backoff = 0.0
+                backoff.reset()
             except redis.RedisError as exc:
                 self._lead(False)
-                backoff = min(_BACKOFF_MAX_S, max(0.1, backoff * 2))
-                log.warning("engine: redis error (%s); retrying in %.1fs", exc, backoff)
-                if pubsub is not None:
-                    pubsub.close()
-                    pubsub = None
-                self._stop.wait(backoff)
-        if pubsub is not None:
-            pubsub.close()
+                delay = backoff.next()
+                log.warning("engine: redis error (%s); retrying in %.1fs", exc, delay)
+                self.changes.close()
+                self._stop.wait(delay)
+        self.changes.close()
 
     def _lead(self, leading: bool) -> None:
         if leading == self.leading:
