@@ -18,11 +18,27 @@ __all__ = ["ScheduleChanges"]
 
 
 class ScheduleChanges:
-    """A subscription to ``SCHEDULE_CHANGES``, made on the first wait and after close()."""
+    """A subscription to ``SCHEDULE_CHANGES``, made when first needed and again after close()."""
 
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
         self._pubsub: Any = None
+
+    def subscribe(self) -> None:
+        """Subscribe, if not yet, so that the next wait sees every write from here on.
+
+        A reader that loads schedules subscribes first, so no write between its read and its
+        wait goes unseen.  A Redis error is raised with nothing subscribed.
+        """
+        if self._pubsub is None:
+            pubsub = self._client.pubsub()  # type: ignore[no-untyped-call]
+            try:
+                pubsub.subscribe(keys.SCHEDULE_CHANGES)
+            except redis.RedisError:
+                with contextlib.suppress(redis.RedisError):
+                    pubsub.close()
+                raise
+            self._pubsub = pubsub
 
     def wait(self, timeout_s: float) -> list[str]:
         """The ids written within ``timeout_s`` (none: it passed), with every one already waiting.
@@ -30,10 +46,8 @@ class ScheduleChanges:
         A burst of writes is drained at once, so it wakes the waiter once.  A Redis error
         drops the subscription (the next wait subscribes again) and is raised.
         """
+        self.subscribe()
         try:
-            if self._pubsub is None:
-                self._pubsub = self._client.pubsub()  # type: ignore[no-untyped-call]
-                self._pubsub.subscribe(keys.SCHEDULE_CHANGES)
             changed: list[str] = []
             message = self._pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout_s)
             while message is not None:

@@ -147,6 +147,8 @@ class InProcessEngine:
         backoff = Backoff()
         while not self._stop.is_set():
             try:
+                # Before a new leader loads every schedule, so no write meanwhile goes unseen.
+                self.changes.subscribe()
                 self._lead(self.lock.ensure())
                 for schedule_id in self.changes.wait(self.lock.ttl_ms / 3000):
                     if self.leading:
