@@ -1,7 +1,10 @@
 # syntax=docker/dockerfile:1
-# Monitor service: `python -m sdp_monitor`. Build from the repository root:
-#   docker build -f services/monitor/Dockerfile .
-# The four service Dockerfiles differ only in package, port, healthcheck and command.
+# The image of one service, `python -m sdp_<SERVICE>`, for SERVICE api, monitor, beat or
+# worker. Build from the repository root:
+#   docker build --build-arg SERVICE=api -f deploy/service.Dockerfile .
+# SERVICE picks the package installed and the last stage, which holds what differs between
+# the services: port, healthcheck and command. There is no default: an image names its service.
+ARG SERVICE
 
 FROM ghcr.io/astral-sh/uv:0.9.30 AS uv
 
@@ -19,6 +22,7 @@ COPY services services
 RUN find libs services -type f ! -name pyproject.toml -delete
 
 FROM base AS build
+ARG SERVICE
 COPY --from=uv /uv /usr/local/bin/uv
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
@@ -28,13 +32,13 @@ WORKDIR /workspace
 # Layer 1: third-party dependencies from the lock, cached until a pyproject or uv.lock changes.
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,from=manifests,source=/workspace,target=/workspace \
-    uv sync --frozen --no-dev --no-install-workspace --package sdp-monitor
+    uv sync --frozen --no-dev --no-install-workspace --package "sdp-${SERVICE}"
 # Layer 2: the service and the libraries it imports, installed as wheels (not editable).
 COPY pyproject.toml uv.lock ./
 COPY libs libs
 COPY services services
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-editable --package sdp-monitor
+    uv sync --frozen --no-dev --no-editable --package "sdp-${SERVICE}"
 
 FROM base AS runtime
 RUN groupadd --system --gid 10001 sdp \
@@ -44,10 +48,35 @@ RUN groupadd --system --gid 10001 sdp \
 COPY --from=build /app/.venv /app/.venv
 ENV PATH="/app/.venv/bin:${PATH}"
 WORKDIR /app
+USER 10001:10001
+
+# --- what differs per service: one stage each, named after it --------------------------------
+
+FROM runtime AS api
+ENV SDP_API_HOST=0.0.0.0 \
+    SDP_API_PORT=5500
+EXPOSE 5500
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['SDP_API_PORT'], timeout=4)"]
+CMD ["python", "-m", "sdp_api"]
+
+FROM runtime AS monitor
 ENV SDP_MONITOR_HOST=0.0.0.0 \
     SDP_MONITOR_PORT=5502
 EXPOSE 5502
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['SDP_MONITOR_PORT'], timeout=4)"]
-USER 10001:10001
 CMD ["python", "-m", "sdp_monitor"]
+
+FROM runtime AS beat
+HEALTHCHECK --interval=30s --timeout=15s --start-period=30s --retries=3 \
+    CMD ["python", "-m", "sdp_beat.health"]
+CMD ["python", "-m", "sdp_beat"]
+
+FROM runtime AS worker
+HEALTHCHECK --interval=30s --timeout=15s --start-period=30s --retries=3 \
+    CMD ["python", "-m", "sdp_worker.health"]
+CMD ["python", "-m", "sdp_worker"]
+
+# The image: the stage SERVICE names. BuildKit builds only the stages it leads to.
+FROM ${SERVICE}
