@@ -41,18 +41,18 @@ SENTINEL_URL = "sentinel://sentinel-1:26379,sentinel-2:26379,sentinel-3:26379/0?
 WEB_DOCKERFILE = ROOT / "deploy" / "web" / "Dockerfile"
 CADDYFILE = ROOT / "deploy" / "web" / "Caddyfile"
 
-FLOWER_DOCKERFILE = ROOT / "deploy" / "flower" / "Dockerfile"
-
 SERVICE_NAMES = ("api", "monitor", "beat", "worker")
-# One Dockerfile for the four services; its SERVICE build argument names the one built.
+# One Dockerfile for the four services and Flower; its SERVICE build argument names the one built.
 SERVICE_DOCKERFILE = ROOT / "deploy" / "service.Dockerfile"
-ALL_DOCKERFILES = sorted([SERVICE_DOCKERFILE, FLOWER_DOCKERFILE, WEB_DOCKERFILE])
+BUILT_FROM_SERVICE_DOCKERFILE = (*SERVICE_NAMES, "flower")
+ALL_DOCKERFILES = sorted([SERVICE_DOCKERFILE, WEB_DOCKERFILE])
 # Each image built here: its Dockerfile and build arguments.
 IMAGES = {
-    **{name: (SERVICE_DOCKERFILE, {"SERVICE": name}) for name in SERVICE_NAMES},
-    "flower": (FLOWER_DOCKERFILE, {}),
+    **{name: (SERVICE_DOCKERFILE, {"SERVICE": name}) for name in BUILT_FROM_SERVICE_DOCKERFILE},
     "web": (WEB_DOCKERFILE, {}),
 }
+# The user (uid and gid) every image of the service Dockerfile runs as.
+SERVICE_USER = "10001:10001"
 
 # Compose must refuse to start without these: they have no default anywhere.
 REQUIRED_SECRETS = ("SDP_JWT_SECRET", "FLOWER_BASIC_AUTH", "GRAFANA_ADMIN_PASSWORD")
@@ -398,6 +398,18 @@ def test_the_service_argument_is_required_and_names_one_stage_per_service() -> N
     assert froms[-1] == "${SERVICE}", "the last stage must be the one SERVICE names"
     per_service = {line.rpartition(" AS ")[2] for line in froms if line.startswith("runtime AS ")}
     assert per_service == set(SERVICE_NAMES)
+    # Flower's stage shares the runtime user, not the runtime's virtualenv.
+    assert "accounts AS flower" in froms
+    assert "accounts AS runtime" in froms
+
+
+@pytest.mark.parametrize("name", BUILT_FROM_SERVICE_DOCKERFILE)
+def test_each_image_of_the_service_dockerfile_runs_as_the_shared_user(name: str) -> None:
+    built = image(SERVICE_DOCKERFILE, {"SERVICE": name})
+    assert built.user == SERVICE_USER
+    # The runtime stages run nothing but the user's creation: the builds stay in their stages.
+    [run] = built.arguments("RUN")
+    assert "useradd --system --uid 10001 --gid sdp" in run
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)
@@ -412,6 +424,43 @@ def test_service_image_installs_its_package_from_the_lock(name: str) -> None:
     assert "--no-editable" in syncs[1]
     runtime_copies = image(SERVICE_DOCKERFILE, {"SERVICE": name}).arguments("COPY")
     assert runtime_copies == ["--from=build /app/.venv /app/.venv"], "ship only the venv"
+
+
+def test_flower_image_installs_flower_and_sdp_core_from_the_lock() -> None:
+    build = image(SERVICE_DOCKERFILE, {"SERVICE": "flower"}, target="flower-build")
+    dependencies, workspace = [run for run in build.arguments("RUN") if "uv sync" in run]
+    sync, export, install = dependencies.split("&&")
+    for each in (sync, workspace):
+        assert "--frozen" in each
+        assert each.rstrip().endswith("--package sdp-core"), "only sdp-core of the workspace"
+    assert "--no-install-workspace" in sync
+    # Flower at the version and hashes the lock's dev group pins, nothing else of that group.
+    assert "uv export --frozen --only-group dev --no-emit-workspace" in export
+    locked = export.partition("--output-file")[2].split()[0]
+    assert f"--constraints {locked}" in install
+    assert install.split()[-2:] == ["--verify-hashes", "flower"]
+    dev_group = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]["dev"]
+    assert any(re.match(r"flower\b", requirement) for requirement in dev_group)
+    assert locked_version("flower"), "the lock pins one Flower"
+    # A wheel, and kept beside Flower: sync would remove what sdp-core does not depend on.
+    assert "--no-editable" in workspace
+    assert "--inexact" in workspace
+    # The services' build (whose --package sdp-flower does not exist) is not in its image.
+    runtime_copies = image(SERVICE_DOCKERFILE, {"SERVICE": "flower"}).arguments("COPY")
+    assert runtime_copies == ["--from=flower-build /app/.venv /app/.venv"], "ship only the venv"
+
+
+def test_flower_image_runs_flower_with_the_platform_app_on_its_port() -> None:
+    built = image(SERVICE_DOCKERFILE, {"SERVICE": "flower"})
+    assert built.command == ["celery", "-A", "sdp_core.flower", "flower"]
+    assert (ROOT / "libs" / "core" / "src" / "sdp_core" / "flower.py").is_file()
+    assert built.env["FLOWER_PORT"] == "5507"
+    assert built.exposed == [5507]
+    # /healthcheck is the page Flower serves without credentials, on the port it listens on.
+    assert built.healthcheck is not None
+    assert "http://127.0.0.1:%s/healthcheck' % os.environ['FLOWER_PORT']" in built.healthcheck[-1]
+    # Credentials only from the environment the container is started with; no SDP_* setting.
+    assert not [key for key in built.env if key.startswith(("FLOWER_BASIC", "SDP_"))]
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)

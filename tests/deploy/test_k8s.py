@@ -38,14 +38,13 @@ NAMESPACE = "sdp"
 VARIANTS = ("dev", "production", "production+hpa")
 
 # The images built here, by the name the manifests give them, read from their Dockerfiles
-# (the four services' one with its SERVICE build argument).
+# (the four services' and Flower's one with its SERVICE build argument).
 OUR_IMAGES = {
     **{
         f"sdp/{name}": image(ROOT / "deploy" / "service.Dockerfile", {"SERVICE": name})
-        for name in ("api", "monitor", "beat", "worker")
+        for name in ("api", "monitor", "beat", "worker", "flower")
     },
     "sdp/web": image(ROOT / "deploy" / "web" / "Dockerfile"),
-    "sdp/flower": image(ROOT / "deploy" / "flower" / "Dockerfile"),
 }
 # The users of the third-party images, as their own Dockerfiles set them.
 THIRD_PARTY_USERS = {"prom/prometheus": 65534, "grafana/grafana": 472, "redis": 999}
