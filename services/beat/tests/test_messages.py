@@ -1,9 +1,16 @@
-"""Message templates: a stamped message is the one Celery would have built for that send."""
+"""Message templates: a stamped message is the one Celery would have built for that send.
+
+These are the tests sdp_beat.messages names as the guard of its assumptions about Celery's and
+kombu's message layout: they fail when an upgrade changes it (the templates then go unused or
+differ from what Celery sends), not only when a message is wrong.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
+import random
+import uuid
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -50,6 +57,62 @@ def without_tag(payload: str) -> dict[str, Any]:
     message: dict[str, Any] = json.loads(payload)
     message["properties"].pop("delivery_tag")
     return message
+
+
+def kombu_decoded(messages: MessageEncoder, payload: str) -> dict[str, Any]:
+    """What a consumer's kombu reads of a pushed message, delivery tag aside."""
+    message = messages._producer().channel.message_to_python(json.loads(payload))
+    properties = dict(message.properties)
+    properties.pop("delivery_tag")
+    return {
+        "body": message.decode(),
+        "headers": message.headers,
+        "properties": properties,
+        "delivery_info": message.delivery_info,
+        "content_type": message.content_type,
+        "content_encoding": message.content_encoding,
+    }
+
+
+SCHEDULES: list[dict[str, Any]] = [
+    {"name": "sleepy", "task": "system.sleep", "kwargs": {"seconds": 0.5}, "priority": 2},
+    {"name": "routed", "task": "system.sleep", "args": [0.25], "queue": "etl"},
+    {"name": "plain", "task": "system.noop"},
+]
+
+
+@pytest.mark.parametrize("document", SCHEDULES, ids=[d["name"] for d in SCHEDULES])
+def test_stamped_messages_for_random_ids_and_slots_decode_as_celerys(
+    encoder: tuple[MessageEncoder, list[str]], redis_client: redis.Redis, document: dict[str, Any]
+) -> None:
+    messages, built = encoder
+    schedule = ScheduleStore(redis_client).create(
+        document | {"trigger": {"type": "interval", "every": 5}}
+    )
+    rng = random.Random(19)
+    sends = [
+        (schedule, str(uuid.UUID(int=rng.getrandbits(128), version=4)), rng.randrange(1, 2**53))
+        for _ in range(20)
+    ]
+    encoded = messages.encode(sends)
+    assert encoded is not None
+    assert len(built) == 1, "the template was not used: Celery's or kombu's layout changed"
+    for (_, task_id, slot_ms), ours in zip(sends, encoded, strict=True):
+        celerys = messages._capture(schedule, task_id, slot_ms)
+        assert celerys is not None
+        assert [(op, key) for op, key, _ in ours] == [(op, key) for op, key, _ in celerys]
+        (_, _, stamped), (_, _, stamped_event) = ours
+        (_, _, direct), (_, _, direct_event) = celerys
+        assert without_tag(stamped) == without_tag(direct)
+        decoded = kombu_decoded(messages, stamped)
+        assert decoded == kombu_decoded(messages, direct)
+        assert decoded["headers"]["id"] == decoded["headers"]["root_id"] == task_id
+        assert decoded["headers"]["sdp_slot"] == slot_ms
+        ours_event, celerys_event = event_of(stamped_event), event_of(direct_event)
+        assert ours_event.pop("clock") < celerys_event.pop("clock")
+        assert abs(ours_event.pop("timestamp") - celerys_event.pop("timestamp")) < 60
+        assert ours_event == celerys_event
+        assert celerys_event["uuid"] == task_id
 
 
 def test_a_stamped_message_equals_a_built_one(

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import redis
@@ -298,13 +298,24 @@ def submit(
     return task_id
 
 
-def task_states(client: httpx.Client, platform: Platform, task_ids: list[str]) -> Counter[str]:
-    """How many of the tasks are in each state, as the api reads the result backend."""
+def task_states(
+    client: httpx.Client,
+    platform: Platform,
+    task_ids: list[str],
+    via: Literal["api", "monitor"] = "api",
+) -> Counter[str]:
+    """How many of the tasks are in each state, as the service ``via`` reads them.
+
+    The api reads the result backend; the monitor its history, else the result backend. A
+    task the service does not answer for counts under the response's status code.
+    """
+    task_url = {
+        "api": f"{platform.api}/api/v1/tasks",
+        "monitor": f"{platform.monitor}/api/v1/celery/task",
+    }[via]
     found: Counter[str] = Counter()
     for task_id in task_ids:
-        response = client.get(
-            f"{platform.api}/api/v1/tasks/{task_id}", headers=platform.token(Role.viewer)
-        )
+        response = client.get(f"{task_url}/{task_id}", headers=platform.token(Role.viewer))
         found[
             response.json()["state"] if response.status_code == 200 else str(response.status_code)
         ] += 1
