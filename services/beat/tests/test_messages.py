@@ -86,7 +86,7 @@ def test_stamped_messages_for_random_ids_and_slots_decode_as_celerys(
     encoder: tuple[MessageEncoder, list[str]], redis_client: redis.Redis, document: dict[str, Any]
 ) -> None:
     messages, built = encoder
-    schedule = ScheduleStore(redis_client).create(
+    schedule = ScheduleDefinitions(redis_client).create(
         document | {"trigger": {"type": "interval", "every": 5}}
     )
     rng = random.Random(19)
