@@ -33,7 +33,7 @@ import redis
 from benchlib import Latency, Processes, log, mark, must, options, publish, redis_server
 
 from sdp_core.auth import Role, generate_secret, issue_token
-from sdp_schedules.store import ScheduleStore
+from sdp_schedules.definitions import ScheduleDefinitions
 from sdp_testing.redis_server import free_port
 
 BENCH = Path(__file__).resolve().parent
@@ -106,12 +106,14 @@ def measure_creates(base_url: str, token: str, cfg: Config) -> dict[str, Latency
 
 
 def load_store(url: str, cfg: Config) -> list[str]:
-    store = ScheduleStore(redis.Redis.from_url(url))
+    definitions = ScheduleDefinitions(redis.Redis.from_url(url))
     paused_every = round(1 / cfg.paused_share)
     began = time.perf_counter()
-    ids = store.create_many(document(i, enabled=i % paused_every != 0) for i in range(cfg.stored))
+    ids = definitions.create_many(
+        document(i, enabled=i % paused_every != 0) for i in range(cfg.stored)
+    )
     log(f"   loaded {len(ids):,} schedules in {time.perf_counter() - began:.1f} s")
-    store.client.close()
+    definitions.client.close()
     return ids
 
 

@@ -61,9 +61,10 @@ from redbeat_app import SENDS_KEY, interval_entry, make_app
 from sdp_beat.firing import FiringEngine
 from sdp_beat.settings import BeatSettings
 from sdp_core import keys
+from sdp_schedules.definitions import ScheduleDefinitions
+from sdp_schedules.firing import ScheduleFiring
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.records import Schedule
-from sdp_schedules.store import ScheduleStore
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results-beat.md"
@@ -149,12 +150,12 @@ class Send:
     sent_s: float
 
 
-def ours_sends(store: ScheduleStore, schedule_ids: Sequence[str]) -> list[Send]:
+def ours_sends(firing: ScheduleFiring, schedule_ids: Sequence[str]) -> list[Send]:
     """Every SENT run record (slot = due time, since no jitter is set)."""
     return [
         Send(schedule_id, run.slot_ms / 1000, run.fired_ms / 1000)
         for schedule_id in schedule_ids
-        for run in store.runs(schedule_id, limit=10_000)
+        for run in firing.runs(schedule_id, limit=10_000)
         if run.state == "SENT"
     ]
 
@@ -180,10 +181,10 @@ def redbeat_duplicates(sends: Sequence[Send]) -> int:
     return sum(count - 1 for count in slots.values())
 
 
-def ours_store(url: str) -> tuple[redis.Redis, ScheduleStore]:
+def ours_stores(url: str) -> tuple[redis.Redis, ScheduleDefinitions, ScheduleFiring]:
     client = redis.Redis.from_url(url)
     client.flushall()
-    return client, ScheduleStore(client)
+    return client, ScheduleDefinitions(client), ScheduleFiring(client)
 
 
 def leader_of(client: redis.Redis) -> str | None:
@@ -236,15 +237,15 @@ def steady_result(
 
 
 def steady_ours(url: str, procs: BeatProcesses, cfg: Config) -> Steady:
-    client, store = ours_store(url)
-    ids = [store.create(interval_doc(f"b-{n:03}", 1)).id for n in range(cfg.steady_schedules)]
+    client, definitions, firing = ours_stores(url)
+    ids = [definitions.create(interval_doc(f"b-{n:03}", 1)).id for n in range(cfg.steady_schedules)]
     procs.ours(url, "beat-a")
     must(lambda: queued(client) > 0, 60, "our beat's first send")
     start = time.time()
     time.sleep(cfg.warmup_s + cfg.window_s + cfg.tail_s)
     procs.stop_all()
     return steady_result(
-        ours_sends(store, ids), start, cfg, ours_duplicates(client), cfg.steady_schedules
+        ours_sends(firing, ids), start, cfg, ours_duplicates(client), cfg.steady_schedules
     )
 
 
@@ -315,11 +316,11 @@ def _never_send(schedule: Schedule, task_id: str, slot_ms: int) -> None:
     raise AssertionError(f"nothing should be due in the idle bench ({schedule.spec.name})")
 
 
-def ours_engine(store: ScheduleStore) -> FiringEngine:
+def ours_engine(firing: ScheduleFiring) -> FiringEngine:
     defaults = BeatSettings()  # the beat's own defaults for lock TTL, batch size, catch-up
-    lock = LeaderLock(store.client, "bench-tick", int(defaults.lock_ttl_s * 1000))
+    lock = LeaderLock(firing.client, "bench-tick", int(defaults.lock_ttl_s * 1000))
     return FiringEngine(
-        store,
+        firing,
         lock,
         _never_send,
         lambda task_ids: set(),
@@ -330,13 +331,15 @@ def ours_engine(store: ScheduleStore) -> FiringEngine:
 
 def idle_ours(url: str, cfg: Config) -> Idle:
     result = Idle()
-    client, store = ours_store(url)
-    engine = ours_engine(store)
+    client, definitions, firing = ours_stores(url)
+    engine = ours_engine(firing)
     base = used_memory(client)
     created = 0
     for size in cfg.tick_sizes:
         began = time.perf_counter()
-        store.create_many(interval_doc(f"idle-{n:06}", 1, "days") for n in range(created, size))
+        definitions.create_many(
+            interval_doc(f"idle-{n:06}", 1, "days") for n in range(created, size)
+        )
         result.load_s += time.perf_counter() - began
         created = size
         log(f"  ours: {size} schedules loaded ({result.load_s:.1f} s so far)")
@@ -345,10 +348,10 @@ def idle_ours(url: str, cfg: Config) -> Idle:
     result.bytes_per = (used_memory(client) - base) / created
     engine.lock.release()
 
-    client, store = ours_store(url)
-    engine = ours_engine(store)
-    store.create_many(interval_doc(f"act-{n:06}", 1, "days") for n in range(cfg.paused))
-    store.create_many(
+    client, definitions, firing = ours_stores(url)
+    engine = ours_engine(firing)
+    definitions.create_many(interval_doc(f"act-{n:06}", 1, "days") for n in range(cfg.paused))
+    definitions.create_many(
         interval_doc(f"pau-{n:06}", 1, "days", enabled=False) for n in range(cfg.paused)
     )
     measure_tick(
@@ -448,9 +451,9 @@ def change_samples(
 
 
 def change_ours(url: str, procs: BeatProcesses, cfg: Config, *, busy: bool) -> Change:
-    client, store = ours_store(url)
+    client, definitions, firing = ours_stores(url)
     if busy:
-        store.create(interval_doc("busy", 1))
+        definitions.create(interval_doc("busy", 1))
     procs.ours(url, "beat-a")
     must(lambda: leader_of(client) == "beat-a", 60, "our beat to lead")
     if busy:
@@ -458,12 +461,12 @@ def change_ours(url: str, procs: BeatProcesses, cfg: Config, *, busy: bool) -> C
     time.sleep(1.5)
 
     def create(name: str, due: float) -> Callable[[], float | None]:
-        schedule_id = store.create(
+        schedule_id = definitions.create(
             {"name": name, "task": NOOP, "trigger": {"type": "once", "at": iso(due)}}
         ).id
 
         def probe() -> float | None:
-            runs = [r for r in store.runs(schedule_id, limit=10) if r.state == "SENT"]
+            runs = [r for r in firing.runs(schedule_id, limit=10) if r.state == "SENT"]
             return runs[0].fired_ms / 1000 if runs else None
 
         return probe
@@ -535,10 +538,10 @@ def lost_slots(sends: Sequence[Send], killed: float, until: float) -> tuple[int,
 
 
 def failover_ours(url: str, procs: BeatProcesses, cfg: Config) -> Failover:
-    client, store = ours_store(url)
+    client, definitions, firing = ours_stores(url)
     misfire = {"policy": "run_all", "grace_s": 60}
     ids = [
-        store.create(interval_doc(f"f-{n:02}", 1, misfire=misfire)).id
+        definitions.create(interval_doc(f"f-{n:02}", 1, misfire=misfire)).id
         for n in range(cfg.failover_schedules)
     ]
     first = procs.ours(url, "beat-a")
@@ -551,11 +554,11 @@ def failover_ours(url: str, procs: BeatProcesses, cfg: Config) -> Failover:
     killed = time.time()
     lock_left_s = int(client.pttl(keys.SCHEDULE_LEADER)) / 1000
     wait_until(
-        lambda: any(s.sent_s > killed for s in ours_sends(store, ids)), cfg.failover_cap_s, 0.05
+        lambda: any(s.sent_s > killed for s in ours_sends(firing, ids)), cfg.failover_cap_s, 0.05
     )
     time.sleep(3)
     procs.stop_all()
-    sends = ours_sends(store, ids)
+    sends = ours_sends(firing, ids)
     after = [s.sent_s for s in sends if s.sent_s > killed]
     takeover = min(after) - killed if after else None
     until = killed + (takeover if takeover is not None else cfg.failover_cap_s)
@@ -756,7 +759,7 @@ def render(results: dict[str, Any], cfg: Config, elapsed_s: float, quick: bool) 
         f"the shipped defaults: lock TTL {sett['lock_ttl_s']} s, standby poll "
         f"{sett['standby_poll_s']} s, batch {sett['batch_size']}, "
         f"{sett['runs_kept']} run records kept. Schedules are created "
-        "through `ScheduleStore.create` with `max_instances: 100` (the maximum: no worker "
+        "through `ScheduleDefinitions.create` with `max_instances: 100` (the maximum: no worker "
         "consumes the queue here) and, for the failover, misfire `run_all` with a 60 s grace.",
         "- redbeat: `celery beat` with `redbeat.RedBeatScheduler` (subclassed only to record "
         "each send; bench/redbeat_app.py), settings `redbeat_redis_url`, `redbeat_key_prefix` "
@@ -785,7 +788,7 @@ def render(results: dict[str, Any], cfg: Config, elapsed_s: float, quick: bool) 
         "entries whose due time has passed (any entry paused longer than its interval) — they "
         "stay in redbeat's due range, are loaded and checked on every tick, and make beat wake "
         "every 5 s. Load: one client through each tool's public API (ours: "
-        "`ScheduleStore.create_many`, which validates every definition against the model and "
+        "`ScheduleDefinitions.create_many`, which validates every definition against the model and "
         "the job catalogue, then writes 1,000 per Lua call; redbeat has no bulk API: "
         "`entry.save()` each, one MULTI/EXEC).",
         f"3. While beat runs: a schedule due {cfg.change_lead_s * 1000:.0f} ms after it is "

@@ -20,9 +20,10 @@ from itertools import pairwise
 import pytest
 import redis
 
+from sdp_schedules.definitions import ScheduleDefinitions
+from sdp_schedules.firing import ScheduleFiring
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.records import Run
-from sdp_schedules.store import ScheduleStore
 from sdp_testing.beat import sent_messages, start_beat
 from sdp_testing.processes import ServiceProcess, wait_until
 
@@ -46,17 +47,18 @@ def taken_over(client: redis.Redis, victim: str) -> bool:
     return holder(client) not in (None, victim)
 
 
-def sent_runs(store: ScheduleStore, schedule_id: str) -> list[Run]:
-    return [run for run in store.runs(schedule_id, limit=1_000) if run.state == "SENT"]
+def sent_runs(firing: ScheduleFiring, schedule_id: str) -> list[Run]:
+    return [run for run in firing.runs(schedule_id, limit=1_000) if run.state == "SENT"]
 
 
 @pytest.mark.timeout(RUN_S + 240)
 def test_three_leader_kills_in_a_minute_lose_no_slot_and_send_none_twice(
     redis_url: str, redis_client: redis.Redis
 ) -> None:
-    store = ScheduleStore(redis_client, runs_kept=1_000)
+    definitions = ScheduleDefinitions(redis_client)
+    firing = ScheduleFiring(redis_client, runs_kept=1_000)
     ids = [
-        store.create(
+        definitions.create(
             {
                 "name": f"chaos-{n:02}",
                 "task": "system.noop",
@@ -74,7 +76,7 @@ def test_three_leader_kills_in_a_minute_lose_no_slot_and_send_none_twice(
             node: start_beat(stack, redis_url, node, **RUNS_KEPT) for node in NODES
         }
         wait_until(lambda: holder(redis_client) is not None, 60, "a leader")
-        wait_until(lambda: all(sent_runs(store, i) for i in ids), 30, "every schedule to fire")
+        wait_until(lambda: all(sent_runs(firing, i) for i in ids), 30, "every schedule to fire")
         begun = time.monotonic()
         for at_s in KILLS_AT_S:
             time.sleep(max(0.0, begun + at_s - time.monotonic()))
@@ -93,7 +95,8 @@ def test_three_leader_kills_in_a_minute_lose_no_slot_and_send_none_twice(
         last_kill = kills[-1][1]
         wait_until(
             lambda: all(
-                any(run.fired_ms / 1000 > last_kill + 1 for run in sent_runs(store, i)) for i in ids
+                any(run.fired_ms / 1000 > last_kill + 1 for run in sent_runs(firing, i))
+                for i in ids
             ),
             30,
             "every schedule to fire after the last kill",
@@ -109,7 +112,7 @@ def test_three_leader_kills_in_a_minute_lose_no_slot_and_send_none_twice(
     assert not duplicates
     recorded = 0
     for schedule_id in ids:
-        runs = store.runs(schedule_id, limit=1_000)
+        runs = firing.runs(schedule_id, limit=1_000)
         assert {run.state for run in runs} == {"SENT"}, schedule_id
         ordered = sorted(run.slot_ms for run in runs)
         recorded += len(ordered)

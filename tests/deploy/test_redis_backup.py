@@ -18,7 +18,7 @@ from pathlib import Path
 import redis
 
 from sdp_core import keys
-from sdp_schedules.store import ScheduleStore
+from sdp_schedules.definitions import ScheduleDefinitions
 from sdp_testing.redis_server import free_port, redis_server_args, wait_for_redis
 
 SCHEDULES = 50
@@ -70,10 +70,10 @@ def test_a_backup_restores_every_key_and_the_schedules_read_back(
     backup = tmp_path / "backup.rdb"
 
     with server(redis_server_path, live, appendonly=True) as client:
-        store = ScheduleStore(client)
+        definitions = ScheduleDefinitions(client)
         every_minute = {"type": "interval", "every": 60}
         created = [
-            store.create({"name": f"s{i}", "task": "system.noop", "trigger": every_minute})
+            definitions.create({"name": f"s{i}", "task": "system.noop", "trigger": every_minute})
             for i in range(SCHEDULES)
         ]
         client.lpush("default", b'{"body": "a waiting task message"}')
@@ -95,7 +95,7 @@ def test_a_backup_restores_every_key_and_the_schedules_read_back(
 
     with server(redis_server_path, restored, appendonly=True) as client:
         assert dataset(client) == before
-        store = ScheduleStore(client)
-        assert [store.get(s.id) for s in created] == created
+        definitions = ScheduleDefinitions(client)
+        assert [definitions.get(s.id) for s in created] == created
         assert client.zcard(keys.SCHEDULE_DUE) == SCHEDULES
         assert client.lrange("default", 0, -1) == [b'{"body": "a waiting task message"}']

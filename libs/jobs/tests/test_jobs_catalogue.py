@@ -50,3 +50,17 @@ def test_missing_and_unexpected_arguments_are_named() -> None:
         get_job("system.sleep").validate(kwargs={"secs": 1})
 
     assert sorted(name for name, _ in raised.value.fields) == ["seconds", "secs"]
+
+
+def test_a_request_names_a_job_s_own_arguments_under_kwargs() -> None:
+    names = ["url", "headers.X-A", "kwargs", "kwargs.x", "args", "task"]
+    error = JobArgumentError("bad", [(name, "why") for name in names])
+
+    assert [name for name, _ in error.request_fields()] == [
+        "kwargs.url",
+        "kwargs.headers.X-A",
+        "kwargs",
+        "kwargs.x",
+        "args",
+        "task",
+    ]

@@ -10,7 +10,6 @@ import pytest
 from sdp_schedules.model import HORIZON, STORED, CrontabTrigger, ScheduleSpec
 from sdp_schedules.timing import (
     Timetable,
-    crontab_ever_fires,
     from_ms,
     slots_until,
     timetable,
@@ -198,7 +197,7 @@ def test_crontab_next_slot(fields: dict[str, str], after: str, expected: str) ->
 )
 def test_a_never_firing_crontab_has_no_slot(fields: dict[str, str]) -> None:
     assert crontab(minute="0", hour="0", **fields).next_after(0) is None
-    assert not crontab_ever_fires(CrontabTrigger.model_validate({"type": "crontab", **fields}))
+    assert not CrontabTrigger.model_validate({"type": "crontab", **fields}).ever_fires()
 
 
 @pytest.mark.parametrize(
@@ -211,7 +210,7 @@ def test_a_never_firing_crontab_has_no_slot(fields: dict[str, str]) -> None:
     ],
 )
 def test_crontab_ever_fires(fields: dict[str, str]) -> None:
-    assert crontab_ever_fires(CrontabTrigger.model_validate({"type": "crontab", **fields}))
+    assert CrontabTrigger.model_validate({"type": "crontab", **fields}).ever_fires()
 
 
 # --- daylight saving --------------------------------------------------------------------

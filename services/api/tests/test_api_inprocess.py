@@ -18,8 +18,9 @@ from sdp_api.app import create_app
 from sdp_api.settings import ApiSettings
 from sdp_core import keys
 from sdp_core.heartbeat import BeatHeartbeat
+from sdp_schedules.definitions import ScheduleDefinitions
+from sdp_schedules.firing import ScheduleFiring
 from sdp_schedules.leader import LeaderLock
-from sdp_schedules.store import ScheduleStore
 from sdp_testing.auth import Token, auth
 from sdp_testing.processes import running_worker, spawn, wait_until
 from sdp_testing.schedules import rewrite_definition
@@ -230,16 +231,17 @@ def test_a_schedule_the_engine_cannot_run_is_set_aside_and_the_others_keep_runni
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.ERROR, logger="sdp_schedules.aside")
-    store = ScheduleStore(redis_client)
-    good = store.create(every_second("a-good")).id
+    definitions = ScheduleDefinitions(redis_client)
+    firing = ScheduleFiring(redis_client)
+    good = definitions.create(every_second("a-good")).id
     # Met when the engine loads the store: a task gone from the catalogue, and a next slot
     # out of datetime's range (an entry edited by hand), stored through a leader's advance.
-    undecodable = store.create(every_second("b-task-gone")).id
+    undecodable = definitions.create(every_second("b-task-gone")).id
     rewrite_definition(redis_client, undecodable, task="system.retired")
-    far = store.create(every_second("c-far-slot"))
+    far = definitions.create(every_second("c-far-slot"))
     writer = LeaderLock(redis_client, "writer", 2_000)
     assert writer.ensure() and writer.token is not None
-    assert store.advance(far, far.next_slot_ms or 0, 10**16, writer.token) == 1
+    assert firing.advance(far, far.next_slot_ms or 0, 10**16, writer.token) == 1
     writer.release()
     with api(redis_url, jwt_secret, use_celery=False) as client:
         wait_until(lambda: status(client, operator)["this_replica_leads"], 10, "the engine to lead")

@@ -22,8 +22,9 @@ from sdp_api.settings import ApiSettings
 from sdp_core import keys
 from sdp_core.celery_config import make_celery
 from sdp_core.replies import text
+from sdp_schedules.definitions import ScheduleDefinitions
+from sdp_schedules.firing import ScheduleFiring
 from sdp_schedules.model import EXPIRES_MAX_S, PERIOD_MAX_S
-from sdp_schedules.store import ScheduleStore
 from sdp_testing.auth import Token, auth
 from sdp_testing.processes import running_worker, spawn, wait_until
 from sdp_testing.schedules import rewrite_definition, rival_writes_before
@@ -128,14 +129,14 @@ def test_a_schedule_that_keeps_changing_under_a_write_is_409(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     schedule_id = client.post(BASE, json=schedule_doc(), headers=operator).json()["id"]
-    store: Any = client.app.state.store  # type: ignore[attr-defined]
-    rival = ScheduleStore(redis_client)
+    definitions: Any = client.app.state.definitions  # type: ignore[attr-defined]
+    rival = ScheduleDefinitions(redis_client)
 
     def bump(n: int) -> None:
         rival.replace(schedule_id, schedule_doc(priority=n % 5))
 
-    monkeypatch.setattr(store, "_put", rival_writes_before(store._put, bump))
-    monkeypatch.setattr(store, "_delete", rival_writes_before(store._delete, bump))
+    monkeypatch.setattr(definitions, "_put", rival_writes_before(definitions._put, bump))
+    monkeypatch.setattr(definitions, "_delete", rival_writes_before(definitions._delete, bump))
     for answer in (
         client.patch(f"{BASE}/{schedule_id}", json={"name": "renamed"}, headers=operator),
         client.delete(f"{BASE}/{schedule_id}", headers=operator),
@@ -279,12 +280,13 @@ def test_a_schedule_beat_set_aside_shows_why_until_it_is_fixed_resumed_or_delete
     created = client.post(BASE, json=doc, headers=operator).json()
     client.post(BASE, json=schedule_doc("fine"), headers=operator)
     path = f"{BASE}/{created['id']}"
-    store = ScheduleStore(redis_client)
+    definitions = ScheduleDefinitions(redis_client)
+    firing = ScheduleFiring(redis_client)
     reason = "OverflowError: Python int too large to convert to C int"
 
     def set_aside() -> None:
         # What beat does with a schedule it cannot fire.
-        assert store.set_aside(created["id"], str(store.get(created["id"]).version), reason)
+        assert firing.set_aside(created["id"], str(definitions.get(created["id"]).version), reason)
 
     def counts() -> dict[str, int]:
         status = client.get("/api/v1/scheduler/status", headers=viewer).json()
@@ -595,7 +597,7 @@ def test_a_static_schedule_is_paused_here_and_changed_in_beats_configuration(
     client: TestClient, operator: dict[str, str], redis_client: redis.Redis
 ) -> None:
     # As beat seeds system.cleanup from its configuration.
-    static = ScheduleStore(redis_client).create(
+    static = ScheduleDefinitions(redis_client).create(
         noop("system.cleanup", task="system.cleanup", trigger={"type": "interval", "every": 3600}),
         static=True,
     )
@@ -857,7 +859,7 @@ def test_an_entry_that_is_no_json_at_all_reads_and_is_replaced_whole(
 def test_a_static_entry_that_no_longer_decodes_can_be_deleted_for_beat_to_seed_again(
     client: TestClient, operator: dict[str, str], redis_client: redis.Redis
 ) -> None:
-    static = ScheduleStore(redis_client).create(noop("system.cleanup"), static=True)
+    static = ScheduleDefinitions(redis_client).create(noop("system.cleanup"), static=True)
     rewrite_definition(redis_client, static.id, task="system.retired")
     path = f"{BASE}/{static.id}"
     assert client.get(path, headers=operator).json()["static"] is True

@@ -25,8 +25,10 @@ from sdp_core.celery_config import make_celery
 from sdp_core.heartbeat import read_heartbeat
 from sdp_core.replies import text
 from sdp_core.settings import CommonSettings
+from sdp_schedules.definitions import ScheduleDefinitions
+from sdp_schedules.entries import now_ms
+from sdp_schedules.firing import ScheduleFiring
 from sdp_schedules.records import Run, decode_entry
-from sdp_schedules.store import ScheduleStore, now_ms
 from sdp_testing.beat import sent_messages, start_beat
 from sdp_testing.processes import ServiceProcess, wait_until
 from sdp_testing.redis_server import (
@@ -61,9 +63,9 @@ def leader(client: redis.Redis) -> str | None:
     return None if beat is None else beat.node
 
 
-def every_second(store: ScheduleStore, count: int, **changes: Any) -> list[str]:
+def every_second(definitions: ScheduleDefinitions, count: int, **changes: Any) -> list[str]:
     return [
-        store.create(
+        definitions.create(
             {
                 "name": f"tick-{n:03}",
                 "task": "system.noop",
@@ -76,29 +78,34 @@ def every_second(store: ScheduleStore, count: int, **changes: Any) -> list[str]:
     ]
 
 
-def sent_runs(store: ScheduleStore, schedule_id: str) -> list[Run]:
-    return [r for r in store.runs(schedule_id, limit=1_000) if r.state == "SENT"]
+def sent_runs(firing: ScheduleFiring, schedule_id: str) -> list[Run]:
+    return [r for r in firing.runs(schedule_id, limit=1_000) if r.state == "SENT"]
 
 
-def first_run(store: ScheduleStore, schedule_id: str, timeout_s: float) -> Run:
-    wait_until(lambda: bool(sent_runs(store, schedule_id)), timeout_s, "a run")
-    return sent_runs(store, schedule_id)[-1]
+def first_run(firing: ScheduleFiring, schedule_id: str, timeout_s: float) -> Run:
+    wait_until(lambda: bool(sent_runs(firing, schedule_id)), timeout_s, "a run")
+    return sent_runs(firing, schedule_id)[-1]
 
 
 @pytest.fixture
-def store(redis_client: redis.Redis) -> ScheduleStore:
-    return ScheduleStore(redis_client, runs_kept=1_000)
+def definitions(redis_client: redis.Redis) -> ScheduleDefinitions:
+    return ScheduleDefinitions(redis_client)
+
+
+@pytest.fixture
+def firing(redis_client: redis.Redis) -> ScheduleFiring:
+    return ScheduleFiring(redis_client, runs_kept=1_000)
 
 
 def test_beat_heartbeats_seeds_static_entries_and_health_follows(
-    redis_url: str, redis_client: redis.Redis, store: ScheduleStore
+    redis_url: str, redis_client: redis.Redis, definitions: ScheduleDefinitions
 ) -> None:
     assert health(redis_url, "beat-a") == 1
     with ExitStack() as stack:
         beat = start_beat(stack, redis_url, "beat-a")
         wait_until(lambda: leader(redis_client) == "beat-a", 30, "beat-a to lead")
         assert health(redis_url, "beat-a") == 0
-        cleanup = store.find("system.cleanup")
+        cleanup = definitions.find("system.cleanup")
         assert cleanup is not None
         assert cleanup.static
         heartbeat = read_heartbeat(redis_client)
@@ -112,25 +119,28 @@ def test_beat_heartbeats_seeds_static_entries_and_health_follows(
 
 
 def test_static_entries_removed_from_configuration_are_pruned(
-    redis_url: str, redis_client: redis.Redis, store: ScheduleStore
+    redis_url: str, redis_client: redis.Redis, definitions: ScheduleDefinitions
 ) -> None:
-    stale = store.create(
+    stale = definitions.create(
         {"name": "old-static", "task": "system.noop", "trigger": {"type": "interval", "every": 60}},
         static=True,
     )
     with ExitStack() as stack:
         start_beat(stack, redis_url, "beat-a")
-        wait_until(lambda: store.find("old-static") is None, 30, "the stale entry to go")
-    assert store.find("system.cleanup") is not None
+        wait_until(lambda: definitions.find("old-static") is None, 30, "the stale entry to go")
+    assert definitions.find("system.cleanup") is not None
     assert redis_client.sismember(keys.SCHEDULE_STATIC, stale.id) == 0
 
 
 def test_bad_static_configuration_is_logged_and_never_stops_the_seeding(
-    store: ScheduleStore, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
+    definitions: ScheduleDefinitions,
+    redis_client: redis.Redis,
+    caplog: pytest.LogCaptureFixture,
+    firing: ScheduleFiring,
 ) -> None:
     good = {"task": "system.noop", "schedule": 60.0}
-    seed_static(store, {"kept": good}, "UTC")
-    kept = store.find("kept")
+    seed_static(definitions, {"kept": good}, "UTC")
+    kept = definitions.find("kept")
     assert kept is not None
     # Its stored definition no longer decodes (the firing sets such a one aside).
     rewrite_definition(redis_client, kept.id, trigger={"type": "weekly"})
@@ -144,8 +154,8 @@ def test_bad_static_configuration_is_logged_and_never_stops_the_seeding(
         "bad-args": {"task": "system.noop", "schedule": 60.0, "args": 5},
         "fine": good,
     }
-    seed_static(store, beat_schedule, "UTC")
-    assert store.find("fine") is not None
+    seed_static(definitions, beat_schedule, "UTC")
+    assert definitions.find("fine") is not None
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert {name for name in beat_schedule if any(repr(name) in m for m in errors)} == (
         set(beat_schedule) - {"fine"}
@@ -153,37 +163,42 @@ def test_bad_static_configuration_is_logged_and_never_stops_the_seeding(
 
 
 def test_two_replicas_fire_each_slot_exactly_once(
-    redis_url: str, redis_client: redis.Redis, store: ScheduleStore
+    redis_url: str,
+    redis_client: redis.Redis,
+    definitions: ScheduleDefinitions,
+    firing: ScheduleFiring,
 ) -> None:
-    ids = every_second(store, 20)
+    ids = every_second(definitions, 20)
     with ExitStack() as stack:
         start_beat(stack, redis_url, "beat-a")
         start_beat(stack, redis_url, "beat-b")
-        wait_until(lambda: all(len(sent_runs(store, i)) >= 5 for i in ids), 30, "five rounds")
+        wait_until(lambda: all(len(sent_runs(firing, i)) >= 5 for i in ids), 30, "five rounds")
     messages = sent_messages(redis_client)
     slots = Counter((m["headers"]["sdp_schedule"], m["headers"]["sdp_slot"]) for m in messages)
     assert slots, "nothing was sent"
     assert max(slots.values()) == 1
     for schedule_id in ids:
-        runs = sent_runs(store, schedule_id)
+        runs = sent_runs(firing, schedule_id)
         assert len({r.slot_ms for r in runs}) == len(runs)
         # Fixed-rate: consecutive slots exactly one period apart, none skipped.
         ordered = sorted(r.slot_ms for r in runs)
         assert {b - a for a, b in pairwise(ordered)} == {1_000}
-    assert len(messages) == sum(len(sent_runs(store, i)) for i in ids)
+    assert len(messages) == sum(len(sent_runs(firing, i)) for i in ids)
 
 
-def test_a_change_wakes_the_scheduler(redis_url: str, store: ScheduleStore) -> None:
+def test_a_change_wakes_the_scheduler(
+    redis_url: str, definitions: ScheduleDefinitions, firing: ScheduleFiring
+) -> None:
     with ExitStack() as stack:
         start_beat(stack, redis_url, "beat-a")
-        wait_until(lambda: store.find("system.cleanup") is not None, 30, "beat to start")
+        wait_until(lambda: definitions.find("system.cleanup") is not None, 30, "beat to start")
         time.sleep(1)
         lags: list[float] = []
         for n in range(3):
             # Beat is asleep until its next lock refresh; a one-off due in 300 ms must
             # still go out on time, because the write wakes it.
             at = time.time() + 0.3
-            schedule = store.create(
+            schedule = definitions.create(
                 {
                     "name": f"once-{n}",
                     "task": "system.noop",
@@ -194,22 +209,25 @@ def test_a_change_wakes_the_scheduler(redis_url: str, store: ScheduleStore) -> N
                     },
                 }
             )
-            run = first_run(store, schedule.id, 5)
+            run = first_run(firing, schedule.id, 5)
             lags.append(run.fired_ms / 1000 - at)
         assert max(lags) < 0.25, lags
-        ticking = every_second(store, 1)[0]
-        first_run(store, ticking, 5)
-        store.pause(ticking)
+        ticking = every_second(definitions, 1)[0]
+        first_run(firing, ticking, 5)
+        definitions.pause(ticking)
         paused_at = time.time()
         time.sleep(2)
-        assert all(r.fired_ms / 1000 <= paused_at + 0.05 for r in sent_runs(store, ticking))
+        assert all(r.fired_ms / 1000 <= paused_at + 0.05 for r in sent_runs(firing, ticking))
 
 
 @pytest.mark.slow
 def test_kill_9_of_the_leader_fails_over_without_losing_or_doubling_a_slot(
-    redis_url: str, redis_client: redis.Redis, store: ScheduleStore
+    redis_url: str,
+    redis_client: redis.Redis,
+    definitions: ScheduleDefinitions,
+    firing: ScheduleFiring,
 ) -> None:
-    ids = every_second(store, 10)
+    ids = every_second(definitions, 10)
     with ExitStack() as stack:
         first = start_beat(stack, redis_url, "beat-a")
         wait_until(lambda: leader(redis_client) == "beat-a", 30, "beat-a to lead")
@@ -221,7 +239,7 @@ def test_kill_9_of_the_leader_fails_over_without_losing_or_doubling_a_slot(
         wait_until(lambda: leader(redis_client) == "beat-b", 10, "beat-b to take over")
         wait_until(
             lambda: any(
-                r.fired_ms / 1000 > killed_at + 0.5 for i in ids for r in sent_runs(store, i)
+                r.fired_ms / 1000 > killed_at + 0.5 for i in ids for r in sent_runs(firing, i)
             ),
             10,
             "a slot fired by beat-b",
@@ -230,7 +248,7 @@ def test_kill_9_of_the_leader_fails_over_without_losing_or_doubling_a_slot(
             min(
                 r.fired_ms / 1000
                 for i in ids
-                for r in sent_runs(store, i)
+                for r in sent_runs(firing, i)
                 if r.fired_ms / 1000 > killed_at
             )
             - killed_at
@@ -239,7 +257,7 @@ def test_kill_9_of_the_leader_fails_over_without_losing_or_doubling_a_slot(
     # The lock TTL is 2 s: beat-b fires within TTL + 1 s.
     assert takeover_s <= 3.0, takeover_s
     for schedule_id in ids:
-        ordered = sorted(r.slot_ms for r in sent_runs(store, schedule_id))
+        ordered = sorted(r.slot_ms for r in sent_runs(firing, schedule_id))
         assert len(ordered) == len(set(ordered))
         # Within the 60 s grace the missed slots are caught up: no gap in the grid.
         assert {b - a for a, b in pairwise(ordered)} == {1_000}
@@ -247,9 +265,12 @@ def test_kill_9_of_the_leader_fails_over_without_losing_or_doubling_a_slot(
 
 @pytest.mark.slow
 def test_a_replica_that_loses_its_lock_steps_down_and_competes_again(
-    redis_url: str, redis_client: redis.Redis, store: ScheduleStore
+    redis_url: str,
+    redis_client: redis.Redis,
+    definitions: ScheduleDefinitions,
+    firing: ScheduleFiring,
 ) -> None:
-    [schedule_id] = every_second(store, 1)
+    [schedule_id] = every_second(definitions, 1)
     with ExitStack() as stack:
         beat = start_beat(stack, redis_url, "beat-a")
         wait_until(lambda: leader(redis_client) == "beat-a", 30, "beat-a to lead")
@@ -257,9 +278,9 @@ def test_a_replica_that_loses_its_lock_steps_down_and_competes_again(
         redis_client.set(keys.SCHEDULE_LEADER, "999999:intruder", px=3_000)
         stolen_at = time.time()
         time.sleep(2.5)
-        assert not any(r.fired_ms / 1000 > stolen_at + 0.1 for r in sent_runs(store, schedule_id))
+        assert not any(r.fired_ms / 1000 > stolen_at + 0.1 for r in sent_runs(firing, schedule_id))
         wait_until(
-            lambda: any(r.fired_ms / 1000 > stolen_at + 3 for r in sent_runs(store, schedule_id)),
+            lambda: any(r.fired_ms / 1000 > stolen_at + 3 for r in sent_runs(firing, schedule_id)),
             10,
             "beat-a to lead again",
         )
@@ -277,11 +298,12 @@ def test_beat_survives_a_redis_restart(tmp_path: Path, redis_server_path: str) -
     try:
         wait_for_redis(url)
         client = redis.Redis.from_url(url)
-        store = ScheduleStore(client, runs_kept=1_000)
-        [schedule_id] = every_second(store, 1)
+        definitions = ScheduleDefinitions(client)
+        firing = ScheduleFiring(client, runs_kept=1_000)
+        [schedule_id] = every_second(definitions, 1)
         with ExitStack() as stack:
             beat = start_beat(stack, url, "beat-a")
-            wait_until(lambda: len(sent_runs(store, schedule_id)) >= 2, 30, "beat to fire")
+            wait_until(lambda: len(sent_runs(firing, schedule_id)) >= 2, 30, "beat to fire")
             server.terminate()
             server.wait(timeout=10)
             time.sleep(3)
@@ -290,7 +312,7 @@ def test_beat_survives_a_redis_restart(tmp_path: Path, redis_server_path: str) -
             wait_for_redis(url)
             back_at = time.time()
             wait_until(
-                lambda: any(r.fired_ms / 1000 > back_at for r in sent_runs(store, schedule_id)),
+                lambda: any(r.fired_ms / 1000 > back_at for r in sent_runs(firing, schedule_id)),
                 15,
                 "beat to fire again",
             )
@@ -311,16 +333,19 @@ def set_aside_lines(beat: ServiceProcess) -> list[str]:
 
 
 def test_a_schedule_that_cannot_be_fired_is_set_aside_and_beat_keeps_firing_the_others(
-    redis_url: str, redis_client: redis.Redis, store: ScheduleStore
+    redis_url: str,
+    redis_client: redis.Redis,
+    definitions: ScheduleDefinitions,
+    firing: ScheduleFiring,
 ) -> None:
     # Written before the model refused such values, or by hand: accepted, but unfireable.
-    [good] = every_second(store, 1)
-    [overflow] = every_second(store, 1, name="huge-expiry", expires_s=30)
+    [good] = every_second(definitions, 1)
+    [overflow] = every_second(definitions, 1, name="huge-expiry", expires_s=30)
     rewrite_definition(redis_client, overflow, expires_s=9_223_372_036_854_775_807)
-    [undecodable] = every_second(store, 1, name="no-longer-valid")
+    [undecodable] = every_second(definitions, 1, name="no-longer-valid")
     rewrite_definition(redis_client, undecodable, trigger={"type": "weekly"})
     # Created two minutes ago, so its first minute is due at once.
-    earlier = ScheduleStore(redis_client, clock=lambda: now_ms() - 120_000)
+    earlier = ScheduleDefinitions(redis_client, clock=lambda: now_ms() - 120_000)
     beyond = earlier.create(
         {"name": "beyond-9999", "task": "system.noop", "trigger": {"type": "crontab"}}
     ).id
@@ -335,7 +360,7 @@ def test_a_schedule_that_cannot_be_fired_is_set_aside_and_beat_keeps_firing_the_
     with ExitStack() as stack:
         beat = start_beat(stack, redis_url, "beat-a")
         wait_until(
-            lambda: not beat.alive() or len(sent_runs(store, good)) >= 3, 60, "3 runs of good"
+            lambda: not beat.alive() or len(sent_runs(firing, good)) >= 3, 60, "3 runs of good"
         )
         assert beat.alive(), beat.log()[-3000:]
         for schedule_id, error in bad.items():
@@ -355,9 +380,9 @@ def test_a_schedule_that_cannot_be_fired_is_set_aside_and_beat_keeps_firing_the_
 
         # A restarted beat does not meet them again.
         restarted = start_beat(stack, redis_url, "beat-a")
-        runs_before = len(sent_runs(store, good))
+        runs_before = len(sent_runs(firing, good))
         wait_until(
-            lambda: not restarted.alive() or len(sent_runs(store, good)) >= runs_before + 2,
+            lambda: not restarted.alive() or len(sent_runs(firing, good)) >= runs_before + 2,
             60,
             "good to fire after the restart",
         )
@@ -365,7 +390,7 @@ def test_a_schedule_that_cannot_be_fired_is_set_aside_and_beat_keeps_firing_the_
         assert set_aside_lines(restarted) == []
 
         # A fix brings it back, from the next slot after now.
-        fixed = store.replace(
+        fixed = definitions.replace(
             overflow,
             {
                 "name": "huge-expiry",
@@ -377,14 +402,14 @@ def test_a_schedule_that_cannot_be_fired_is_set_aside_and_beat_keeps_firing_the_
         assert fixed.state.value == "active"
         assert fixed.next_slot_ms is not None
         assert fixed.next_slot_ms > fixed.updated_ms
-        first_run(store, overflow, 30)
+        first_run(firing, overflow, 30)
         wait_until(lambda: heartbeat_counts() == (3, 1), 30, "the heartbeat to count the fix")
         assert restarted.alive()
 
 
 @pytest.mark.parametrize("own_broker", [False, True], ids=["one-step", "broker-elsewhere"])
 def test_each_scheduled_send_emits_the_task_sent_event_celery_would(
-    redis_url: str, store: ScheduleStore, own_broker: bool
+    redis_url: str, definitions: ScheduleDefinitions, own_broker: bool, firing: ScheduleFiring
 ) -> None:
     # Another database stands for a broker elsewhere: beat then claims first and sends
     # through kombu's publish batch.
@@ -404,12 +429,12 @@ def test_each_scheduled_send_emits_the_task_sent_event_celery_would(
         wait_until(
             lambda: bool(dispatcher.send("test-probe") or probes), 30, "the receiver to listen"
         )
-    [schedule_id] = every_second(store, 1)
+    [schedule_id] = every_second(definitions, 1)
     with ExitStack() as stack:
         beat = start_beat(stack, redis_url, "beat-a", CELERY_BROKER_URL=broker)
-        wait_until(lambda: len(sent_runs(store, schedule_id)) >= 3, 60, "3 runs")
+        wait_until(lambda: len(sent_runs(firing, schedule_id)) >= 3, 60, "3 runs")
         beat.stop()
-    runs = {r.task_id: r for r in sent_runs(store, schedule_id)}
+    runs = {r.task_id: r for r in sent_runs(firing, schedule_id)}
     wait_until(lambda: len(sent) >= len(runs), 30, "an event for every run")
     receiver.should_stop = True
     listener.join(30)

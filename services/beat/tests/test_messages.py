@@ -21,8 +21,8 @@ from sdp_beat.app import create_app
 from sdp_beat.messages import MessageEncoder
 from sdp_beat.settings import BeatSettings
 from sdp_core import keys
+from sdp_schedules.definitions import ScheduleDefinitions
 from sdp_schedules.records import Schedule
-from sdp_schedules.store import ScheduleStore
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_stamped_messages_for_random_ids_and_slots_decode_as_celerys(
     encoder: tuple[MessageEncoder, list[str]], redis_client: redis.Redis, document: dict[str, Any]
 ) -> None:
     messages, built = encoder
-    schedule = ScheduleStore(redis_client).create(
+    schedule = ScheduleDefinitions(redis_client).create(
         document | {"trigger": {"type": "interval", "every": 5}}
     )
     rng = random.Random(19)
@@ -119,7 +119,7 @@ def test_a_stamped_message_equals_a_built_one(
     encoder: tuple[MessageEncoder, list[str]], redis_client: redis.Redis
 ) -> None:
     messages, built = encoder
-    schedule = ScheduleStore(redis_client).create(
+    schedule = ScheduleDefinitions(redis_client).create(
         {
             "name": "sleepy",
             "task": "system.sleep",
@@ -175,7 +175,7 @@ def test_a_message_with_a_send_time_value_is_built_every_time(
     encoder: tuple[MessageEncoder, list[str]], redis_client: redis.Redis
 ) -> None:
     messages, built = encoder
-    schedule = ScheduleStore(redis_client).create(
+    schedule = ScheduleDefinitions(redis_client).create(
         {
             "name": "expiring",
             "task": "system.noop",

@@ -8,7 +8,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from sdp_monitor.app import create_app
-from sdp_schedules.store import ScheduleStore
+from sdp_schedules.definitions import ScheduleDefinitions
+from sdp_schedules.firing import ScheduleFiring
 from sdp_testing.auth import Token, auth
 from sdp_testing.processes import running_worker, spawn, wait_until
 from sdp_testing.schedules import rewrite_definition
@@ -19,7 +20,8 @@ from .support import monitor_settings
 def test_scheduled_tasks_are_seen_sent_and_their_queue_wait_measured(
     redis_url: str, redis_client: redis.Redis, jwt_secret: str, token: Token
 ) -> None:
-    store = ScheduleStore(redis_client, runs_kept=1_000)
+    definitions = ScheduleDefinitions(redis_client)
+    firing = ScheduleFiring(redis_client, runs_kept=1_000)
     app = create_app(monitor_settings(redis_url, jwt_secret))
     sample = app.state.metrics.registry.get_sample_value
     viewer = auth(token, "viewer")
@@ -37,7 +39,7 @@ def test_scheduled_tasks_are_seen_sent_and_their_queue_wait_measured(
             30,
             "the monitor to hear the worker",
         )
-        every_second = store.create(
+        every_second = definitions.create(
             {
                 "name": "every-second",
                 "task": "system.noop",
@@ -45,7 +47,7 @@ def test_scheduled_tasks_are_seen_sent_and_their_queue_wait_measured(
                 "max_instances": 100,
             }
         )
-        broken = store.create(
+        broken = definitions.create(
             {"name": "broken", "task": "system.noop", "trigger": {"type": "interval", "every": 1}}
         )
         rewrite_definition(redis_client, broken.id, trigger={"type": "weekly"})
@@ -58,9 +60,11 @@ def test_scheduled_tasks_are_seen_sent_and_their_queue_wait_measured(
         with spawn([sys.executable, "-m", "sdp_beat"], beat_env, name="beat-m"):
             wait_until(lambda: set_aside() == 1, 60, "the broken schedule to be set aside")
             wait_until(
-                lambda: store.get(every_second.id).run_count >= 3, 60, "3 runs of every-second"
+                lambda: definitions.get(every_second.id).run_count >= 3,
+                60,
+                "3 runs of every-second",
             )
-        task_ids = [r.task_id for r in store.runs(every_second.id, limit=1_000) if r.task_id]
+        task_ids = [r.task_id for r in firing.runs(every_second.id, limit=1_000) if r.task_id]
         count = len(task_ids)
         wait_until(
             lambda: (

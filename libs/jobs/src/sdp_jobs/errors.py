@@ -11,12 +11,23 @@ class JobError(Exception):
     """A job could not do its work; the message says why."""
 
 
+# What a request names beside a job's own arguments, which it holds under ``kwargs``.
+_REQUEST_ROOTS = ("task", "args", "kwargs")
+
+
 class JobArgumentError(JobError, ValueError):
     """The arguments do not fit the job; ``fields`` names each bad one and why."""
 
     def __init__(self, message: str, fields: list[FieldError] | None = None) -> None:
         super().__init__(message)
         self.fields: list[FieldError] = fields or []
+
+    def request_fields(self) -> list[FieldError]:
+        """``fields`` as a request (a task submission, a schedule) names them: ``kwargs.url``."""
+        return [
+            (name if name.split(".", 1)[0] in _REQUEST_ROOTS else f"kwargs.{name}", reason)
+            for name, reason in self.fields
+        ]
 
 
 class UnknownJob(JobArgumentError):

@@ -1,6 +1,6 @@
 """Setting aside a schedule that cannot be fired, the same way in beat and in-process.
 
-Such a schedule leaves the due set with the reason (ScheduleStore.set_aside) and is logged
+Such a schedule leaves the due set with the reason (ScheduleFiring.set_aside) and is logged
 once at ERROR; the engine that met it goes on with the others.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from sdp_schedules.firing import ScheduleFiring
 from sdp_schedules.records import Schedule, Undecodable
-from sdp_schedules.store import ScheduleStore
 
 __all__ = ["set_aside"]
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def set_aside(
-    store: ScheduleStore,
+    firing: ScheduleFiring,
     found: Schedule | Undecodable,
     error: BaseException | None,
     *,
@@ -28,7 +28,7 @@ def set_aside(
     ``engine`` names who met it in the log line (``beat``, ``engine``).
     """
     reason = found.reason if isinstance(found, Undecodable) else f"{type(error).__name__}: {error}"
-    if not store.set_aside(found.id, str(found.version), reason):
+    if not firing.set_aside(found.id, str(found.version), reason):
         return False
     log.error(
         "%s: schedule %s (%s) set aside until it is changed or resumed: %s",

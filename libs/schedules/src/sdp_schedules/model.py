@@ -9,6 +9,7 @@ and is held to them only when its definition is changed.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -204,6 +205,22 @@ class CrontabTrigger(_Model):
         """The allowed values of one field, e.g. ``values("hour")``."""
         return cron.parse_field(getattr(self, name), getattr(cron, name.upper()))
 
+    @property
+    def either_day(self) -> bool:
+        """Whether a day matches on either day field (both restricted) rather than on both."""
+        # Vixie cron: a field counts as unrestricted when it starts with "*", even "*/2".
+        return not self.day_of_month.startswith("*") and not self.day_of_week.startswith("*")
+
+    def ever_fires(self) -> bool:
+        """Whether some month has a matching day, counting February as 29 days."""
+        if self.either_day:
+            return True  # every weekday occurs in every month
+        first_day = min(self.values("day_of_month"))
+        # 2000 was a leap year, so February counts 29 days.
+        return any(
+            first_day <= monthrange(2000, month)[1] for month in self.values("month_of_year")
+        )
+
 
 class OnceTrigger(_Model):
     type: Literal["once"]
@@ -271,23 +288,11 @@ def parse_spec(document: Mapping[str, Any] | ScheduleSpec) -> ScheduleSpec:
         )
     except ValidationError as exc:
         raise ScheduleInvalid.naming(field_errors(exc)) from None
-    if isinstance(spec.trigger, CrontabTrigger):
-        from sdp_schedules.timing import crontab_ever_fires  # timing builds on this module
-
-        if not crontab_ever_fires(spec.trigger):
-            fields = [("trigger.crontab.day_of_month", "no month in month_of_year has that day")]
-            raise ScheduleInvalid.naming(fields)
+    if isinstance(spec.trigger, CrontabTrigger) and not spec.trigger.ever_fires():
+        fields = [("trigger.crontab.day_of_month", "no month in month_of_year has that day")]
+        raise ScheduleInvalid.naming(fields)
     try:
         get_job(spec.task).validate(spec.args, spec.kwargs)
     except JobArgumentError as exc:
-        fields = [
-            (
-                name
-                if name in ("args", "kwargs") or name.startswith("kwargs.")
-                else f"kwargs.{name}",
-                reason,
-            )
-            for name, reason in exc.fields
-        ]
-        raise ScheduleInvalid.naming(fields) from None
+        raise ScheduleInvalid.naming(exc.request_fields()) from None
     return spec

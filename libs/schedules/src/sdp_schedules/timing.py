@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sdp_schedules.model import EARLIEST, HORIZON, CrontabTrigger, IntervalTrigger, ScheduleSpec
 
-__all__ = ["Timetable", "crontab_ever_fires", "from_ms", "slots_until", "timetable", "to_ms"]
+__all__ = ["Timetable", "from_ms", "slots_until", "timetable", "to_ms"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -100,7 +100,7 @@ class _Crontab:
         self._doms = trigger.values("day_of_month")
         self._months = trigger.values("month_of_year")
         self._dows = trigger.values("day_of_week")
-        self._either_day = _both_days_restricted(trigger)
+        self._either_day = trigger.either_day
         self._real_hours = trigger.hour == "*"
 
     def next_after(self, t_ms: int) -> int | None:
@@ -169,21 +169,6 @@ class _Crontab:
         dom = day.day in self._doms
         dow = day.isoweekday() % 7 in self._dows
         return (dom or dow) if self._either_day else (dom and dow)
-
-
-def _both_days_restricted(trigger: CrontabTrigger) -> bool:
-    # Vixie cron: a field counts as unrestricted when it starts with "*", even "*/2".
-    return not trigger.day_of_month.startswith("*") and not trigger.day_of_week.startswith("*")
-
-
-def crontab_ever_fires(trigger: CrontabTrigger) -> bool:
-    """Whether some month has a matching day, counting February as 29 days."""
-    if _both_days_restricted(trigger):
-        return True  # every weekday occurs in every month
-    first_day = min(trigger.values("day_of_month"))
-    # 2000 was a leap year, so February counts 29 days.
-    months = trigger.values("month_of_year")
-    return any(first_day <= monthrange(2000, month)[1] for month in months)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,11 +6,14 @@ from typing import Generic
 
 from typing_extensions import TypeVar
 
-__all__ = ["Clock"]
+__all__ = ["T0", "Clock"]
 
 # Epoch milliseconds (the schedule store, the default) or seconds (the monitor): the unit of the
 # code under test.
 N = TypeVar("N", int, float, default=int)
+
+# A fixed "now" in epoch milliseconds (2026-09-21), where a test's clock starts.
+T0 = 1_790_000_000_000
 
 
 class Clock(Generic[N]):

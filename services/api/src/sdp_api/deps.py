@@ -9,9 +9,17 @@ from fastapi import Depends, Request
 from sdp_api.inprocess import InProcessEngine
 from sdp_api.settings import ApiSettings
 from sdp_http.deps import CeleryDep, RedisDep
-from sdp_schedules.store import ScheduleStore
+from sdp_schedules.definitions import ScheduleDefinitions
+from sdp_schedules.firing import ScheduleFiring
 
-__all__ = ["CeleryDep", "EngineDep", "RedisDep", "SettingsDep", "StoreDep"]
+__all__ = [
+    "CeleryDep",
+    "DefinitionsDep",
+    "EngineDep",
+    "FiringDep",
+    "RedisDep",
+    "SettingsDep",
+]
 
 
 async def get_settings(request: Request) -> ApiSettings:
@@ -22,12 +30,21 @@ async def get_settings(request: Request) -> ApiSettings:
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 
 
-async def get_store(request: Request) -> ScheduleStore:
-    store: ScheduleStore = request.app.state.store
-    return store
+async def get_definitions(request: Request) -> ScheduleDefinitions:
+    definitions: ScheduleDefinitions = request.app.state.definitions
+    return definitions
 
 
-StoreDep = Annotated[ScheduleStore, Depends(get_store)]
+DefinitionsDep = Annotated[ScheduleDefinitions, Depends(get_definitions)]
+
+
+async def get_firing(request: Request) -> ScheduleFiring:
+    """The firing protocol's store: run records, which the API writes for a run now too."""
+    firing: ScheduleFiring = request.app.state.firing
+    return firing
+
+
+FiringDep = Annotated[ScheduleFiring, Depends(get_firing)]
 
 
 async def get_engine(request: Request) -> InProcessEngine | None:

@@ -31,7 +31,6 @@ from collections.abc import Callable
 from concurrent import futures
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 import redis
 from apscheduler.events import (
@@ -44,21 +43,21 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
-from sdp_core import keys
+from sdp_core.backoff import Backoff
 from sdp_jobs.catalogue import run_job
 from sdp_jobs.context import JobContext
 from sdp_schedules import aside
+from sdp_schedules.changes import ScheduleChanges
+from sdp_schedules.firing import ScheduleFiring
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.records import Run, RunState, Schedule, ScheduleState, Undecodable
 from sdp_schedules.scripts import ClaimCode
-from sdp_schedules.store import ScheduleStore
 from sdp_schedules.timing import Timetable, from_ms, timetable, to_ms
 
 __all__ = ["InProcessEngine", "StoreTrigger"]
 
 log = logging.getLogger(__name__)
 
-_BACKOFF_MAX_S = 5.0
 # APScheduler's least misfire grace: a positive number of seconds.
 _GRACE_MIN_S = 1
 
@@ -102,13 +101,15 @@ class StoreTrigger(BaseTrigger):  # type: ignore[misc]
 class InProcessEngine:
     def __init__(
         self,
-        store: ScheduleStore,
+        firing: ScheduleFiring,
+        changes: ScheduleChanges,
         lock: LeaderLock,
         context: JobContext,
         *,
         threads: int = 4,
     ) -> None:
-        self.store = store
+        self.firing = firing
+        self.changes = changes
         self.lock = lock
         self.context = context
         self.scheduler = BackgroundScheduler(
@@ -143,34 +144,24 @@ class InProcessEngine:
     # -- leadership and following the store ------------------------------------------------
 
     def _follow(self) -> None:
-        backoff = 0.0
-        pubsub: Any = None
+        backoff = Backoff()
         while not self._stop.is_set():
             try:
-                if pubsub is None:
-                    pubsub = self.store.client.pubsub()  # type: ignore[no-untyped-call]
-                    pubsub.subscribe(keys.SCHEDULE_CHANGES)
+                # Before a new leader loads every schedule, so no write meanwhile goes unseen.
+                self.changes.subscribe()
                 self._lead(self.lock.ensure())
-                message = pubsub.get_message(
-                    ignore_subscribe_messages=True, timeout=self.lock.ttl_ms / 3000
-                )
-                while message is not None:
+                for schedule_id in self.changes.wait(self.lock.ttl_ms / 3000):
                     if self.leading:
-                        data = message["data"]
-                        self._sync(data.decode() if isinstance(data, bytes) else str(data))
-                    message = pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+                        self._sync(schedule_id)
                 self._set_aside_faults()
-                backoff = 0.0
+                backoff.reset()
             except redis.RedisError as exc:
                 self._lead(False)
-                backoff = min(_BACKOFF_MAX_S, max(0.1, backoff * 2))
-                log.warning("engine: redis error (%s); retrying in %.1fs", exc, backoff)
-                if pubsub is not None:
-                    pubsub.close()
-                    pubsub = None
-                self._stop.wait(backoff)
-        if pubsub is not None:
-            pubsub.close()
+                delay = backoff.next()
+                log.warning("engine: redis error (%s); retrying in %.1fs", exc, delay)
+                self.changes.close()
+                self._stop.wait(delay)
+        self.changes.close()
 
     def _lead(self, leading: bool) -> None:
         if leading == self.leading:
@@ -179,7 +170,7 @@ class InProcessEngine:
         if leading:
             log.info("engine: %s leads; loading schedules", self.lock.node)
             self._versions.clear()
-            for schedule in self.store.all_active():
+            for schedule in self.firing.all_active():
                 self._add(schedule)
             self.scheduler.resume()
         else:
@@ -190,11 +181,11 @@ class InProcessEngine:
 
     def _sync(self, schedule_id: str) -> None:
         if schedule_id == "*":  # a bulk write: re-read everything
-            for active in self.store.all_active():
+            for active in self.firing.all_active():
                 if self._versions.get(active.id) != active.version:
                     self._add(active)
             return
-        found = self.store.load([schedule_id])[0]
+        found = self.firing.load([schedule_id])[0]
         if isinstance(found, Schedule) and found.state is ScheduleState.active:
             if self._versions.get(schedule_id) != found.version:
                 self._add(found)
@@ -249,7 +240,7 @@ class InProcessEngine:
     def _set_aside_faults(self) -> None:
         while self._faults:
             found, error = self._faults[0]
-            aside.set_aside(self.store, found, error, engine="engine")
+            aside.set_aside(self.firing, found, error, engine="engine")
             # Only once written: a Redis error leaves it for the next try.
             self._faults.popleft()
 
@@ -259,7 +250,7 @@ class InProcessEngine:
         """One run, on APScheduler's pool: claim the stored slot, then run the job."""
         schedule = self._runnable(schedule_id)
         token = self.lock.token
-        now = self.store.clock()
+        now = self.firing.clock()
         if schedule is None or schedule.next_slot_ms is None or token is None:
             return
         slot = schedule.next_slot_ms
@@ -272,26 +263,25 @@ class InProcessEngine:
         except Exception as exc:  # the schedule's data: a timetable reads no Redis
             self._fault(schedule, exc)
             return
-        if self.store.advance(schedule, slot, following, token) == ClaimCode.CLAIMED:
+        if self.firing.advance(schedule, slot, following, token) == ClaimCode.CLAIMED:
             self._execute(schedule, slot, f"inproc-{uuid.uuid4()}")
 
     def _runnable(self, schedule_id: str) -> Schedule | None:
         """The schedule as stored now; None if it is gone or no longer decodes (set aside)."""
-        found = self.store.load([schedule_id])[0]
+        found = self.firing.load([schedule_id])[0]
         if isinstance(found, Undecodable):
             self._fault(found, None)
             return None
         return found
 
-    def run_now(self, schedule_id: str) -> str:
+    def run_now(self, schedule: Schedule) -> str:
         """Run a schedule's job now on this replica, outside its timetable; the run's id."""
-        schedule = self.store.get(schedule_id)
         run_id = f"inproc-{uuid.uuid4()}"
-        self._adhoc.submit(self._execute, schedule, self.store.clock(), run_id, "run now")
+        self._adhoc.submit(self._execute, schedule, self.firing.clock(), run_id, "run now")
         return run_id
 
     def _execute(self, schedule: Schedule, slot: int, run_id: str, note: str | None = None) -> None:
-        started = self.store.clock()
+        started = self.firing.clock()
         spec = schedule.spec
         try:
             run_job(replace(self.context, task_id=run_id), spec.task, spec.args, spec.kwargs)
@@ -299,17 +289,17 @@ class InProcessEngine:
         except Exception as exc:
             # The job's failure is the run's outcome, recorded like a worker's FAILURE.
             state, detail = "FAILURE", f"{type(exc).__name__}: {exc}"
-        self.store.record(schedule.id, [Run(slot, started, state, task_id=run_id, detail=detail)])
+        self.firing.record(schedule.id, [Run(slot, started, state, task_id=run_id, detail=detail)])
 
     def _on_event(self, event: JobEvent) -> None:
         """Record a slot APScheduler did not run (missed or over max_instances)."""
         times = getattr(event, "scheduled_run_times", None) or [event.scheduled_run_time]
         state = RunState.missed if event.code == EVENT_JOB_MISSED else RunState.skipped
         detail = None if state is RunState.missed else "max_instances runs unfinished"
-        now = self.store.clock()
+        now = self.firing.clock()
         try:
             self._skip_past(event.job_id, max(to_ms(t) for t in times))
-            self.store.record(
+            self.firing.record(
                 event.job_id,
                 [Run(to_ms(min(times)), now, state.value, count=len(times), detail=detail)],
             )
@@ -329,4 +319,4 @@ class InProcessEngine:
         except Exception as exc:  # the schedule's data: a timetable reads no Redis
             self._fault(schedule, exc)
             return
-        self.store.advance(schedule, schedule.next_slot_ms, following, token)
+        self.firing.advance(schedule, schedule.next_slot_ms, following, token)

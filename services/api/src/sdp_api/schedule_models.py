@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import MISSING, BaseModel, ConfigDict, Field, create_model
 from pydantic.config import JsonDict, JsonValue
+from pydantic.fields import FieldInfo
 
-from sdp_core.queues import Priority, Queue, TaskName
 from sdp_schedules.model import (
     STORED,
-    ExpiresS,
-    JitterS,
-    MaxInstances,
-    Misfire,
-    Moment,
-    Name,
     ScheduleSpec,
-    Trigger,
 )
 from sdp_schedules.records import Run, Schedule, ScheduleState, Undecodable
 from sdp_schedules.timing import from_ms
@@ -228,32 +222,32 @@ class SchedulePage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
 
 
-class SchedulePatch(BaseModel):
-    """Any subset of the document; a field given replaces the stored one whole.
+def _unset_unless_given(field: FieldInfo) -> tuple[Any, FieldInfo]:
+    """A document field as a PATCH takes it: the same type and constraints, MISSING when
+    left out.  It takes null only where the document does."""
+    patched = copy.copy(field)
+    patched.default, patched.default_factory = MISSING, None
+    # The constraints travel in the annotation, applied to the value rather than the union.
+    patched.metadata = []
+    return field.rebuild_annotation() | MISSING, patched
 
-    A field left out keeps its stored value; only the fields that may be unset (queue,
-    priority, start_at, end_at, expires_s) take null.
-    """
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"trigger": {"type": "interval", "every": 5}}]},
+# Built from ScheduleSpec's fields, so the document and its PATCH cannot drift apart; a type
+# checker cannot follow create_model and sees the base model.
+if TYPE_CHECKING:
+    SchedulePatch = BaseModel
+else:
+    SchedulePatch = create_model(
+        "SchedulePatch",
+        __doc__="Any subset of the document; a field given replaces the stored one whole.\n\n"
+        "A field left out keeps its stored value; only the fields that may be unset (queue,\n"
+        "priority, start_at, end_at, expires_s) take null.",
+        __config__=ConfigDict(
+            extra="forbid",
+            json_schema_extra={"examples": [{"trigger": {"type": "interval", "every": 5}}]},
+        ),
+        **{name: _unset_unless_given(f) for name, f in ScheduleSpec.model_fields.items()},
     )
-
-    name: Name | MISSING = MISSING
-    task: TaskName | MISSING = MISSING
-    args: list[Any] | MISSING = MISSING
-    kwargs: dict[str, Any] | MISSING = MISSING
-    queue: Queue | MISSING | None = MISSING
-    priority: Priority | MISSING | None = MISSING
-    trigger: Trigger | MISSING = MISSING
-    start_at: Moment | MISSING | None = MISSING
-    end_at: Moment | MISSING | None = MISSING
-    enabled: StrictBool | MISSING = MISSING
-    expires_s: ExpiresS | MISSING | None = MISSING
-    misfire: Misfire | MISSING = MISSING
-    max_instances: MaxInstances | MISSING = MISSING
-    jitter_s: JitterS | MISSING = MISSING
 
 
 class RunOut(BaseModel):

@@ -20,12 +20,6 @@ from sdp_jobs.errors import JobArgumentError
 
 __all__ = ["read_task", "send_recorded", "submit_task"]
 
-_ARGUMENT_ROOTS = ("task", "args", "kwargs")
-
-
-def _api_field(field: str) -> str:
-    return field if field.split(".", 1)[0] in _ARGUMENT_ROOTS else f"kwargs.{field}"
-
 
 def _validate(task: str, args: list[Any], kwargs: dict[str, Any]) -> str:
     """The task's own queue, once it and its arguments are known to fit the catalogue."""
@@ -33,7 +27,7 @@ def _validate(task: str, args: list[Any], kwargs: dict[str, Any]) -> str:
         job = get_job(task)
         job.validate(args, kwargs)
     except JobArgumentError as exc:
-        raise ValidationFailed(str(exc), [(_api_field(f), m) for f, m in exc.fields]) from None
+        raise ValidationFailed(str(exc), exc.request_fields()) from None
     return job.queue.value
 
 

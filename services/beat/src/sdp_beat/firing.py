@@ -22,11 +22,11 @@ import redis
 from kombu.exceptions import OperationalError
 
 from sdp_schedules import aside
+from sdp_schedules.firing import Claim, Firing, Record, ScheduleFiring
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.plan import Plan, plan_firing
 from sdp_schedules.records import Run, RunState, Schedule, ScheduleState, Undecodable, read_schedule
 from sdp_schedules.scripts import ClaimCode
-from sdp_schedules.store import Claim, Firing, ScheduleStore
 from sdp_schedules.timing import Timetable, timetable
 
 __all__ = [
@@ -83,7 +83,7 @@ class _Work:
 class FiringEngine:
     def __init__(
         self,
-        store: ScheduleStore,
+        firing: ScheduleFiring,
         lock: LeaderLock,
         send: Sender,
         unfinished: Unfinished,
@@ -94,7 +94,7 @@ class FiringEngine:
         batch: Batch = contextlib.nullcontext,
         encode: Encoder | None = None,
     ) -> None:
-        self.store = store
+        self.firing = firing
         self.lock = lock
         self.send = send
         self.batch = batch
@@ -110,12 +110,12 @@ class FiringEngine:
 
     def tick(self) -> TickReport:
         was_leading = self.lock.held
-        now = self.store.clock()
+        now = self.firing.clock()
         due: list[tuple[str, int]] | None = None
         next_due: int | None = None
         if was_leading and self.lock.token is not None:
             # The common tick: one round trip extends the lock and reads what is due.
-            peeked = self.store.peek(self.lock.token, self.lock.ttl_ms, now, self.batch_size)
+            peeked = self.firing.peek(self.lock.token, self.lock.ttl_ms, now, self.batch_size)
             if peeked is None:
                 self.lock.step_down()
             else:
@@ -129,19 +129,19 @@ class FiringEngine:
         if not leading:
             return TickReport(leading=False, sent=0, next_due_ms=None)
         if due is None:
-            due = self.store.due(now, self.batch_size)
-            next_due = self.store.next_due()
+            due = self.firing.due(now, self.batch_size)
+            next_due = self.firing.next_due()
         sent = 0
         while due and self.lock.held:
             sent += self._fire(due, now)
             if len(due) < self.batch_size:
                 break
-            now = self.store.clock()
-            due = self.store.due(now, self.batch_size)
+            now = self.firing.clock()
+            due = self.firing.due(now, self.batch_size)
         if not self.lock.held:
             return TickReport(leading=False, sent=sent, next_due_ms=None)
         if sent or due:
-            next_due = self.store.next_due()
+            next_due = self.firing.next_due()
         return TickReport(leading=True, sent=sent, next_due_ms=next_due)
 
     def forget(self) -> None:
@@ -160,23 +160,23 @@ class FiringEngine:
         work: list[_Work] = []
         stray: list[str] = []
         for (schedule_id, due_ms), (raw, inflight) in zip(
-            due, self.store.load_due([i for i, _ in due]), strict=True
+            due, self.firing.load_due([i for i, _ in due]), strict=True
         ):
             if raw is None:
                 stray.append(schedule_id)
                 continue
             found = read_schedule(schedule_id, raw)
             if isinstance(found, Undecodable):
-                aside.set_aside(self.store, found, None, engine="beat")
+                aside.set_aside(self.firing, found, None, engine="beat")
                 continue
             try:
                 item = self._work(found, due_ms, inflight, now)
             except Exception as exc:
-                aside.set_aside(self.store, found, exc, engine="beat")
+                aside.set_aside(self.firing, found, exc, engine="beat")
                 continue
             if item is not None:
                 work.append(item)
-        self.store.drop_due(stray)
+        self.firing.drop_due(stray)
         return work
 
     def _work(self, schedule: Schedule, due_ms: int, inflight: int, now: int) -> _Work | None:
@@ -190,7 +190,7 @@ class FiringEngine:
         next_due = (
             None
             if plan.next_slot is None
-            else self.store.due_of(plan.next_slot, schedule.spec.jitter_s)
+            else self.firing.due_of(plan.next_slot, schedule.spec.jitter_s)
         )
         claim = Claim(schedule.id, schedule.version, due_ms, plan.next_slot, next_due)
         return _Work(schedule, claim, plan, inflight)
@@ -234,7 +234,7 @@ class FiringEngine:
     def _fire_atomically(
         self, work: list[_Work], finished: dict[str, list[str]], token: str, now: int
     ) -> int:
-        fired = self.store.clock()
+        fired = self.firing.clock()
         firings = [
             Firing(
                 claim=item.claim,
@@ -245,7 +245,7 @@ class FiringEngine:
             )
             for item in work
         ]
-        results = self.store.fire(firings, token, now - self.inflight_max_age_ms)
+        results = self.firing.fire(firings, token, now - self.inflight_max_age_ms)
         self._check_lock(results)
         return self._sent(self._outcomes(work, results), fired)
 
@@ -263,7 +263,7 @@ class FiringEngine:
         self, work: Sequence[_Work], finished: dict[str, list[str]], token: str, now: int
     ) -> int:
         """For a broker elsewhere: claim, send in one batch, then record."""
-        results = self.store.claim([w.claim for w in work], token)
+        results = self.firing.claim([w.claim for w in work], token)
         self._check_lock(results)
         claimed = self._outcomes(work, results)
         try:
@@ -276,24 +276,25 @@ class FiringEngine:
             log.exception("beat: the broker refused a batch of %d sends", len(claimed))
             for item in claimed:
                 if item.sent:
-                    self.store.unclaim(item.claim, item.sent[0][0])
+                    self.firing.unclaim(item.claim, item.sent[0][0])
             return 0
         finally:
             for item in claimed:
                 if item.fault is not None:
                     self._set_aside_work(item, item.fault)
-        fired = self.store.clock()
-        pipe = self.store.client.pipeline(transaction=False)
-        for item in claimed:
-            self.store.record(
-                item.schedule.id,
-                self._runs(item, fired),
-                started=[(task_id, fired) for _, task_id in item.sent],
-                finished=finished.get(item.schedule.id, []),
-                inflight_floor_ms=now - self.inflight_max_age_ms,
-                client=pipe,
-            )
-        pipe.execute()
+        fired = self.firing.clock()
+        self.firing.record_many(
+            [
+                Record(
+                    item.schedule.id,
+                    self._runs(item, fired),
+                    started=[(task_id, fired) for _, task_id in item.sent],
+                    finished=finished.get(item.schedule.id, []),
+                )
+                for item in claimed
+            ],
+            now - self.inflight_max_age_ms,
+        )
         return self._sent(claimed, fired)
 
     def _sent(self, fired_work: Sequence[_Work], fired_ms: int) -> int:
@@ -330,7 +331,7 @@ class FiringEngine:
         earlier = dict(
             zip(
                 (w.schedule.id for w in full),
-                self.store.inflight([w.schedule.id for w in full]),
+                self.firing.inflight([w.schedule.id for w in full]),
                 strict=True,
             )
         )
@@ -364,7 +365,7 @@ class FiringEngine:
                 # Put the entry back at this slot, so a later tick retries it under the
                 # schedule's misfire policy instead of the slot being lost.
                 log.exception("beat: sending %s failed", item.schedule.spec.name)
-                self.store.unclaim(item.claim, slot)
+                self.firing.unclaim(item.claim, slot)
                 del item.sent[position:]
                 return
             except Exception as exc:
@@ -373,4 +374,4 @@ class FiringEngine:
                 return
 
     def _set_aside_work(self, item: _Work, error: Exception) -> None:
-        aside.set_aside(self.store, item.schedule, error, engine="beat")
+        aside.set_aside(self.firing, item.schedule, error, engine="beat")

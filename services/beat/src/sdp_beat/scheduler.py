@@ -8,7 +8,6 @@ replica steps down, backs off (capped) and competes again.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from contextlib import AbstractContextManager
@@ -22,19 +21,20 @@ from sdp_beat.messages import MessageEncoder
 from sdp_beat.settings import BeatSettings
 from sdp_beat.static import seed_static
 from sdp_core import keys
+from sdp_core.backoff import Backoff
 from sdp_core.connections import sync_client
 from sdp_core.heartbeat import BeatHeartbeat, write_heartbeat
 from sdp_core.results import unfinished
+from sdp_schedules.changes import ScheduleChanges
+from sdp_schedules.definitions import ScheduleDefinitions
+from sdp_schedules.firing import ScheduleFiring
 from sdp_schedules.leader import LeaderLock
 from sdp_schedules.records import Schedule
 from sdp_schedules.sending import send_options
-from sdp_schedules.store import ScheduleStore
 
 __all__ = ["RedisBeatScheduler"]
 
 log = logging.getLogger(__name__)
-
-_BACKOFF_MAX_S = 5.0
 
 
 def _same_redis(settings: BeatSettings) -> bool:
@@ -48,8 +48,7 @@ class RedisBeatScheduler(Scheduler):
         # check; our waits are shorter still.
         kwargs["max_interval"] = self.settings.lock_ttl_s
         self._client: redis.Redis | None = None
-        self._pubsub: Any = None
-        self._backoff_s = 0.0
+        self._backoff = Backoff()
         self._waiting = False
         self._next_resync = 0.0
         self._next_heartbeat = 0.0
@@ -61,13 +60,15 @@ class RedisBeatScheduler(Scheduler):
     def setup_schedule(self) -> None:
         settings = self.settings
         self._client = sync_client(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
-        self.store = ScheduleStore(self._client, runs_kept=settings.schedule_runs_kept)
+        self.definitions = ScheduleDefinitions(self._client)
+        self.firing = ScheduleFiring(self._client, runs_kept=settings.schedule_runs_kept)
+        self.changes = ScheduleChanges(self._client)
         self.lock = LeaderLock(self._client, settings.node_name, int(settings.lock_ttl_s * 1000))
         # Its events carry the logical clock Celery's own sends forward.
         clock = cast(Any, self.app).clock
         self.messages = MessageEncoder(lambda: self.producer, self._send, clock.forward)
         self.engine = FiringEngine(
-            self.store,
+            self.firing,
             self.lock,
             self._send,
             lambda task_ids: unfinished(self.app, task_ids),
@@ -84,13 +85,13 @@ class RedisBeatScheduler(Scheduler):
             self._maybe_resync()
             self._report = self.engine.tick()
             self._beat()
-            self._backoff_s = 0.0
+            self._backoff.reset()
         except BROKER_ERRORS as exc:
             self.lock.step_down()
-            self._backoff_s = min(_BACKOFF_MAX_S, max(0.1, self._backoff_s * 2))
-            log.warning("beat: redis or broker error (%s); retrying in %.1fs", exc, self._backoff_s)
-            self._reset_pubsub()
-            return self._backoff_s
+            delay = self._backoff.next()
+            log.warning("beat: redis or broker error (%s); retrying in %.1fs", exc, delay)
+            self.changes.close()
+            return delay
         self._wait(self._delay())
         # The wait above was the sleep; Celery's loop goes straight to the next tick.
         return 0.0
@@ -113,7 +114,7 @@ class RedisBeatScheduler(Scheduler):
             log.warning("beat: could not release the lock on shutdown: %s", exc)
         if self._waiting:
             return
-        self._reset_pubsub()
+        self.changes.close()
         self._client.close()
         self._client = None
         super().close()
@@ -150,7 +151,7 @@ class RedisBeatScheduler(Scheduler):
         # Extending the lock three times per TTL leaves two chances to survive a slow call.
         delay = settings.lock_ttl_s / 3
         if self._report.next_due_ms is not None:
-            delay = min(delay, (self._report.next_due_ms - self.store.clock()) / 1000)
+            delay = min(delay, (self._report.next_due_ms - self.firing.clock()) / 1000)
         return max(0.0, delay)
 
     def _wait(self, delay: float) -> None:
@@ -158,30 +159,12 @@ class RedisBeatScheduler(Scheduler):
             return
         self._waiting = True
         try:
-            pubsub = self._subscription()
-            message = pubsub.get_message(ignore_subscribe_messages=True, timeout=delay)
-            # Drain the rest so a burst of writes wakes the loop once.
-            while message is not None:
-                message = pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+            self.changes.wait(delay)
         except redis.RedisError as exc:
             log.warning("beat: change notifications unavailable (%s)", exc)
-            self._reset_pubsub()
             time.sleep(min(delay, 1.0))
         finally:
             self._waiting = False
-
-    def _subscription(self) -> Any:
-        if self._pubsub is None:
-            assert self._client is not None
-            self._pubsub = self._client.pubsub()  # type: ignore[no-untyped-call]
-            self._pubsub.subscribe(keys.SCHEDULE_CHANGES)
-        return self._pubsub
-
-    def _reset_pubsub(self) -> None:
-        if self._pubsub is not None:
-            with contextlib.suppress(redis.RedisError):
-                self._pubsub.close()
-            self._pubsub = None
 
     def _maybe_resync(self) -> None:
         now = time.monotonic()
@@ -191,8 +174,8 @@ class RedisBeatScheduler(Scheduler):
         # re-subscribed, in case a message was lost while a connection was down.
         self.engine.forget()
         self.messages.forget()
-        self._reset_pubsub()
-        seed_static(self.store, self.app.conf.beat_schedule, self._timezone)
+        self.changes.close()
+        seed_static(self.definitions, self.app.conf.beat_schedule, self._timezone)
         # Only once seeded: after a Redis error the next tick tries again.
         self._next_resync = now + self.settings.resync_s
 
@@ -202,7 +185,7 @@ class RedisBeatScheduler(Scheduler):
             return
         self._next_heartbeat = now + 1.0
         assert self._client is not None
-        counts = self.store.counts()
+        counts = self.definitions.counts()
         beat = BeatHeartbeat(
             node=self.settings.node_name,
             last_tick=time.time(),

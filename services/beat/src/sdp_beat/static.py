@@ -1,4 +1,4 @@
-"""Static entries from beat's configuration (``beat_schedule``), kept in the schedule store.
+"""Static entries from beat's configuration (``beat_schedule``), kept in the schedule definitions.
 
 They are seeded on start, updated when the configuration changes and deleted when removed
 from it; a schedule of the same name created through the API is left alone.
@@ -13,6 +13,7 @@ from typing import Any
 
 from celery.schedules import crontab, schedule
 
+from sdp_schedules.definitions import ScheduleDefinitions
 from sdp_schedules.errors import (
     ScheduleChanged,
     ScheduleConflict,
@@ -20,7 +21,6 @@ from sdp_schedules.errors import (
     ScheduleNotFound,
 )
 from sdp_schedules.model import ScheduleSpec, parse_spec
-from sdp_schedules.store import ScheduleStore
 
 __all__ = ["seed_static", "static_spec"]
 
@@ -62,7 +62,9 @@ def static_spec(name: str, entry: Mapping[str, Any], timezone: str = "UTC") -> S
     )
 
 
-def seed_static(store: ScheduleStore, beat_schedule: Mapping[str, Any], timezone: str) -> None:
+def seed_static(
+    definitions: ScheduleDefinitions, beat_schedule: Mapping[str, Any], timezone: str
+) -> None:
     """Bring the store's static entries in line with ``beat_schedule``.
 
     A bad entry in the configuration is logged and left out; it never stops beat.
@@ -75,15 +77,15 @@ def seed_static(store: ScheduleStore, beat_schedule: Mapping[str, Any], timezone
             log.error("beat: static entry %r ignored: %s: %s", name, type(exc).__name__, exc)
     for name, spec in wanted.items():
         try:
-            _seed(store, name, spec)
+            _seed(definitions, name, spec)
         except (ScheduleConflict, ScheduleChanged):
             pass  # another replica seeded it first, or is writing it now
         except (ScheduleError, ValueError) as exc:
             # Refused, or the stored one no longer decodes (the firing sets that aside).
             log.error("beat: static entry %r not seeded: %s", name, exc)
-    for schedule_id in store.static_ids():
+    for schedule_id in definitions.static_ids():
         try:
-            stored = store.get(schedule_id)
+            stored = definitions.get(schedule_id)
         except ScheduleNotFound:
             continue
         except ValueError as exc:
@@ -92,20 +94,20 @@ def seed_static(store: ScheduleStore, beat_schedule: Mapping[str, Any], timezone
         if stored.spec.name not in wanted:
             log.info("beat: static entry %r removed from configuration", stored.spec.name)
             try:
-                store.delete(stored.id)
+                definitions.delete(stored.id)
             except ScheduleChanged:
                 # Another replica is writing it; the next start that finds it deletes it.
                 log.warning("beat: static schedule %s changed while deleting; kept", stored.id)
 
 
-def _seed(store: ScheduleStore, name: str, spec: ScheduleSpec) -> None:
-    current = store.find(name)
+def _seed(definitions: ScheduleDefinitions, name: str, spec: ScheduleSpec) -> None:
+    current = definitions.find(name)
     if current is None:
-        store.create(spec, static=True)
+        definitions.create(spec, static=True)
     elif not current.static:
         log.warning("beat: static entry %r ignored: a schedule has that name", name)
     else:
         # Pausing a static schedule through the API survives a restart.
         desired = spec.model_copy(update={"enabled": current.spec.enabled})
         if current.spec != desired:
-            store.replace(current.id, desired)
+            definitions.replace(current.id, desired)

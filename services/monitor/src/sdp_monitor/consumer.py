@@ -30,6 +30,7 @@ from kombu.exceptions import OperationalError
 from redis.client import PubSub
 from redis.connection import Connection
 
+from sdp_core.backoff import Backoff
 from sdp_core.connections import sync_client
 from sdp_monitor.events import EventRouter
 
@@ -111,15 +112,16 @@ class EventConsumer:
         self._thread.join(timeout_s)
 
     def _run(self) -> None:
-        failures = 0
+        backoff = Backoff(BACKOFF_START_S, self.backoff_max_s)
         while not self._stop.is_set():
             try:
                 self._consume()
             except (redis.ConnectionError, redis.TimeoutError, OperationalError, OSError) as exc:
                 # A stream that was up starts the backoff again from the shortest wait.
-                failures = 1 if self.connected.is_set() else failures + 1
+                if self.connected.is_set():
+                    backoff.reset()
                 self.connected.clear()
-                delay = min(self.backoff_max_s, BACKOFF_START_S * 2 ** min(failures - 1, 10))
+                delay = backoff.next()
                 log.warning("event stream lost (%s); reconnecting in %.1f s", exc, delay)
                 self._stop.wait(delay)
         self._safely(partial(self.router.flush, everything=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from sdp_api.deps import EngineDep, StoreDep
+from sdp_api.deps import DefinitionsDep, EngineDep
 from sdp_core.heartbeat import read_heartbeat
 from sdp_http.auth import ViewerDep
 from sdp_http.schemas import error_responses
@@ -44,10 +44,12 @@ class SchedulerStatus(BaseModel):
 
 
 @router.get("/status", response_model=SchedulerStatus, responses=error_responses(401, 403, 503))
-def scheduler_status(_: ViewerDep, store: StoreDep, engine: EngineDep) -> SchedulerStatus:
-    counts = store.counts()
+def scheduler_status(
+    _: ViewerDep, definitions: DefinitionsDep, engine: EngineDep
+) -> SchedulerStatus:
+    counts = definitions.counts()
     if engine is None:
-        beat = read_heartbeat(store.client)
+        beat = read_heartbeat(definitions.client)
         return SchedulerStatus(
             engine="celery",
             healthy=beat is not None,

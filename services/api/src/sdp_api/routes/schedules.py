@@ -12,7 +12,14 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import APIRouter, Body, Query, Response, status
 
-from sdp_api.deps import CeleryDep, EngineDep, RedisDep, SettingsDep, StoreDep
+from sdp_api.deps import (
+    CeleryDep,
+    DefinitionsDep,
+    EngineDep,
+    FiringDep,
+    RedisDep,
+    SettingsDep,
+)
 from sdp_api.schedule_models import (
     EXAMPLES,
     RunOut,
@@ -29,11 +36,11 @@ from sdp_core.results import task_states
 from sdp_http.auth import OperatorDep, ViewerDep
 from sdp_http.errors import Conflict, ValidationFailed
 from sdp_http.schemas import error_responses
+from sdp_schedules.definitions import ScheduleDefinitions
 from sdp_schedules.errors import ScheduleInvalid
 from sdp_schedules.model import ScheduleSpec
 from sdp_schedules.records import Run, RunState, Schedule, ScheduleState, Undecodable
 from sdp_schedules.sending import send_options
-from sdp_schedules.store import ScheduleStore
 
 router = APIRouter(prefix="/schedules", tags=["schedules"])
 
@@ -73,15 +80,15 @@ _CREATED_LINKS = {
         status.HTTP_201_CREATED: {"links": _CREATED_LINKS},
     },
 )
-def create(body: Document, _: OperatorDep, store: StoreDep) -> ScheduleOut:
-    return ScheduleOut.of(store.create(body))
+def create(body: Document, _: OperatorDep, definitions: DefinitionsDep) -> ScheduleOut:
+    return ScheduleOut.of(definitions.create(body))
 
 
 @router.get("", response_model=SchedulePage, responses=error_responses(401, 403, 422, 503))
 def list_schedules(
     *,
     _: ViewerDep,
-    store: StoreDep,
+    definitions: DefinitionsDep,
     state: ScheduleState | None = None,
     task: str | None = None,
     queue: str | None = None,
@@ -91,7 +98,7 @@ def list_schedules(
 ) -> SchedulePage:
     """Schedules in name order. A filtered page examines a bounded number of schedules, so
     it may hold fewer than `limit` items while `next_cursor` is set: follow it to the end."""
-    page = store.page(
+    page = definitions.page(
         state=state, task=task, queue=queue, name_prefix=name, cursor=cursor, limit=limit
     )
     return SchedulePage(items=[schedule_out(s) for s in page.items], next_cursor=page.next_cursor)
@@ -103,9 +110,11 @@ def list_schedules(
     responses=_READ,
     operation_id="get_schedule",
 )
-def get(schedule_id: str, _: ViewerDep, store: StoreDep) -> ScheduleOut | UndecodableScheduleOut:
+def get(
+    schedule_id: str, _: ViewerDep, definitions: DefinitionsDep
+) -> ScheduleOut | UndecodableScheduleOut:
     """A schedule; one whose stored definition no longer decodes has `stored_definition`."""
-    return schedule_out(store.read(schedule_id))
+    return schedule_out(definitions.read(schedule_id))
 
 
 def _static_conflict(found: Schedule | Undecodable, change: str) -> Conflict:
@@ -125,7 +134,7 @@ def _static_conflict(found: Schedule | Undecodable, change: str) -> Conflict:
 
 
 def _replace(
-    store: ScheduleStore, current: Schedule | Undecodable, document: dict[str, Any]
+    definitions: ScheduleDefinitions, current: Schedule | Undecodable, document: dict[str, Any]
 ) -> ScheduleOut:
     """Put a new definition in place; a static schedule may change only `enabled` (409)."""
     if current.static:
@@ -135,7 +144,7 @@ def _replace(
         if any(document.get(k) != stored[k] for k in stored.keys() - {"enabled"}):
             raise _static_conflict(current, "change")
     try:
-        return ScheduleOut.of(store.replace(current.id, document))
+        return ScheduleOut.of(definitions.replace(current.id, document))
     except ScheduleInvalid as exc:
         if not isinstance(current, Undecodable):
             raise
@@ -149,18 +158,20 @@ def _replace(
 @router.patch(
     "/{schedule_id}", response_model=ScheduleOut, responses=_WRITE, operation_id="patch_schedule"
 )
-def patch(schedule_id: str, body: SchedulePatch, _: OperatorDep, store: StoreDep) -> ScheduleOut:
+def patch(
+    schedule_id: str, body: SchedulePatch, _: OperatorDep, definitions: DefinitionsDep
+) -> ScheduleOut:
     """Change fields; a static schedule's only field that changes here is `enabled` (409).
 
     On a schedule whose stored definition no longer decodes, the fields given replace those
     of the stored JSON, and the result must be a valid definition (422 names what is still
     wrong): so a PATCH can fix just what broke it.
     """
-    current = store.read(schedule_id)
+    current = definitions.read(schedule_id)
     changes = body.model_dump(mode="json", exclude_unset=True)
     if isinstance(current, Undecodable):
-        return _replace(store, current, {**_stored_document(current), **changes})
-    return _replace(store, current, {**current.spec.model_dump(mode="json"), **changes})
+        return _replace(definitions, current, {**_stored_document(current), **changes})
+    return _replace(definitions, current, {**current.spec.model_dump(mode="json"), **changes})
 
 
 def _stored_document(entry: Undecodable) -> dict[str, Any]:
@@ -175,11 +186,13 @@ def _stored_document(entry: Undecodable) -> dict[str, Any]:
 @router.put(
     "/{schedule_id}", response_model=ScheduleOut, responses=_WRITE, operation_id="put_schedule"
 )
-def put(schedule_id: str, body: Document, _: OperatorDep, store: StoreDep) -> ScheduleOut:
+def put(
+    schedule_id: str, body: Document, _: OperatorDep, definitions: DefinitionsDep
+) -> ScheduleOut:
     """Replace the whole definition, as for a new schedule (a field left out takes its
     default); also the way to bring back one whose stored definition no longer decodes.
     A static schedule's only field that changes here is `enabled` (409)."""
-    return _replace(store, store.read(schedule_id), body.model_dump(mode="json"))
+    return _replace(definitions, definitions.read(schedule_id), body.model_dump(mode="json"))
 
 
 @router.delete(
@@ -189,13 +202,13 @@ def put(schedule_id: str, body: Document, _: OperatorDep, store: StoreDep) -> Sc
     responses=error_responses(401, 403, 404, 409, 503),
     operation_id="delete_schedule",
 )
-def delete(schedule_id: str, _: OperatorDep, store: StoreDep) -> None:
+def delete(schedule_id: str, _: OperatorDep, definitions: DefinitionsDep) -> None:
     """Delete a schedule and its run history; a static one is 409 (pause it instead),
     unless its stored definition no longer decodes (beat seeds it again)."""
-    current = store.read(schedule_id)
+    current = definitions.read(schedule_id)
     if current.static and not isinstance(current, Undecodable):
         raise _static_conflict(current, "remove")
-    store.delete(schedule_id)
+    definitions.delete(schedule_id)
 
 
 @router.post(
@@ -204,8 +217,8 @@ def delete(schedule_id: str, _: OperatorDep, store: StoreDep) -> None:
     responses=_ACT,
     operation_id="pause_schedule",
 )
-def pause(schedule_id: str, _: OperatorDep, store: StoreDep) -> ScheduleOut:
-    return ScheduleOut.of(store.pause(schedule_id))
+def pause(schedule_id: str, _: OperatorDep, definitions: DefinitionsDep) -> ScheduleOut:
+    return ScheduleOut.of(definitions.pause(schedule_id))
 
 
 @router.post(
@@ -214,8 +227,8 @@ def pause(schedule_id: str, _: OperatorDep, store: StoreDep) -> ScheduleOut:
     responses=_ACT,
     operation_id="resume_schedule",
 )
-def resume(schedule_id: str, _: OperatorDep, store: StoreDep) -> ScheduleOut:
-    return ScheduleOut.of(store.resume(schedule_id))
+def resume(schedule_id: str, _: OperatorDep, definitions: DefinitionsDep) -> ScheduleOut:
+    return ScheduleOut.of(definitions.resume(schedule_id))
 
 
 @router.post(
@@ -229,7 +242,8 @@ async def run_now(
     *,
     schedule_id: str,
     principal: OperatorDep,
-    store: StoreDep,
+    definitions: DefinitionsDep,
+    firing: FiringDep,
     celery: CeleryDep,
     redis: RedisDep,
     settings: SettingsDep,
@@ -241,10 +255,10 @@ async def run_now(
 
     With the in-process engine (``USE_CELERY=false``) the job runs on this replica instead.
     """
+    schedule = await anyio.to_thread.run_sync(definitions.get, schedule_id)
     if engine is not None:
-        return ScheduleRunNow(task_id=await anyio.to_thread.run_sync(engine.run_now, schedule_id))
-    schedule = await anyio.to_thread.run_sync(store.get, schedule_id)
-    now = store.clock()
+        return ScheduleRunNow(task_id=engine.run_now(schedule))
+    now = firing.clock()
     task_id = await send_recorded(
         celery,
         redis,
@@ -255,7 +269,7 @@ async def run_now(
     )
     run = Run(now, now, RunState.sent.value, task_id=task_id, detail="run now")
     await anyio.to_thread.run_sync(
-        lambda: store.record(schedule_id, [run], started=[(task_id, now)])
+        lambda: firing.record(schedule_id, [run], started=[(task_id, now)])
     )
     return ScheduleRunNow(task_id=task_id)
 
@@ -269,7 +283,7 @@ async def run_now(
 def runs(
     schedule_id: str,
     _: ViewerDep,
-    store: StoreDep,
+    firing: FiringDep,
     celery: CeleryDep,
     # At most 18 digits: the offset stays a 64-bit index Redis takes (found by the fuzz suite).
     cursor: Annotated[str | None, Query(pattern=r"^\d{1,18}$")] = None,
@@ -277,7 +291,7 @@ def runs(
 ) -> RunPage:
     """Newest first; a sent run shows its task's state from the result backend."""
     offset = int(cursor or 0)
-    records = store.runs(schedule_id, offset=offset, limit=limit)
+    records = firing.runs(schedule_id, offset=offset, limit=limit)
     states = task_states(
         celery, [r.task_id for r in records if r.task_id and r.state == RunState.sent]
     )
