@@ -14,13 +14,13 @@ from celery.utils.time import utcoffset
 from sdp_core import keys
 from sdp_core.celery_config import make_celery
 from sdp_core.settings import CommonSettings
-from sdp_monitor.consumer import EventConsumer, event_channels, message_body
-from sdp_monitor.events import EventRouter, TextCaps
-from sdp_monitor.feed import ChangeFeed
+from sdp_monitor.cluster.series import SeriesRing
 from sdp_monitor.history.writer import HistoryWriter
-from sdp_monitor.live import LiveState, LiveTask, WorkerFacts
 from sdp_monitor.metrics import MonitorMetrics
-from sdp_monitor.series import SeriesRing
+from sdp_monitor.stream.consumer import EventConsumer, event_channels, message_body
+from sdp_monitor.stream.feed import ChangeFeed
+from sdp_monitor.stream.live import LiveState, LiveTask, WorkerFacts
+from sdp_monitor.stream.routing import EventRouter, TextCaps
 from sdp_testing.clock import Clock
 from sdp_testing.processes import wait_until
 from sdp_testing.redis_server import SentinelCluster

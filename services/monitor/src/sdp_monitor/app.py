@@ -12,20 +12,20 @@ from fastapi import FastAPI
 from sdp_core.celery_config import make_celery
 from sdp_core.connections import async_client, sync_client
 from sdp_http.service import configure
-from sdp_monitor.audit import AuditLog
-from sdp_monitor.consumer import EventConsumer
-from sdp_monitor.control import Control
-from sdp_monitor.events import EventRouter, TextCaps
-from sdp_monitor.feed import ChangeFeed
+from sdp_monitor.cluster.control import Control
+from sdp_monitor.cluster.inspector import Inspector
+from sdp_monitor.cluster.queues import QueueBook
+from sdp_monitor.cluster.series import Sampler, SeriesRing
 from sdp_monitor.history.store import HistoryStore
 from sdp_monitor.history.writer import HistoryWriter
-from sdp_monitor.inspector import Inspector
-from sdp_monitor.live import LiveState
+from sdp_monitor.http.audit import AuditLog
+from sdp_monitor.http.routes import api_router
 from sdp_monitor.metrics import MonitorMetrics
-from sdp_monitor.queues import QueueBook
-from sdp_monitor.routes import api_router
-from sdp_monitor.series import Sampler, SeriesRing
 from sdp_monitor.settings import MonitorSettings
+from sdp_monitor.stream.consumer import EventConsumer
+from sdp_monitor.stream.feed import ChangeFeed
+from sdp_monitor.stream.live import LiveState
+from sdp_monitor.stream.routing import EventRouter, TextCaps
 
 __all__ = ["create_app"]
 

@@ -38,9 +38,9 @@ from prometheus_client.registry import Collector
 
 from sdp_core.heartbeat import BeatHeartbeat
 from sdp_jobs.catalogue import CATALOGUE
-from sdp_monitor.beat import read_beat
-from sdp_monitor.live import LiveState
-from sdp_monitor.queues import QueueBook
+from sdp_monitor.cluster.beat import read_beat
+from sdp_monitor.cluster.queues import QueueBook
+from sdp_monitor.stream.live import LiveState
 
 __all__ = ["MAX_LABEL_VALUES", "MonitorMetrics"]
 

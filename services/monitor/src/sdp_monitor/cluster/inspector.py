@@ -18,8 +18,8 @@ from typing import Any
 from celery import Celery
 from kombu.exceptions import OperationalError
 
-from sdp_monitor.control import broadcast
-from sdp_monitor.live import LiveState, LiveTask, WorkerFacts
+from sdp_monitor.cluster.control import broadcast
+from sdp_monitor.stream.live import LiveState, LiveTask, WorkerFacts
 
 __all__ = [
     "COMMANDS",

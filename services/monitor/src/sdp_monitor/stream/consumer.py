@@ -31,7 +31,7 @@ from redis.client import PubSub
 from redis.connection import Connection
 
 from sdp_core.connections import sync_client
-from sdp_monitor.events import EventRouter
+from sdp_monitor.stream.routing import EventRouter
 
 __all__ = ["EventConsumer", "event_channels", "message_body"]
 
