@@ -22,11 +22,10 @@ from __future__ import annotations
 import math
 import threading
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
-from fastapi import Request
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -38,11 +37,9 @@ from prometheus_client.registry import Collector
 
 from sdp_core.heartbeat import BeatHeartbeat
 from sdp_jobs.catalogue import CATALOGUE
-from sdp_monitor.cluster.beat import read_beat
-from sdp_monitor.cluster.queues import QueueBook
 from sdp_monitor.stream.live import LiveState
 
-__all__ = ["MAX_LABEL_VALUES", "MonitorMetrics"]
+__all__ = ["MAX_LABEL_VALUES", "ClusterSources", "MonitorMetrics"]
 
 MAX_LABEL_VALUES = 200
 OTHER = "other"
@@ -72,6 +69,18 @@ class _Bounded:
                 return OTHER
             self._seen.add(value)
         return value
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSources:
+    """What a scrape reads the cluster gauges from."""
+
+    live: LiveState
+    # Pending messages per listed queue.
+    queue_lengths: Callable[[], Awaitable[dict[str, int]]]
+    # The beat leader's heartbeat; None when no leader beats.
+    beat: Callable[[], Awaitable[BeatHeartbeat | None]]
+    broker: aioredis.Redis
 
 
 @dataclass(slots=True)
@@ -257,6 +266,7 @@ class MonitorMetrics:
         self.registry.register(_ClusterCollector(self))
         self._names = _Bounded(MAX_LABEL_VALUES)
         self._queues = _Bounded(MAX_LABEL_VALUES)
+        self._sources: ClusterSources | None = None
 
     def task(self, name: str | None, state: str, runtime: float | None) -> None:
         """One task event (consumer thread)."""
@@ -274,21 +284,26 @@ class MonitorMetrics:
         with self._tally.lock:
             self._tally.waits.observe(label, max(seconds, 0.0))
 
-    async def refresh(self, request: Request) -> None:
+    def read_from(self, sources: ClusterSources) -> None:
+        """Where the scrapes that follow read the cluster gauges (once the lifespan opened it)."""
+        self._sources = sources
+
+    async def refresh(self) -> None:
         """Read workers, queues and beat for the scrape that follows."""
-        state = request.app.state
-        live: LiveState = state.live
-        book: QueueBook = state.queues
+        sources = self._sources
+        if sources is None:
+            raise RuntimeError("the cluster's sources are not open yet")
+        live = sources.live
         counts = live.counts()
-        pending = await book.lengths()
+        pending = await sources.queue_lengths()
         self.cluster = _Cluster(
             workers=[
                 (w.name, up, not (up or w.left), counts.active_by_worker[w.name] if up else 0)
                 for w, up in live.workers()
             ],
             queues={q: (n, counts.processing[q]) for q, n in pending.items()},
-            beat=await read_beat(state.redis),
-            broker_memory=await _broker_memory(state.broker_redis),
+            beat=await sources.beat(),
+            broker_memory=await _broker_memory(sources.broker),
         )
 
 
