@@ -35,7 +35,9 @@ def clock() -> Clock[float]:
 
 @pytest.fixture
 def live(clock: Clock[float]) -> LiveState:
-    return LiveState(missed_heartbeats=3, purge_after_s=60, max_tasks=100, clock=clock)
+    return LiveState(
+        missed_heartbeats=3, purge_after_s=60, max_tasks=100, clock=clock, monotonic=clock
+    )
 
 
 @pytest.fixture
@@ -158,13 +160,31 @@ def test_tasks_count_as_reserved_active_or_scheduled_while_their_worker_lives(
     assert (counts.active, counts.scheduled) == (0, 1)
 
 
-def test_an_inspect_replaces_what_events_said_before_it(live: LiveState) -> None:
+def test_an_inspect_replaces_what_events_said_before_it(
+    live: LiveState, clock: Clock[float]
+) -> None:
     live.heartbeat("w1@h", beat("w1@h"))
     live.received("gone", "system.noop", "w1@h", None, 1.0)
+    clock.now += 1
     held = LiveTask("held", "system.sleep", "w1@h", "system", "STARTED")
-    live.describe("w1@h", WorkerFacts("prefork", 2, 1, ("system",), (held,)), asked_at=1e18)
+    live.describe("w1@h", WorkerFacts("prefork", 2, 1, ("system",), (held,)), asked_at=clock())
     counts = live.counts()
     assert (counts.active, counts.reserved) == (1, 0)
+
+
+def test_a_task_heard_after_an_inspect_was_sent_outlives_its_reply(
+    live: LiveState, clock: Clock[float]
+) -> None:
+    live.heartbeat("w1@h", beat("w1@h"))
+    asked_at = clock()
+    clock.now += 1
+    # Received while the inspect was on its way: the reply, not naming it, is older.
+    live.received("fresh", "system.noop", "w1@h", None, 1.0)
+    live.describe("w1@h", WorkerFacts("prefork", 2, 1, ("system",)), asked_at=asked_at)
+    assert live.counts().reserved == 1
+    clock.now += 1
+    live.describe("w1@h", WorkerFacts("prefork", 2, 1, ("system",)), asked_at=clock())
+    assert live.counts().reserved == 0
 
 
 def test_live_tasks_are_bounded(live: LiveState) -> None:
