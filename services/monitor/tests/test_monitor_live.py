@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +16,7 @@ from sdp_core.settings import CommonSettings
 from sdp_monitor.cluster.series import SeriesRing
 from sdp_monitor.history.writer import HistoryWriter
 from sdp_monitor.metrics import MonitorMetrics
-from sdp_monitor.stream.consumer import EventConsumer, event_channels, message_body
+from sdp_monitor.stream.consumer import EventConsumer
 from sdp_monitor.stream.feed import ChangeFeed
 from sdp_monitor.stream.live import LiveState, LiveTask, WorkerFacts
 from sdp_monitor.stream.routing import EventRouter, TextCaps
@@ -322,34 +321,6 @@ def test_the_consumer_hears_events_kombu_publishes_through_sentinel(
     finally:
         consumer.stop()
         app.close()
-
-
-def test_message_body_reads_what_celery_publishes_and_any_other_envelope(
-    redis_url: str, redis_client: redis.Redis
-) -> None:
-    app = make_celery("test-body", CommonSettings(redis_url=redis_url))
-    pubsub = redis_client.pubsub()  # type: ignore[no-untyped-call]
-    pubsub.psubscribe(event_channels(app, redis_client))
-    wait_until(lambda: pubsub.get_message(timeout=0.1) is not None, 5, "the subscription")
-    with app.connection_for_write() as conn, app.events.Dispatcher(conn) as dispatcher:
-        dispatcher.send("task-sent", uuid="t1", name="system.noop", args='"quoted"')
-    message = None
-    for _ in range(50):
-        message = pubsub.get_message(timeout=0.1)
-        if message is not None and message["type"] == "pmessage":
-            break
-    pubsub.close()
-    assert message is not None and message["type"] == "pmessage", "no event message"
-    data: bytes = message["data"]
-    # kombu's own layout, which the slicing path expects: if this fails, only speed is lost.
-    assert data.startswith(b'{"body": "')
-    sent = json.loads(message_body(data))
-    assert (sent["type"], sent["uuid"], sent["args"]) == ("task-sent", "t1", '"quoted"')
-    envelope = json.loads(data)
-    reordered = {"properties": envelope["properties"], "body": envelope["body"]}
-    assert message_body(json.dumps(reordered).encode()) == message_body(data)
-    plain = {"body": json.dumps([{"type": "x"}]), "properties": {}}
-    assert json.loads(message_body(json.dumps(plain).encode())) == [{"type": "x"}]
 
 
 def test_a_batch_keeps_a_tasks_furthest_state_whatever_order_its_events_came_in() -> None:
