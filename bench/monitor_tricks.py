@@ -1,4 +1,4 @@
-"""Monitor micro-benchmark: what its two fenced tricks save against the libraries' plain paths.
+"""Monitor micro-benchmark: what its fenced tricks save against the libraries' plain paths.
 
 Not run by ``make bench`` (the whole-monitor figures are bench/monitor.py's); run it by hand,
 ``uv run python bench/monitor_tricks.py``, when kombu, Celery or prometheus_client change.
@@ -9,7 +9,10 @@ per task, best of a number of rounds (the machine's noise only ever adds):
 1. Event parsing (sdp_monitor.stream.wire): ``message_events`` and ``localize`` against
    kombu's Redis transport (its JSON load and ``Message.decode``) and Celery's
    ``EventReceiver`` (``event_from_message`` for each event).
-2. Task metrics (sdp_monitor.tally): one task's updates (four events counted, one runtime, one
+2. Reading the subscription (sdp_monitor.stream.consumer, ``EventConsumer._listen``): a
+   message read off the connection, RESP2, against redis-py's ``PubSub.get_message`` (RESP2
+   and its default RESP3); CPU time per message over a backlog of published messages.
+3. Task metrics (sdp_monitor.tally): one task's updates (four events counted, one runtime, one
    queue wait) through ``MonitorMetrics`` against prometheus_client's ``Counter`` and
    ``Histogram``.
 
@@ -78,6 +81,48 @@ def parsing(url: str, rounds: int) -> list[tuple[str, float, float]]:
     return rows
 
 
+def reading(url: str, rounds: int) -> list[tuple[str, float, float]]:
+    app = make_celery("bench-tricks-read", CommonSettings(redis_url=url))
+    publisher = redis.Redis.from_url(url)
+    data = event_messages(app, publisher, event_channels(app, publisher))[0]
+    app.close()
+    count = 2_000 if rounds < 5 else 20_000
+
+    def cpu_us(protocol: int, direct: bool) -> float:
+        client = redis.Redis.from_url(url, protocol=protocol)
+        pubsub = client.pubsub()  # type: ignore[no-untyped-call]
+        pubsub.psubscribe("/0.bench/*")
+        while pubsub.get_message(timeout=1) is None:
+            pass
+        with publisher.pipeline(transaction=False) as pipe:
+            for _ in range(count):
+                pipe.publish("/0.bench/x", data)
+            pipe.execute()
+        heard, started = 0, time.process_time()
+        connection = pubsub.connection
+        while heard < count:
+            if direct:
+                reply = connection.read_response(timeout=1, disconnect_on_error=False)
+                heard += reply[0] == b"pmessage"
+                while connection.can_read(timeout=0):
+                    reply = connection.read_response(disconnect_on_error=False)
+                    heard += reply[0] == b"pmessage"
+            else:
+                message = pubsub.get_message(timeout=1)
+                heard += message is not None and message["type"] == "pmessage"
+        spent = time.process_time() - started
+        pubsub.close()
+        client.close()
+        return spent / count * 1e6
+
+    ours = min(cpu_us(2, direct=True) for _ in range(rounds))
+    return [
+        (f"reading a message, against get_message on RESP{protocol}", ours, best)
+        for protocol in (2, 3)
+        for best in [min(cpu_us(protocol, direct=False) for _ in range(rounds))]
+    ]
+
+
 def metrics(rounds: int) -> tuple[str, float, float]:
     ours = MonitorMetrics()
     registry = CollectorRegistry()
@@ -116,6 +161,8 @@ def main() -> None:
     with redis_server() as url:
         log("event parsing")
         rows = parsing(url, rounds)
+        log("reading the subscription")
+        rows += reading(url, rounds)
     log("task metrics")
     rows.append(metrics(rounds))
     versions = ", ".join(

@@ -1,8 +1,9 @@
 """The event stream's reading of Celery's messages is kombu's and Celery's own reading.
 
 Should a kombu or Celery upgrade change what `sdp_monitor.stream.wire` assumes (the channel
-name, the envelope, the body's encoding, the events' fields), these fail: the monitor would
-hear nothing, or misread what it hears.
+name, the envelope, the body's encoding, the events' fields), or a redis-py upgrade what
+`EventConsumer._listen` assumes (replies read off the connection), these fail: the monitor
+would hear nothing, or misread what it hears.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import redis
 from celery import Celery
 from celery.utils.time import utcoffset
 from kombu.utils.json import loads as kombu_loads
+from redis.connection import Connection
 
 from sdp_core.celery_config import make_celery
+from sdp_core.connections import sync_client
 from sdp_core.settings import CommonSettings
 from sdp_monitor.stream.wire import event_channels, localize, message_events
 from sdp_testing.events import event_messages
+from sdp_testing.processes import wait_until
 
 # What Celery's receiver adds that the monitor does not keep.
 RECEIVER_ONLY = ("clock", "local_received")
@@ -88,3 +92,29 @@ def test_any_envelope_layout_and_an_unencoded_body_read_alike(messages: list[byt
     assert message_events(json.dumps(reordered).encode()) == message_events(messages[0])
     plain = {"body": json.dumps([{"type": "x"}]), "properties": {}}
     assert message_events(json.dumps(plain).encode()) == [{"type": "x"}]
+
+
+def test_replies_read_off_a_resp2_subscription_are_the_messages_as_published(
+    app: Celery, redis_url: str, redis_client: redis.Redis
+) -> None:
+    channels = event_channels(app, redis_client)
+    messages = event_messages(app, redis_client, channels)
+    # As EventConsumer._consume subscribes and _listen reads.
+    client = sync_client(redis_url, socket_timeout=5, protocol=2)
+    pubsub = client.pubsub()  # type: ignore[no-untyped-call]
+    try:
+        pubsub.psubscribe(channels)
+        conn: Connection = pubsub.connection
+        assert conn.read_response(timeout=5, disconnect_on_error=False)[0] == b"psubscribe"
+        for data in messages:
+            redis_client.publish("/0.celeryev/task.multi", data)
+        wait_until(lambda: conn.can_read(timeout=0), 5, "the messages")
+        replies = [conn.read_response(timeout=5, disconnect_on_error=False)]
+        while len(replies) < len(messages) and conn.can_read(timeout=1):
+            replies.append(conn.read_response(disconnect_on_error=False))
+    finally:
+        pubsub.close()
+        client.close()
+    assert replies == [
+        [b"pmessage", channels.encode(), b"/0.celeryev/task.multi", data] for data in messages
+    ]

@@ -3,9 +3,10 @@
 The event consumer's thread tallies into plain dicts under one lock; a collector exports them
 at a scrape as prometheus_client's own `Counter` and `Histogram` would. Those objects cost a
 lock, a label lookup and several calls per event: measured on 2026-12-04 with `python
-bench/monitor_tricks.py` (two shared cores, Python 3.11), a task's updates (four events counted,
-one runtime, one queue wait) cost 11.3 µs through them against 3.0 µs here: 8 µs,
-a tenth of the 77 µs of CPU the whole monitor spends on a task (bench/results-monitor.md).
+bench/monitor_tricks.py` (three runs, two shared cores, Python 3.11), a task's updates (four
+events counted, one runtime, one queue wait) cost 8.8 to 11.3 µs through them against 3.0 µs
+here: 6 to 8 µs, a tenth of the 77 µs of CPU the whole monitor spends on a task
+(bench/results-monitor.md).
 
 What it depends on: prometheus_client 0.26's exposition of a histogram, which
 `HistogramMetricFamily` writes from the cumulative buckets given here: `le` as

@@ -7,11 +7,12 @@ Celery's `EventReceiver` then moves each event's timestamp into this host's UTC 
 keeps a Lamport clock and stamps each event's arrival (`clock`, `local_received`), under a lock
 and two clock reads per event, which no handler here reads, so neither is done.
 
-What it saves, measured on 2026-12-04 with `python bench/monitor_tricks.py` (two shared cores,
-Python 3.11): a client's `task-sent` message takes 4.1 µs here against 18.5 µs through kombu's
-`Message.decode` and the receiver, a worker's batch of three task events 6.4 µs against
-28.5 µs: 36 µs per task, which would add half again to the 77 µs of CPU the whole monitor
-spends on a task (bench/results-monitor.md). Slicing the body out of the envelope's text
+What it saves, measured on 2026-12-04 with `python bench/monitor_tricks.py` (three runs, two
+shared cores, Python 3.11): a client's `task-sent` message takes 3.6 to 4.1 µs here against 18
+to 19 µs through kombu's `Message.decode` and the receiver, a worker's batch of three task
+events 6.2 to 6.7 µs against 25 to 28 µs: 33 to 36 µs per task, which would add almost half
+again to the 77 µs of CPU the whole monitor spends on a task (bench/results-monitor.md).
+Slicing the body out of the envelope's text
 rather than loading the envelope, as the consumer did before, saved under 1 µs a message,
 within the noise, and is gone.
 
