@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sdp_core import keys
 from sdp_http import errors
 from sdp_monitor.app import create_app
-from sdp_monitor.audit import SCAN_BUDGET
-from sdp_monitor.schemas import AuditResult
+from sdp_monitor.http.audit import SCAN_BUDGET
+from sdp_monitor.http.schemas import AuditResult
 from sdp_testing.auth import Token, auth
 
 from .support import monitor_settings

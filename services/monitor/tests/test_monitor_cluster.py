@@ -22,7 +22,7 @@ from sdp_core.celery_config import make_celery
 from sdp_core.keys import PRIORITY_SEP
 from sdp_core.settings import CommonSettings
 from sdp_monitor.app import create_app
-from sdp_monitor.control import broadcast
+from sdp_monitor.cluster.control import broadcast
 from sdp_testing.auth import Token, auth
 from sdp_testing.processes import ServiceProcess, running_worker, wait_until
 from sdp_testing.serving import serve

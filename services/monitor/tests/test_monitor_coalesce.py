@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from sdp_monitor.coalesce import Coalesced
+from sdp_monitor.cluster.coalesce import Coalesced
 
 
 class Reads:

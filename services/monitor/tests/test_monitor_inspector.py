@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sdp_monitor.inspector import COMMANDS, facts_from
+from sdp_monitor.cluster.inspector import COMMANDS, facts_from
 
 NAME = "w1@h"
 

@@ -12,7 +12,7 @@ from sdp_core import keys
 from sdp_core.celery_config import make_celery
 from sdp_core.connections import async_client
 from sdp_core.settings import CommonSettings
-from sdp_monitor.queues import QueueBook
+from sdp_monitor.cluster.queues import QueueBook
 from sdp_testing.redis_server import SentinelCluster
 
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sdp_core.celery_config import make_celery
 from sdp_core.settings import CommonSettings
 from sdp_monitor.app import create_app
-from sdp_monitor.consumer import EventConsumer
+from sdp_monitor.stream.consumer import EventConsumer
 from sdp_testing.auth import Token, auth
 from sdp_testing.processes import wait_until
 from sdp_testing.redis_server import (

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sdp_core.celery_config import make_celery
 from sdp_core.settings import CommonSettings
 from sdp_monitor.app import create_app
-from sdp_monitor.series import MAX_SERIES_QUEUES, Sampler, SeriesRing
+from sdp_monitor.cluster.series import MAX_SERIES_QUEUES, Sampler, SeriesRing
 from sdp_testing.auth import Token, auth
 from sdp_testing.clock import Clock
 from sdp_testing.processes import running_worker, wait_until

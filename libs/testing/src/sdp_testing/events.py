@@ -1,19 +1,22 @@
-"""Every event the cluster sends, heard by Celery's own receiver on a thread, for counting."""
+"""Every event the cluster sends, heard by Celery's own receiver on a thread, for counting; and
+the raw messages Celery publishes for one task's events, for code that reads them off Redis."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import redis
 from celery import Celery
 from celery.events.receiver import EventReceiver
 
 from sdp_testing.processes import wait_until
 
-__all__ = ["EventLog", "recording_events"]
+__all__ = ["EventLog", "event_messages", "recording_events"]
 
 
 class EventLog:
@@ -68,3 +71,43 @@ def recording_events(app: Celery) -> Iterator[EventLog]:
             receiver.should_stop = True
         thread.join(10)
         connection.release()
+
+
+def event_messages(app: Celery, client: redis.Redis, channels: str) -> list[bytes]:
+    """One task's events as kombu puts them on the Redis channels matching `channels`: a
+    client's `task-sent`, then a worker's batch of `task-received`, `-started`, `-succeeded`."""
+    task_id = "5e1f0c2a-9d4b-4c3e-8a7f-0b6d2e4f1a93"
+    about = {"name": "system.noop", "args": "(1, 'two')", "kwargs": "{'three': 3}", "retries": 0}
+    lineage = {"root_id": task_id, "parent_id": None, "eta": None, "expires": None}
+    pubsub = client.pubsub()  # type: ignore[no-untyped-call]
+    try:
+        pubsub.psubscribe(channels)
+        wait_until(lambda: pubsub.get_message(timeout=0.1) is not None, 5, "the subscription")
+        with app.connection_for_write() as connection:
+            with app.events.Dispatcher(connection) as client_side:
+                client_side.send(
+                    "task-sent",
+                    uuid=task_id,
+                    queue="system",
+                    routing_key="system",
+                    exchange="",
+                    **about,
+                    **lineage,
+                )
+            # As a worker sends task events: buffered, one list per message.
+            with app.events.Dispatcher(
+                connection, hostname="w1@h", buffer_group=["task"], buffer_limit=3
+            ) as worker_side:
+                worker_side.send("task-received", uuid=task_id, **about, **lineage)
+                worker_side.send("task-started", uuid=task_id)
+                worker_side.send("task-succeeded", uuid=task_id, result="None", runtime=0.0012)
+        messages: list[bytes] = []
+        deadline = time.monotonic() + 10
+        while len(messages) < 2 and time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=0.1)
+            if message is not None and message["type"] == "pmessage":
+                messages.append(message["data"])
+    finally:
+        pubsub.close()
+    assert len(messages) == 2, f"heard {len(messages)} of 2 event messages on {channels}"
+    return messages

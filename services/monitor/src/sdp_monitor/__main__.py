@@ -9,7 +9,7 @@ import uvicorn
 from sdp_core.settings import load_settings
 from sdp_core.upgrade import upgrade_at_start
 from sdp_monitor.app import create_app
-from sdp_monitor.priority import lower_priority
+from sdp_monitor.niceness import lower_priority
 from sdp_monitor.settings import MonitorSettings
 
 

@@ -6,26 +6,28 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
 from sdp_core.celery_config import make_celery
 from sdp_core.connections import async_client, sync_client
 from sdp_http.service import configure
-from sdp_monitor.audit import AuditLog
-from sdp_monitor.consumer import EventConsumer
-from sdp_monitor.control import Control
-from sdp_monitor.events import EventRouter, TextCaps
-from sdp_monitor.feed import ChangeFeed
+from sdp_monitor.cluster.beat import read_beat
+from sdp_monitor.cluster.control import Control
+from sdp_monitor.cluster.inspector import Inspector
+from sdp_monitor.cluster.queues import QueueBook
+from sdp_monitor.cluster.series import Sampler, SeriesRing
 from sdp_monitor.history.store import HistoryStore
 from sdp_monitor.history.writer import HistoryWriter
-from sdp_monitor.inspector import Inspector
-from sdp_monitor.live import LiveState
-from sdp_monitor.metrics import MonitorMetrics
-from sdp_monitor.queues import QueueBook
-from sdp_monitor.routes import api_router
-from sdp_monitor.series import Sampler, SeriesRing
+from sdp_monitor.http.audit import AuditLog
+from sdp_monitor.http.routes import api_router
+from sdp_monitor.metrics import ClusterSources, MonitorMetrics
 from sdp_monitor.settings import MonitorSettings
+from sdp_monitor.stream.consumer import EventConsumer
+from sdp_monitor.stream.feed import ChangeFeed
+from sdp_monitor.stream.live import LiveState
+from sdp_monitor.stream.routing import EventRouter, TextCaps
 
 __all__ = ["create_app"]
 
@@ -56,6 +58,14 @@ def create_app(settings: MonitorSettings) -> FastAPI:
         state.audit = AuditLog(state.redis, settings.audit_max_entries)
         state.queues = QueueBook.for_app(
             state.broker_redis, celery, settings.queue_discovery_s, seen=live.queues_seen
+        )
+        metrics.read_from(
+            ClusterSources(
+                live=live,
+                queue_lengths=state.queues.lengths,
+                beat=partial(read_beat, state.redis),
+                broker=state.broker_redis,
+            )
         )
         step_s = settings.series_step_s
         state.series = series = SeriesRing(step_s, SERIES_S // step_s)
@@ -112,6 +122,6 @@ def create_app(settings: MonitorSettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.metrics = metrics
-    configure(app, settings, registry=metrics.registry, refresh=metrics.refresh)
+    configure(app, settings, registry=metrics.registry, refresh=lambda _: metrics.refresh())
     app.include_router(api_router)
     return app

@@ -1,14 +1,12 @@
 """The monitor's Prometheus metrics, on one object with its own registry.
 
-Task counters and histograms are tallied by the event consumer as events arrive, in plain
-dicts under one lock, and exported by a collector: prometheus_client's own metric objects
-cost a lock, a label lookup and several calls per event, which at a few events per task was
-a tenth of the monitor's CPU under load. Cluster gauges (workers, queues, beat, the broker's
-memory) are read just before each scrape (`refresh`) and exported by a collector, so a purged
-worker or a vanished queue simply stops appearing. Label values are
-bounded: workers by the purge, queues by the queue book, task names and queues in task
-metrics by `MAX_LABEL_VALUES` (the rest count as `other`), soft time limits by the job
-catalogue; task ids never become labels.
+Task counters and histograms are tallied by the event consumer as events arrive
+(`sdp_monitor.tally`, which says why not with prometheus_client's own metric objects).
+Cluster gauges (workers, queues, beat, the broker's memory) are read just before each scrape
+(`refresh`) and exported by a collector, so a purged worker or a vanished queue simply stops
+appearing. Label values are bounded: workers by the purge, queues by the queue book, task
+names and queues in task metrics by `MAX_LABEL_VALUES` (the rest count as `other`), soft time
+limits by the job catalogue; task ids never become labels.
 
 A worker that stopped without a goodbye (killed, out of memory, hung, its node lost) is `lost`
 until it beats again or is purged; one that said goodbye (a warm shutdown: a scale-down, a
@@ -20,36 +18,23 @@ alerts.yml reads its last 15 minutes, which outlive the purge and a monitor rest
 from __future__ import annotations
 
 import math
-import threading
-from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
-from fastapi import Request
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from sdp_core.heartbeat import BeatHeartbeat
 from sdp_jobs.catalogue import CATALOGUE
-from sdp_monitor.beat import read_beat
-from sdp_monitor.live import LiveState
-from sdp_monitor.queues import QueueBook
+from sdp_monitor.stream.live import LiveState
+from sdp_monitor.tally import TaskTally
 
-__all__ = ["MAX_LABEL_VALUES", "MonitorMetrics"]
+__all__ = ["MAX_LABEL_VALUES", "ClusterSources", "MonitorMetrics"]
 
 MAX_LABEL_VALUES = 200
 OTHER = "other"
-# Task runtimes: 10 ms to an hour.
-RUNTIME_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
-# Time from sent to started: 1 ms to an hour.
-WAIT_BUCKETS = (0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 3600)
 # Each catalogue job's own runtime threshold, for alerts that compare its runtime with it.
 SOFT_TIME_LIMITS = {name: job.policy.soft_time_limit_s for name, job in CATALOGUE.items()}
 
@@ -72,6 +57,18 @@ class _Bounded:
                 return OTHER
             self._seen.add(value)
         return value
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSources:
+    """What a scrape reads the cluster gauges from."""
+
+    live: LiveState
+    # Pending messages per listed queue.
+    queue_lengths: Callable[[], Awaitable[dict[str, int]]]
+    # The beat leader's heartbeat; None when no leader beats.
+    beat: Callable[[], Awaitable[BeatHeartbeat | None]]
+    broker: aioredis.Redis
 
 
 @dataclass(slots=True)
@@ -172,123 +169,45 @@ class _ClusterCollector(Collector):
             yield lag
 
 
-class _Histogram:
-    """Observations per bucket (the last is +Inf) and their sum."""
-
-    __slots__ = ("counts", "total")
-
-    def __init__(self, size: int) -> None:
-        self.counts = [0] * size
-        self.total = 0.0
-
-
-class _Histograms:
-    """One histogram per label value, all with the same buckets."""
-
-    def __init__(self, bounds: tuple[float, ...]) -> None:
-        self.bounds = bounds
-        # Bucket labels as prometheus_client writes them: "0.01", "1.0", "+Inf".
-        self.le = (*(repr(float(b)) for b in bounds), "+Inf")
-        self.by_label: dict[str, _Histogram] = {}
-
-    def observe(self, label: str, value: float) -> None:
-        histogram = self.by_label.get(label)
-        if histogram is None:
-            histogram = self.by_label[label] = _Histogram(len(self.le))
-        # Prometheus buckets are upper bounds, inclusive: the first bound >= value.
-        histogram.counts[bisect_left(self.bounds, value)] += 1
-        histogram.total += value
-
-    def export(self, family: HistogramMetricFamily) -> None:
-        for label, histogram in self.by_label.items():
-            cumulative = 0
-            buckets: list[tuple[str, float]] = []
-            for le, count in zip(self.le, histogram.counts, strict=True):
-                cumulative += count
-                buckets.append((le, cumulative))
-            family.add_metric([label], buckets, sum_value=histogram.total)
-
-
-class _TaskTally:
-    """Task events by name and state, runtimes by name, queue waits by queue."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.events: dict[tuple[str, str], int] = {}
-        self.runtimes = _Histograms(RUNTIME_BUCKETS)
-        self.waits = _Histograms(WAIT_BUCKETS)
-
-
-class _TaskCollector(Collector):
-    def __init__(self, tally: _TaskTally) -> None:
-        self.tally = tally
-
-    def collect(self) -> Iterator[Metric]:
-        tally = self.tally
-        events = CounterMetricFamily(
-            "celery_tasks",
-            "Task events by task name and the state they report.",
-            labels=["name", "state"],
-        )
-        runtime = HistogramMetricFamily(
-            "celery_task_runtime_seconds",
-            "How long successful tasks ran, by task name.",
-            labels=["name"],
-        )
-        wait = HistogramMetricFamily(
-            "celery_task_queue_wait_seconds",
-            "Time from a task being sent to it starting, by queue.",
-            labels=["queue"],
-        )
-        with tally.lock:
-            for (name, state), count in tally.events.items():
-                events.add_metric([name, state], count)
-            tally.runtimes.export(runtime)
-            tally.waits.export(wait)
-        yield from (events, runtime, wait)
-
-
 class MonitorMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.cluster = _Cluster()
-        self._tally = _TaskTally()
-        self.registry.register(_TaskCollector(self._tally))
+        self._tally = TaskTally()
+        self.registry.register(self._tally)
         self.registry.register(_ClusterCollector(self))
         self._names = _Bounded(MAX_LABEL_VALUES)
         self._queues = _Bounded(MAX_LABEL_VALUES)
+        self._sources: ClusterSources | None = None
 
     def task(self, name: str | None, state: str, runtime: float | None) -> None:
         """One task event (consumer thread)."""
-        label = self._names(name)
-        tally = self._tally
-        key = (label, state)
-        with tally.lock:
-            tally.events[key] = tally.events.get(key, 0) + 1
-            if runtime is not None:
-                tally.runtimes.observe(label, runtime)
+        self._tally.task(self._names(name), state, runtime)
 
     def waited(self, queue: str | None, seconds: float) -> None:
         """A task started this long after it was sent (consumer thread)."""
-        label = self._queues(queue)
-        with self._tally.lock:
-            self._tally.waits.observe(label, max(seconds, 0.0))
+        self._tally.waited(self._queues(queue), max(seconds, 0.0))
 
-    async def refresh(self, request: Request) -> None:
+    def read_from(self, sources: ClusterSources) -> None:
+        """Where the scrapes that follow read the cluster gauges (once the lifespan opened it)."""
+        self._sources = sources
+
+    async def refresh(self) -> None:
         """Read workers, queues and beat for the scrape that follows."""
-        state = request.app.state
-        live: LiveState = state.live
-        book: QueueBook = state.queues
+        sources = self._sources
+        if sources is None:
+            raise RuntimeError("the cluster's sources are not open yet")
+        live = sources.live
         counts = live.counts()
-        pending = await book.lengths()
+        pending = await sources.queue_lengths()
         self.cluster = _Cluster(
             workers=[
                 (w.name, up, not (up or w.left), counts.active_by_worker[w.name] if up else 0)
                 for w, up in live.workers()
             ],
             queues={q: (n, counts.processing[q]) for q, n in pending.items()},
-            beat=await read_beat(state.redis),
-            broker_memory=await _broker_memory(state.broker_redis),
+            beat=await sources.beat(),
+            broker_memory=await _broker_memory(sources.broker),
         )
 
 

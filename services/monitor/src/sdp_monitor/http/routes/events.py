@@ -11,9 +11,9 @@ from fastapi.responses import StreamingResponse
 
 from sdp_http.auth import ViewerDep
 from sdp_http.schemas import error_responses
-from sdp_monitor.deps import FeedDep, LiveDep, SettingsDep
-from sdp_monitor.feed import Change, ChangeFeed, worker_change
-from sdp_monitor.live import LiveState
+from sdp_monitor.http.deps import FeedDep, LiveDep, SettingsDep
+from sdp_monitor.stream.feed import Change, ChangeFeed, worker_change
+from sdp_monitor.stream.live import LiveState
 
 router = APIRouter(tags=["events"])
 

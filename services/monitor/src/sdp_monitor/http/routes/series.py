@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from sdp_http.auth import ViewerDep
 from sdp_http.schemas import error_responses
-from sdp_monitor.deps import SeriesDep
-from sdp_monitor.schemas import CelerySeries
+from sdp_monitor.http.deps import SeriesDep
+from sdp_monitor.http.schemas import CelerySeries
 
 router = APIRouter(tags=["cluster"])
 

@@ -23,9 +23,9 @@ from typing import Any
 
 from sdp_core.celery_config import MAX_POOL_PROCESSES
 from sdp_http.errors import Conflict, ValidationFailed
-from sdp_monitor.control import Control, Replies, read_reply
-from sdp_monitor.inspector import pool_kind, pool_processes, pool_size
-from sdp_monitor.schemas import ControlResult
+from sdp_monitor.cluster.control import Control, Replies, read_reply
+from sdp_monitor.cluster.inspector import pool_kind, pool_processes, pool_size
+from sdp_monitor.http.schemas import ControlResult
 
 __all__ = ["GROW_WAIT_S", "grow", "shrink"]
 

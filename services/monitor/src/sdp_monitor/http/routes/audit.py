@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query
 from sdp_http.auth import AdminDep
 from sdp_http.errors import ValidationFailed
 from sdp_http.schemas import error_responses
-from sdp_monitor.audit import AuditFilter
-from sdp_monitor.deps import AuditDep
-from sdp_monitor.schemas import AuditEntryOut, AuditPage, AuditResult
+from sdp_monitor.http.audit import AuditFilter
+from sdp_monitor.http.deps import AuditDep
+from sdp_monitor.http.schemas import AuditEntryOut, AuditPage, AuditResult
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

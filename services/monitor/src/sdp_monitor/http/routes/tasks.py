@@ -9,9 +9,9 @@ from fastapi import APIRouter, Body, Query, status
 
 from sdp_http.auth import OperatorDep, ViewerDep
 from sdp_http.schemas import error_responses
-from sdp_monitor.deps import AuditDep, CeleryDep, ControlDep, HistoryDep, RedisDep, SettingsDep
 from sdp_monitor.history.store import TaskFilter
-from sdp_monitor.schemas import (
+from sdp_monitor.http.deps import AuditDep, CeleryDep, ControlDep, HistoryDep, RedisDep, SettingsDep
+from sdp_monitor.http.schemas import (
     CancelRequest,
     CancelResult,
     RetryAccepted,
@@ -19,7 +19,7 @@ from sdp_monitor.schemas import (
     TaskPage,
     TaskState,
 )
-from sdp_monitor.tasks import cancel_task, find_task, retry_task, summary_from_history
+from sdp_monitor.http.task_actions import cancel_task, find_task, retry_task, summary_from_history
 
 router = APIRouter(tags=["tasks"])
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter
 
 from sdp_http.auth import ViewerDep
 from sdp_http.schemas import error_responses
-from sdp_monitor.beat import read_beat
-from sdp_monitor.deps import LiveDep, QueuesDep, RedisDep
-from sdp_monitor.schemas import BeatStatus, CeleryStatus, QueueLoad
+from sdp_monitor.cluster.beat import read_beat
+from sdp_monitor.http.deps import LiveDep, QueuesDep, RedisDep
+from sdp_monitor.http.schemas import BeatStatus, CeleryStatus, QueueLoad
 
 router = APIRouter(tags=["cluster"])
 

@@ -18,7 +18,7 @@ from celery import Celery
 
 from sdp_core import keys
 from sdp_core.replies import text
-from sdp_monitor.coalesce import Coalesced
+from sdp_monitor.cluster.coalesce import Coalesced
 
 __all__ = ["QueueBook"]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,8 +17,8 @@ from typing import Any
 from celery import Celery
 from kombu.exceptions import OperationalError
 
-from sdp_monitor.control import broadcast
-from sdp_monitor.live import LiveState, LiveTask, WorkerFacts
+from sdp_monitor.cluster.control import broadcast
+from sdp_monitor.stream.live import LiveState, LiveTask, WorkerFacts
 
 __all__ = [
     "COMMANDS",
@@ -144,7 +143,7 @@ class Inspector:
     def _describe(self, name: str) -> None:
         with self._lock:
             self._queued.discard(name)
-        asked_at = time.monotonic()
+        asked_at = self.live.monotonic()
         try:
             facts = describe(self.app, name, self.timeout_s)
         except (OSError, OperationalError) as exc:

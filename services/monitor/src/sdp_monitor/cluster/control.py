@@ -13,7 +13,7 @@ import anyio.to_thread
 from celery import Celery
 
 from sdp_http.errors import GatewayTimeout, NotFound, ServiceUnavailable
-from sdp_monitor.live import LiveState
+from sdp_monitor.stream.live import LiveState
 
 __all__ = ["Control", "Replies", "broadcast", "read_reply"]
 
@@ -55,7 +55,7 @@ class Control:
         self.app = app
         self.live = live
         self.timeout_s = timeout_s
-        # Pool resizes run one at a time (sdp_monitor.pools).
+        # Pool resizes run one at a time (sdp_monitor.cluster.pools).
         self.resizing = asyncio.Lock()
 
     def targets(self, names: Sequence[str] | None) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sdp_monitor.priority import AUTOGROUP
+from sdp_monitor.niceness import AUTOGROUP
 
 # Runs lower_priority in a fresh process and reports what it then runs at. The kernel prints
 # nothing for a process in its default group (one whose session never called setsid), so
@@ -19,7 +19,7 @@ from sdp_monitor.priority import AUTOGROUP
 PROBE = """
 import json, os, sys
 from pathlib import Path
-from sdp_monitor.priority import lower_priority
+from sdp_monitor.niceness import lower_priority
 lower_priority(int(sys.argv[1]))
 group = Path("/proc/self/autogroup")
 shown = group.read_text().split() if group.exists() else []

@@ -14,12 +14,12 @@ from sdp_core.auth import Principal
 from sdp_http.auth import AdminDep, ViewerDep
 from sdp_http.errors import Conflict
 from sdp_http.schemas import ErrorBody, ErrorResponse, error_responses
-from sdp_monitor import pools
-from sdp_monitor.audit import AuditLog
-from sdp_monitor.control import Control, Replies, read_reply
-from sdp_monitor.deps import AuditDep, ControlDep, InspectorDep, LiveDep
-from sdp_monitor.inspector import Inspector
-from sdp_monitor.schemas import (
+from sdp_monitor.cluster import pools
+from sdp_monitor.cluster.control import Control, Replies, read_reply
+from sdp_monitor.cluster.inspector import Inspector
+from sdp_monitor.http.audit import AuditLog
+from sdp_monitor.http.deps import AuditDep, ControlDep, InspectorDep, LiveDep
+from sdp_monitor.http.schemas import (
     AutoscaleRequest,
     ConsumerRequest,
     ControlResponse,

@@ -15,10 +15,10 @@ from celery import Celery, states
 from sdp_core import revocations
 from sdp_core.replies import optional_int
 from sdp_http.errors import Conflict, NotFound
-from sdp_monitor.control import Control
+from sdp_monitor.cluster.control import Control
 from sdp_monitor.history.store import HistoryStore
-from sdp_monitor.live import queue_of
-from sdp_monitor.schemas import CancelResult, RetryAccepted, TaskDetail, TaskSummary, epoch
+from sdp_monitor.http.schemas import CancelResult, RetryAccepted, TaskDetail, TaskSummary, epoch
+from sdp_monitor.stream.live import queue_of
 
 __all__ = ["cancel_task", "find_task", "retry_task", "summary_from_history"]
 

@@ -8,15 +8,15 @@ from fastapi import Depends, Request
 
 from sdp_http.deps import CeleryDep, RedisDep
 from sdp_http.errors import ServiceUnavailable
-from sdp_monitor.audit import AuditLog
-from sdp_monitor.control import Control
-from sdp_monitor.feed import ChangeFeed
+from sdp_monitor.cluster.control import Control
+from sdp_monitor.cluster.inspector import Inspector
+from sdp_monitor.cluster.queues import QueueBook
+from sdp_monitor.cluster.series import SeriesRing
 from sdp_monitor.history.store import HistoryStore
-from sdp_monitor.inspector import Inspector
-from sdp_monitor.live import LiveState
-from sdp_monitor.queues import QueueBook
-from sdp_monitor.series import SeriesRing
+from sdp_monitor.http.audit import AuditLog
 from sdp_monitor.settings import MonitorSettings
+from sdp_monitor.stream.feed import ChangeFeed
+from sdp_monitor.stream.live import LiveState
 
 __all__ = [
     "AuditDep",

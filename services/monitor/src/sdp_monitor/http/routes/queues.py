@@ -7,8 +7,8 @@ from fastapi import APIRouter
 from sdp_http.auth import AdminDep, ViewerDep
 from sdp_http.errors import NotFound
 from sdp_http.schemas import error_responses
-from sdp_monitor.deps import AuditDep, LiveDep, QueuesDep
-from sdp_monitor.schemas import PurgeResult, QueueList, QueueOut
+from sdp_monitor.http.deps import AuditDep, LiveDep, QueuesDep
+from sdp_monitor.http.schemas import PurgeResult, QueueList, QueueOut
 
 router = APIRouter(prefix="/queues", tags=["queues"])
 

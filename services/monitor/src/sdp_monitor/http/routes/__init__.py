@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sdp_monitor.routes import audit, events, flower, queues, series, status, tasks, workers
+from sdp_monitor.http.routes import audit, events, flower, queues, series, status, tasks, workers
 
 __all__ = ["api_router"]
 

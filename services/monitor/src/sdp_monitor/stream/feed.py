@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sdp_monitor.history.writer import replaces
-from sdp_monitor.live import Worker
+from sdp_monitor.stream.live import Worker
 
 __all__ = ["Change", "ChangeFeed", "worker_change"]
 

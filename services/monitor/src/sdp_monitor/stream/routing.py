@@ -9,11 +9,11 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sdp_monitor.feed import ChangeFeed, worker_change
+from sdp_monitor.cluster.series import SeriesRing
 from sdp_monitor.history.writer import HistoryWriter
-from sdp_monitor.live import LiveState, LiveTask
 from sdp_monitor.metrics import MonitorMetrics
-from sdp_monitor.series import SeriesRing
+from sdp_monitor.stream.feed import ChangeFeed, worker_change
+from sdp_monitor.stream.live import LiveState, LiveTask
 
 __all__ = ["EventRouter", "TextCaps"]
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from sdp_http.auth import ViewerDep
 from sdp_http.schemas import error_responses
-from sdp_monitor.deps import SettingsDep
-from sdp_monitor.schemas import FlowerUrl
+from sdp_monitor.http.deps import SettingsDep
+from sdp_monitor.http.schemas import FlowerUrl
 
 router = APIRouter(tags=["cluster"])
 

@@ -97,11 +97,15 @@ class LiveState:
         purge_after_s: float,
         max_tasks: int,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.missed = missed_heartbeats
         self.purge_after_s = purge_after_s
         self.max_tasks = max_tasks
+        # Wall time for heartbeats and ETAs, which events state in it.
         self.clock = clock
+        # When a task was last heard of, and when an inspect was sent, to compare the two.
+        self.monotonic = monotonic
         self._lock = threading.Lock()
         self._workers: dict[str, Worker] = {}
         # Tasks a worker holds (received, not finished), oldest first.
@@ -142,7 +146,8 @@ class LiveState:
             return not (leaving or worker.described)
 
     def describe(self, name: str, facts: WorkerFacts, asked_at: float) -> None:
-        """What an inspect sent at `asked_at` found; it replaces what events told before then."""
+        """What an inspect sent at `asked_at` (by `monotonic`) found; it replaces what events
+        told before then."""
         with self._lock:
             worker = self._workers.get(name)
             if worker is None:
@@ -198,7 +203,7 @@ class LiveState:
                 sent_at=sent_at,
                 received_at=at,
                 eta=eta,
-                seen_at=time.monotonic(),
+                seen_at=self.monotonic(),
             )
             self._tasks[task_id] = task
             self._bound()
@@ -212,7 +217,7 @@ class LiveState:
                 return None
             task.state, task.started_at = "STARTED", at
             task.worker = worker or task.worker
-            task.seen_at = time.monotonic()
+            task.seen_at = self.monotonic()
             return task
 
     def finished(self, task_id: str) -> LiveTask | None:

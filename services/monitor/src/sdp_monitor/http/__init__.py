@@ -1,0 +1,1 @@
+"""Requests in, answers out: routes, their dependencies and schemas, task actions, audit."""
