@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import redis
 from celery import states
 
 from sdp_core import keys
 from sdp_monitor.history import scripts
+from sdp_monitor.history.record import Pending, replaces
 
-__all__ = ["MAX_HELD", "RECORD_BATCH", "HistoryWriter", "Pending", "replaces"]
+__all__ = ["MAX_HELD", "RECORD_BATCH", "HistoryWriter"]
 
 log = logging.getLogger(__name__)
 
@@ -25,30 +26,8 @@ TRIM_PASSES = 20
 # Most unfinished tasks held back at once; beyond it the oldest are written early.
 MAX_HELD = 20_000
 
-_RANKS = {"PENDING": 0, "SUCCESS": 2, "FAILURE": 2, "REVOKED": 2}
 # After these a task's next change, if any, is a while away: its record is written at once.
 SETTLED = frozenset({*states.READY_STATES, states.RETRY, "REJECTED"})
-
-
-def _state_rank(state: str) -> int:
-    """Sent < held by a worker < finished: what the RECORD script lets replace what."""
-    return _RANKS.get(state, 1)
-
-
-def replaces(state: str | None, current: str | None) -> bool:
-    """Whether a change to `state` replaces `current`, as the RECORD script decides it."""
-    return state is not None and (current is None or _state_rank(state) >= _state_rank(current))
-
-
-@dataclass(slots=True)
-class Pending:
-    """A task's changes not written yet."""
-
-    first_ms: int
-    state: str | None
-    fields: dict[str, str] = field(default_factory=dict)
-    # When this process first buffered it (monotonic), for the hold.
-    since: float = 0.0
 
 
 class HistoryWriter:
