@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import redis
@@ -40,6 +41,7 @@ class HistoryWriter:
     writes; when Redis is away the buffer is kept and retried, up to `max_pending` tasks;
     beyond that the oldest changes are dropped and logged. A killed process loses what it held;
     the task's later events write it again, without what only the lost ones carried.
+    The hold is timed by `clock` (monotonic seconds), which tests set by hand.
     """
 
     def __init__(
@@ -49,12 +51,15 @@ class HistoryWriter:
         max_age_s: int,
         hold_s: float = 0.0,
         max_pending: int = 50_000,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.max_tasks = max_tasks
         self.max_age_s = max_age_s
         self.hold_s = hold_s
         self.max_pending = max_pending
+        self.clock = clock
         # Unsettled tasks, oldest first, and settled ones due at the next flush.
         self._held: dict[str, Pending] = {}
         self._due: dict[str, Pending] = {}
@@ -76,7 +81,7 @@ class HistoryWriter:
             if pending is None:
                 if len(self) >= self.max_pending:
                     self._drop_oldest()
-                pending = Pending(int(at * 1000), state, fields, time.monotonic())
+                pending = Pending(int(at * 1000), state, fields, self.clock())
             else:
                 pending.fields.update(fields)
                 if replaces(state, pending.state):
@@ -131,7 +136,7 @@ class HistoryWriter:
             batch.update(self._held)
             self._held = {}
             return batch
-        cutoff = time.monotonic() - self.hold_s
+        cutoff = self.clock() - self.hold_s
         over = len(self._held) - MAX_HELD
         expired = []
         for n, (task_id, pending) in enumerate(self._held.items()):
