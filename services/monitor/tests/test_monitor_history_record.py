@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from sdp_core import keys
+from sdp_monitor.events import TASK_EVENTS
 from sdp_monitor.history import record, scripts
 from sdp_monitor.history.store import TaskFilter
 
@@ -35,6 +36,14 @@ def test_the_scripts_read_the_layout_and_ranks_of_record_py(redis_client: redis.
     assert ranked == [record.state_rank(s) for s in ("PENDING", "STARTED", "SUCCESS")]
     for script in (scripts.RECORD, scripts.TRIM):
         assert script.startswith(scripts.DEFINITIONS)
+
+
+def test_every_field_the_events_write_is_a_record_field() -> None:
+    written = {field for spec in TASK_EVENTS.values() for _, field, _ in spec.picks}
+    written |= {spec.time_field for spec in TASK_EVENTS.values() if spec.time_field}
+    assert written <= set(record.FIELDS)
+    assert set(record.SUMMARY_FIELDS) <= set(record.FIELDS)
+    assert record.SCORE_FIELD not in record.FIELDS
 
 
 def test_a_filter_has_one_attribute_per_indexed_field() -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 __all__ = [
+    "FIELDS",
     "INDEXED_FIELDS",
     "OTHER_RANK",
     "SCORE_FIELD",
@@ -30,6 +31,31 @@ SCORE_FIELD = "score"
 STATE_FIELD = "state"
 # The fields with an index per value (`keys.monitor_index`), so a page can filter on them.
 INDEXED_FIELDS = (STATE_FIELD, "name", "worker", "queue")
+
+# Every field a record may hold besides the score: what the event router picks from each event
+# type (events.TASK_EVENTS) and what an operator's cancel or retry marks (tasks.py).
+FIELDS = (
+    *INDEXED_FIELDS,
+    "args",
+    "kwargs",
+    "retries",
+    "eta",
+    "expires",
+    "root_id",
+    "parent_id",
+    "sent_at",
+    "received_at",
+    "started_at",
+    "finished_at",
+    "result",
+    "runtime",
+    "exception",
+    "traceback",
+    "terminated",
+    "signum",
+    "requeue",
+    "retry_of",
+)
 
 # What a page of the task list reads of each record.
 SUMMARY_FIELDS = (
