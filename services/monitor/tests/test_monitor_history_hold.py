@@ -13,6 +13,7 @@ from sdp_core import keys
 from sdp_monitor.app import create_app
 from sdp_monitor.history.writer import MAX_HELD, HistoryWriter
 from sdp_testing.auth import Token, auth
+from sdp_testing.clock import Clock
 from sdp_testing.processes import wait_until
 
 from .support import event, monitor_settings, publish_events
@@ -46,14 +47,15 @@ def test_a_task_that_finishes_within_the_hold_is_written_once(
 
 
 def test_an_unfinished_task_is_written_when_its_hold_is_up(redis_client: redis.Redis) -> None:
-    writer = HistoryWriter(redis_client, max_tasks=100, max_age_s=3_600, hold_s=0.2)
+    clock = Clock(1_000.0)
+    writer = HistoryWriter(redis_client, max_tasks=100, max_age_s=3_600, hold_s=0.2, clock=clock)
     writer.add("t1", time.time(), "STARTED", {"name": "system.sleep"})
     writer.add("t2", time.time(), "FAILURE", {"name": "system.noop"})
     # The failed task is due at once; the running one waits.
     assert writer.flush() == 1
     assert redis_client.hget(keys.monitor_task("t2"), "state") == b"FAILURE"
     assert not redis_client.exists(keys.monitor_task("t1"))
-    time.sleep(0.25)
+    clock.now += 0.25
     assert writer.flush() == 1
     assert redis_client.hget(keys.monitor_task("t1"), "state") == b"STARTED"
 

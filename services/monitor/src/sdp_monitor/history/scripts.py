@@ -2,29 +2,55 @@
 
 Each task is a hash (`keys.monitor_task`) and a member, scored by the time it was first seen
 (epoch ms), of the all-tasks index (`keys.MONITOR_TASKS`) and of one index per value of each
-filterable field (`keys.monitor_index`): state, name, worker and queue.
+filterable field (`keys.monitor_index`): record.INDEXED_FIELDS.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import orjson
 
 from sdp_core import keys
+from sdp_monitor.history.record import (
+    INDEXED_FIELDS,
+    OTHER_RANK,
+    SCORE_FIELD,
+    STATE_FIELD,
+    STATE_RANKS,
+)
 
-__all__ = ["QUERY", "RECORD", "TRIM", "Change", "record_args"]
+__all__ = ["DEFINITIONS", "QUERY", "RECORD", "TRIM", "Change", "record_args"]
+
+
+def _lua_strings(values: Iterable[str]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+def _lua_table(entries: Mapping[str, int]) -> str:
+    return "{" + ", ".join(f"{name} = {value}" for name, value in entries.items()) + "}"
+
+
+# The record's layout and state ranks (record.py) for the scripts that write or drop records.
+# AT: where each indexed field but the state is in the reply to HMGET of SCORE and INDEXED.
+DEFINITIONS = f"""
+local SCORE, STATE = '{SCORE_FIELD}', '{STATE_FIELD}'
+local INDEXED = {{{_lua_strings(INDEXED_FIELDS)}}}
+local AT = {_lua_table({name: n + 3 for n, name in enumerate(INDEXED_FIELDS[1:])})}
+local RANK, OTHER_RANK = {_lua_table(STATE_RANKS)}, {OTHER_RANK}
+local function rank(state) return RANK[state] or OTHER_RANK end
+"""
 
 # Merge each task's fields; move it between indexes when its state, name, worker or queue
-# changes. A state only replaces one of lower or equal rank (sent < held by a worker <
-# finished), so an event that arrives late never turns a finished task back into a running one.
+# changes. A state only replaces one of lower or equal rank (record.replaces), so an event
+# that arrives late never turns a finished task back into a running one.
 # Many tasks per call: the call and its arguments cost Redis and the caller more than a task's
 # own writes. The task hashes are named from their prefix, as TRIM names them.
 # KEYS: all-tasks index. ARGV: index prefix, task hash prefix, a JSON array of
 # [id, first seen (ms, as text), state or '', {field: text}].
-RECORD = """
-local RANK = {PENDING = 0, SUCCESS = 2, FAILURE = 2, REVOKED = 2}
-local AT = {name = 3, worker = 4, queue = 5}
+RECORD = (
+    DEFINITIONS
+    + """
 local all, prefix, tprefix = KEYS[1], ARGV[1], ARGV[2]
 -- Index changes are gathered per index and made by one ZREM and one ZADD each at the end.
 local adds, removes = {}, {}
@@ -47,17 +73,17 @@ end
 for _, task in ipairs(cjson.decode(ARGV[3])) do
   local id, state = task[1], task[3]
   local key = tprefix .. id
-  local old = redis.call('HMGET', key, 'score', 'state', 'name', 'worker', 'queue')
+  local old = redis.call('HMGET', key, SCORE, unpack(INDEXED))
   local score = old[1]
   local set = {}
   if not score then
     score = task[2]
     add(all, score, id)
-    set = {'score', score}
+    set = {SCORE, score}
   end
-  if state ~= '' and (not old[2] or (RANK[state] or 1) >= (RANK[old[2]] or 1)) then
-    reindex(id, score, 'state', old[2], state)
-    set[#set + 1] = 'state'
+  if state ~= '' and (not old[2] or rank(state) >= rank(old[2])) then
+    reindex(id, score, STATE, old[2], state)
+    set[#set + 1] = STATE
     set[#set + 1] = state
   end
   for field, value in pairs(task[4]) do
@@ -72,6 +98,7 @@ for key, ids in pairs(removes) do redis.call('ZREM', key, unpack(ids)) end
 for key, members in pairs(adds) do redis.call('ZADD', key, unpack(members)) end
 return 0
 """
+)
 
 Change = tuple[str, int, str | None, dict[str, str]]
 
@@ -86,21 +113,22 @@ def record_args(changes: Sequence[Change]) -> list[str | bytes]:
 # Drop up to a batch of the oldest tasks: those first seen before the cutoff, or beyond the
 # count. Returns how many went; the caller repeats while a whole batch went.
 # KEYS: all-tasks index. ARGV: index prefix, task hash prefix, cutoff (ms), max count, batch.
-TRIM = """
+TRIM = (
+    DEFINITIONS
+    + """
 local all, prefix, tprefix = KEYS[1], ARGV[1], ARGV[2]
 local batch = tonumber(ARGV[5])
 local ids = redis.call('ZRANGEBYSCORE', all, '-inf', '(' .. ARGV[3], 'LIMIT', 0, batch)
 local over = redis.call('ZCARD', all) - tonumber(ARGV[4])
 if over > #ids then ids = redis.call('ZRANGE', all, 0, math.min(over, batch) - 1) end
 if #ids == 0 then return 0 end
-local fields = {'state', 'name', 'worker', 'queue'}
 -- Removals gathered per index, one ZREM each, as RECORD gathers its changes.
 local removes, hashes = {}, {}
 for n, id in ipairs(ids) do
   local key = tprefix .. id
   hashes[n] = key
-  local values = redis.call('HMGET', key, unpack(fields))
-  for i, field in ipairs(fields) do
+  local values = redis.call('HMGET', key, unpack(INDEXED))
+  for i, field in ipairs(INDEXED) do
     if values[i] then
       local index = prefix .. field .. ':' .. values[i]
       local list = removes[index]
@@ -114,6 +142,7 @@ redis.call('DEL', unpack(hashes))
 redis.call('ZREM', all, unpack(ids))
 return #ids
 """
+)
 
 # One page, newest first: walk the first index from the cursor and keep the ids that every
 # other index also holds. The cursor is "<score>:<n>", n being how many members at exactly

@@ -14,25 +14,19 @@ from sdp_core import keys
 from sdp_core.replies import text
 from sdp_http.errors import ValidationFailed
 from sdp_monitor.history import scripts
-from sdp_monitor.history.writer import Pending, replaces
+from sdp_monitor.history.record import (
+    INDEXED_FIELDS,
+    SCORE_FIELD,
+    STATE_FIELD,
+    SUMMARY_FIELDS,
+    Pending,
+    replaces,
+)
 
-__all__ = ["SUMMARY_FIELDS", "HistoryStore", "Page", "TaskFilter"]
+__all__ = ["HistoryStore", "Page", "TaskFilter"]
 
 # Most index members one page examines when several filters must all match.
 SCAN_BUDGET = 5_000
-
-SUMMARY_FIELDS = (
-    "name",
-    "state",
-    "worker",
-    "queue",
-    "retries",
-    "sent_at",
-    "received_at",
-    "started_at",
-    "finished_at",
-    "runtime",
-)
 
 # A time in ms and a count to skip, each small enough for Redis to take as an integer.
 _CURSOR = re.compile(r"^(\d{1,15}):(\d{1,9})$")
@@ -40,6 +34,7 @@ _CURSOR = re.compile(r"^(\d{1,15}):(\d{1,9})$")
 
 @dataclass(frozen=True, slots=True)
 class TaskFilter:
+    # One attribute per indexed field (record.INDEXED_FIELDS), of the same name.
     state: str | None = None
     name: str | None = None
     worker: str | None = None
@@ -48,12 +43,7 @@ class TaskFilter:
     until_ms: int | None = None
 
     def indexes(self) -> list[str]:
-        wanted = (
-            ("state", self.state),
-            ("name", self.name),
-            ("worker", self.worker),
-            ("queue", self.queue),
-        )
+        wanted = ((f, getattr(self, f)) for f in INDEXED_FIELDS)
         return [keys.monitor_index(f, v) for f, v in wanted if v is not None]
 
 
@@ -71,9 +61,9 @@ def _merged(record: dict[str, str] | None, held: Pending | None) -> dict[str, st
     """A task's record with the changes not written yet, merged as the RECORD script will."""
     if held is None:
         return record
-    result = {"score": str(held.first_ms), **(record or {}), **held.fields}
-    if held.state is not None and replaces(held.state, result.get("state")):
-        result["state"] = held.state
+    result = {SCORE_FIELD: str(held.first_ms), **(record or {}), **held.fields}
+    if held.state is not None and replaces(held.state, result.get(STATE_FIELD)):
+        result[STATE_FIELD] = held.state
     return result
 
 

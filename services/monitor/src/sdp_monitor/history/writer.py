@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 
 import redis
 from celery import states
 
 from sdp_core import keys
 from sdp_monitor.history import scripts
+from sdp_monitor.history.record import Pending, replaces
 
-__all__ = ["MAX_HELD", "RECORD_BATCH", "HistoryWriter", "Pending", "replaces"]
+__all__ = ["MAX_HELD", "RECORD_BATCH", "HistoryWriter"]
 
 log = logging.getLogger(__name__)
 
@@ -25,30 +27,8 @@ TRIM_PASSES = 20
 # Most unfinished tasks held back at once; beyond it the oldest are written early.
 MAX_HELD = 20_000
 
-_RANKS = {"PENDING": 0, "SUCCESS": 2, "FAILURE": 2, "REVOKED": 2}
 # After these a task's next change, if any, is a while away: its record is written at once.
 SETTLED = frozenset({*states.READY_STATES, states.RETRY, "REJECTED"})
-
-
-def _state_rank(state: str) -> int:
-    """Sent < held by a worker < finished: what the RECORD script lets replace what."""
-    return _RANKS.get(state, 1)
-
-
-def replaces(state: str | None, current: str | None) -> bool:
-    """Whether a change to `state` replaces `current`, as the RECORD script decides it."""
-    return state is not None and (current is None or _state_rank(state) >= _state_rank(current))
-
-
-@dataclass(slots=True)
-class Pending:
-    """A task's changes not written yet."""
-
-    first_ms: int
-    state: str | None
-    fields: dict[str, str] = field(default_factory=dict)
-    # When this process first buffered it (monotonic), for the hold.
-    since: float = 0.0
 
 
 class HistoryWriter:
@@ -61,6 +41,7 @@ class HistoryWriter:
     writes; when Redis is away the buffer is kept and retried, up to `max_pending` tasks;
     beyond that the oldest changes are dropped and logged. A killed process loses what it held;
     the task's later events write it again, without what only the lost ones carried.
+    The hold is timed by `clock` (monotonic seconds), which tests set by hand.
     """
 
     def __init__(
@@ -70,12 +51,15 @@ class HistoryWriter:
         max_age_s: int,
         hold_s: float = 0.0,
         max_pending: int = 50_000,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.max_tasks = max_tasks
         self.max_age_s = max_age_s
         self.hold_s = hold_s
         self.max_pending = max_pending
+        self.clock = clock
         # Unsettled tasks, oldest first, and settled ones due at the next flush.
         self._held: dict[str, Pending] = {}
         self._due: dict[str, Pending] = {}
@@ -97,7 +81,7 @@ class HistoryWriter:
             if pending is None:
                 if len(self) >= self.max_pending:
                     self._drop_oldest()
-                pending = Pending(int(at * 1000), state, fields, time.monotonic())
+                pending = Pending(int(at * 1000), state, fields, self.clock())
             else:
                 pending.fields.update(fields)
                 if replaces(state, pending.state):
@@ -152,7 +136,7 @@ class HistoryWriter:
             batch.update(self._held)
             self._held = {}
             return batch
-        cutoff = time.monotonic() - self.hold_s
+        cutoff = self.clock() - self.hold_s
         over = len(self._held) - MAX_HELD
         expired = []
         for n, (task_id, pending) in enumerate(self._held.items()):

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from sdp_monitor.history.writer import replaces
+from sdp_monitor.history.record import replaces
 from sdp_monitor.stream.live import Worker
 
 __all__ = ["Change", "ChangeFeed", "worker_change"]
