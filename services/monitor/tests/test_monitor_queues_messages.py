@@ -74,7 +74,8 @@ def test_a_message_reads_as_kombu_and_celery_read_it(
     args, kwargs, _ = theirs.decode()
     assert (ours.args, ours.kwargs) == (repr(args), repr(kwargs)) == ("[1, 'two']", "{'three': 3}")
     assert (ours.size, ours.error) == (len(data), None)
-    assert theirs.properties["priority"] == 7
+    properties: dict[str, Any] = theirs.properties
+    assert properties["priority"] == 7
 
 
 def test_the_senders_repr_is_shown_and_the_body_only_without_one(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,6 +47,12 @@ def peek(client: TestClient, token: Token, queue: str, **params: Any) -> Any:
     return response.json()
 
 
+def done_at(app: Celery, task_id: str) -> datetime:
+    done = app.AsyncResult(task_id).date_done
+    assert done is not None, task_id
+    return done
+
+
 def test_peek_order_is_the_order_a_worker_runs_them(
     client: TestClient, token: Token, sender: Celery, redis_url: str
 ) -> None:
@@ -61,7 +68,7 @@ def test_peek_order_is_the_order_a_worker_runs_them(
 
     with running_worker(redis_url, concurrency=1, queues="system"):
         wait_until(lambda: all(sender.AsyncResult(t).ready() for t in sent), 60, "every task")
-    ran = sorted(sent, key=lambda task_id: sender.AsyncResult(task_id).date_done)
+    ran = sorted(sent, key=lambda task_id: done_at(sender, task_id))
     assert ran == expected
     assert peek(client, token, "system")["items"] == []
 
