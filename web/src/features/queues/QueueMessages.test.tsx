@@ -57,25 +57,29 @@ describe("A queue's messages", () => {
     expect(first).toHaveTextContent("812 B");
     expect(second).toHaveTextContent("unreadable");
     expect(second).toHaveTextContent("not JSON: unexpected character");
-    expect(screen.getByText(/The next 2 of 5 messages, in the order workers take them/)).toBeVisible();
-    expect(within(screen.getByRole("list", { name: "Messages by task" })).getByRole("listitem")).toHaveTextContent(
-      "etl.transform: 1",
-    );
+    expect(
+      screen.getByText(/The next 2 of 5 messages, in the order workers take them/),
+    ).toBeVisible();
+    expect(
+      within(screen.getByRole("list", { name: "Messages by task" })).getByRole("listitem"),
+    ).toHaveTextContent("etl.transform: 1");
     expect(get).toHaveBeenCalledWith("/api/v1/celery/queues/{queue}/messages", {
       params: { path: { queue: "etl" }, query: { limit: 100 } },
       signal: expect.any(AbortSignal),
     });
 
     await user.click(screen.getByRole("link", { name: "Close" }));
-    expect(screen.queryByRole("table", { name: "Messages waiting in etl" })).not.toBeInTheDocument();
+    expect(
+      screen.queryByRole("table", { name: "Messages waiting in etl" }),
+    ).not.toBeInTheDocument();
   });
 
   it("says when the queue is unknown", async () => {
-    platform(answer(404, { error: { code: "not_found", message: "no queue named gone", fields: [] } }));
-    renderAt("/queues?messages=gone", "viewer");
-    expect(await screen.findByRole("alert")).toHaveTextContent(
-      "The messages could not be read",
+    platform(
+      answer(404, { error: { code: "not_found", message: "no queue named gone", fields: [] } }),
     );
+    renderAt("/queues?messages=gone", "viewer");
+    expect(await screen.findByRole("alert")).toHaveTextContent("The messages could not be read");
     expect(screen.getByRole("alert")).toHaveTextContent("no queue named gone");
   });
 });
