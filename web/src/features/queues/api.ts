@@ -7,11 +7,10 @@ import type { MonitorSchemas } from "../../api/types";
 
 export type Queue = MonitorSchemas["QueueOut"];
 export type PurgeResult = MonitorSchemas["PurgeResult"];
-export type QueueMessages = MonitorSchemas["QueueMessages"];
 
 export const QUEUES_KEY = ["celery", "queues"] as const;
 const POLL_MS = 5_000;
-export const MESSAGES_LIMIT = 100;
+const MESSAGES_LIMIT = 100;
 
 export function useQueues() {
   return useQuery({
