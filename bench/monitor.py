@@ -21,6 +21,8 @@ Run by ``make bench``; never by ``make test``.  Starts its own ``redis-server`` 
    list and the task list (limit 100), one client on a keep-alive connection; requests/s with
    20 concurrent clients (a thread and a keep-alive http.client connection each) for status,
    workers, task detail, queues and /metrics.
+4. Queue peek (ours only; Flower has none): 500 messages read from a queue no worker consumes,
+   holding 1M copies of one real task message over its ten priority steps, one client.
 
 Flower runs as ``celery -A sdp_core.flower flower`` (the platform's Celery configuration, as
 ``make run`` and compose start it) with basic auth and its shipped defaults otherwise (100k
@@ -95,6 +97,10 @@ CPU_PER_TASK_MS = 0.25
 THROUGHPUT_RATIO = 0.95
 SETTLE_S = 3.0
 WARM_UP_TASKS = 2_000
+PEEK_P50_MS = 20.0
+PEEK_LIMIT = 500
+# No bench worker consumes it, so what is put in it stays.
+PEEK_QUEUE = "bench-peek"
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,7 @@ class Config:
     clients: int = 20
     load_s: float = 5.0
     settle_timeout_s: float = 300.0
+    peek_messages: int = 1_000_000
 
 
 QUICK = Config(
@@ -120,6 +127,7 @@ QUICK = Config(
     sample_budget_s=3.0,
     load_s=1.5,
     settle_timeout_s=60.0,
+    peek_messages=100_000,
 )
 
 
@@ -158,6 +166,7 @@ OURS = Kind(
         "metrics": "/metrics",
         "tasks": f"{API}/tasks?limit=100",
         "tasks by worker": f"{API}/tasks?limit=100&worker={WORKERS[0]}",
+        "peek": f"{API}/queues/{PEEK_QUEUE}/messages?limit={PEEK_LIMIT}",
     },
     ours_online,
     lambda body: len(body["items"]),
@@ -552,6 +561,44 @@ def endpoints(run: History, cfg: Config) -> dict[str, dict[str, Latency | Load |
     return results
 
 
+# -- 4. queue peek -----------------------------------------------------------------------------
+
+# KEYS: one list. ARGV: a message, how many copies to push. In Redis: a million copies take
+# about a second, and none crosses the wire.
+_FILL = """
+for _ = 1, tonumber(ARGV[2]) do redis.call('LPUSH', KEYS[1], ARGV[1]) end
+"""
+
+
+def queue_peek(cluster: Cluster, side: Side, cfg: Config) -> Latency | str:
+    """Peek at a queue of ``cfg.peek_messages`` copies of one real message, its steps filled
+    alike; the queue is deleted afterwards."""
+    lists = keys.queue_keys(PEEK_QUEUE)
+    # Sent as any producer sends it, which also declares the queue where the monitor finds it.
+    cluster.app.send_task(NOOP, queue=PEEK_QUEUE, priority=0)
+    message = cluster.redis.rpop(lists[0])
+    fill = cluster.redis.register_script(_FILL)
+    per_list = cfg.peek_messages // len(lists)
+    try:
+        for key in lists:
+            fill(keys=[key], args=[message, per_list])
+
+        def listed() -> bool:
+            body = side.answers("queues")
+            return body is not None and PEEK_QUEUE in {q["name"] for q in body["items"]}
+
+        must(listed, 90, f"{side.kind.label} to list {PEEK_QUEUE}")
+
+        def whole(body: Any) -> bool:
+            return len(body["items"]) == PEEK_LIMIT and body["total"] == per_list * len(lists)
+
+        return sequential(side, "peek", cfg, whole)
+    except (BadAnswer, httpx.HTTPError, RuntimeError, TimeoutError) as exc:
+        return f"failed: {exc}"
+    finally:
+        cluster.redis.delete(*lists)
+
+
 # -- report ------------------------------------------------------------------------------------
 
 
@@ -647,6 +694,16 @@ def endpoint_rows(ours: Points, flower: Points, cfg: Config) -> list[Row]:
         )
     )
     return rows
+
+
+def peek_row(value: Latency | str | None, cfg: Config) -> Row:
+    return (
+        f"Queue peek, {PEEK_LIMIT} of a {cfg.peek_messages:,}-message queue (10 priority "
+        "steps), 1 client: p50 / p99",
+        f"p50 ≤ {PEEK_P50_MS:.0f} ms",
+        latency_cell(value, PEEK_P50_MS),
+        "— (none)",
+    )
 
 
 def footprint_rows(run: History, cfg: Config) -> list[Row]:
@@ -777,6 +834,10 @@ def setup_lines(run: History, cfg: Config) -> list[str]:
         "(httpx's cost per request would make the clients the limit), "
         f"{cfg.load_s:.0f} s; req/s = answers / wall time. Task detail asks for random ids "
         "among the later half sent.",
+        f"- Queue peek: after that, `{PEEK_QUEUE}` (no worker consumes it) holds "
+        f"{cfg.peek_messages:,} copies of one real `system.noop` message, as many at each of "
+        f"its 10 priority steps; `GET .../queues/{PEEK_QUEUE}/messages?limit={PEEK_LIMIT}` "
+        "measured like the 1-client requests above.",
     ]
     for name in SIDES:
         footprint = run.footprints.get(name)
@@ -795,6 +856,7 @@ def render(results: dict[str, Any], cfg: Config, elapsed_s: float, quick: bool) 
     points: dict[str, Points] = results["endpoints"]
     rows = [
         *endpoint_rows(points.get("ours", {}), points.get("flower", {}), cfg),
+        peek_row(results.get("peek"), cfg),
         *footprint_rows(run, cfg),
         throughput_row(configs, cfg),
     ]
@@ -842,6 +904,9 @@ def main() -> None:
             run = results["history"] = history(cluster, cfg)
             log("3. endpoints")
             results["endpoints"] = endpoints(run, cfg)
+            if "ours" in run.sides:
+                log(f"4. queue peek: {PEEK_LIMIT} of {cfg.peek_messages:,} messages")
+                results["peek"] = queue_peek(cluster, run.sides["ours"], cfg)
         ok = True
     finally:
         if not ok:

@@ -7,6 +7,9 @@ import json
 from typing import Any
 
 import redis
+from celery import Celery
+from kombu.message import Message
+from kombu.utils.json import loads as kombu_loads
 
 from sdp_monitor.settings import MonitorSettings
 
@@ -39,3 +42,16 @@ def publish_events(client: redis.Redis, events: object) -> None:
         "properties": {"body_encoding": "base64", "delivery_info": {"exchange": "celeryev"}},
     }
     client.publish("/0.celeryev/task.multi", json.dumps(envelope))
+
+
+def kombu_message(app: Celery, data: bytes) -> Message:
+    """A message as stored on Redis, as kombu's Redis transport reads it."""
+    with app.connection_for_read() as connection:
+        channel: Any = connection.default_channel
+        message: Message = channel.Message(kombu_loads(data), channel=channel)
+        return message
+
+
+def kombu_body(app: Celery, data: bytes) -> Any:
+    """The body as kombu's Redis transport and its Message decode it."""
+    return kombu_message(app, data).decode()

@@ -16,7 +16,6 @@ import pytest
 import redis
 from celery import Celery
 from celery.utils.time import utcoffset
-from kombu.utils.json import loads as kombu_loads
 from redis.connection import Connection
 
 from sdp_core.celery_config import make_celery
@@ -25,6 +24,8 @@ from sdp_core.settings import CommonSettings
 from sdp_monitor.stream.wire import event_channels, localize, message_events
 from sdp_testing.events import event_messages
 from sdp_testing.processes import wait_until
+
+from .support import kombu_body
 
 # What Celery's receiver adds that the monitor does not keep.
 RECEIVER_ONLY = ("clock", "local_received")
@@ -41,13 +42,6 @@ def app(redis_url: str) -> Iterator[Celery]:
 def messages(app: Celery, redis_client: redis.Redis) -> list[bytes]:
     """Heard on the channels `event_channels` names, so it names the ones kombu publishes on."""
     return event_messages(app, redis_client, event_channels(app, redis_client))
-
-
-def kombu_body(app: Celery, data: bytes) -> Any:
-    """The body as kombu's Redis transport and its Message decode it."""
-    with app.connection_for_read() as connection:
-        channel: Any = connection.default_channel
-        return channel.Message(kombu_loads(data), channel=channel).decode()
 
 
 def test_the_events_of_a_message_are_what_kombu_decodes(app: Celery, messages: list[bytes]) -> None:

@@ -6,6 +6,8 @@ import { text } from "./search";
 export interface QueuesSearch {
   /** Only the queues whose name contains this. */
   name?: string;
+  /** The queue whose waiting messages are shown. */
+  messages?: string;
 }
 
 export const queuesRoute = createRoute({
@@ -13,6 +15,7 @@ export const queuesRoute = createRoute({
   path: "/queues",
   validateSearch: (search: Record<string, unknown>): QueuesSearch => ({
     name: text(search.name),
+    messages: text(search.messages),
   }),
   component: lazyRouteComponent(() => import("../features/queues/QueuesPage"), "QueuesPage"),
 });

@@ -84,6 +84,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/celery/queues/{queue}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Peek
+         * @description The messages a worker would take next, in that order; a long queue costs no more.
+         */
+        get: operations["peek_api_v1_celery_queues__queue__messages_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/celery/queues/{queue}/purge": {
         parameters: {
             query?: never;
@@ -772,6 +792,81 @@ export interface components {
              */
             processing: number;
         };
+        /** QueueMessageOut */
+        QueueMessageOut: {
+            /**
+             * Args
+             * @description As the sender showed them, size-capped.
+             */
+            args: string | null;
+            /**
+             * Error
+             * @description What could not be read of it; the other fields hold what could.
+             */
+            error?: string | null;
+            /**
+             * Eta
+             * @description Not run before this time; null: at once.
+             */
+            eta: string | null;
+            /**
+             * Expires
+             * @description Not run after this time; null: never expires.
+             */
+            expires: string | null;
+            /**
+             * Id
+             * @description The task's id; null if the message does not decode.
+             */
+            id: string | null;
+            /**
+             * Kwargs
+             * @description As the sender showed them, size-capped.
+             */
+            kwargs: string | null;
+            /**
+             * Priority
+             * @description The priority step it waits at: 0 is taken first, 9 last.
+             */
+            priority: number;
+            /**
+             * Size
+             * @description Bytes of the message as the broker holds it.
+             */
+            size: number;
+            /**
+             * Task
+             * @description The task's name.
+             */
+            task: string | null;
+        };
+        /** QueueMessages */
+        QueueMessages: {
+            /**
+             * Counts
+             * @description Messages read, by task name.
+             */
+            counts: {
+                [key: string]: number;
+            };
+            /**
+             * Items
+             * @description The waiting messages in the order workers take them: by priority step, 0 first, the oldest first within a step.
+             */
+            items: components["schemas"]["QueueMessageOut"][];
+            /** Queue */
+            queue: string;
+            /**
+             * Total
+             * @description Messages waiting in the queue, all priority steps summed.
+             */
+            total: number;
+            /**
+             * Truncated
+             * @description More messages wait than were read.
+             */
+            truncated: boolean;
+        };
         /** QueueOut */
         QueueOut: {
             /**
@@ -1155,6 +1250,76 @@ export interface operations {
             };
             /** @description The token's role is too low. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Redis or the broker is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    peek_api_v1_celery_queues__queue__messages_get: {
+        parameters: {
+            query?: {
+                /** @description Most messages to read. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                queue: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueMessages"];
+                };
+            };
+            /** @description No valid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The token's role is too low. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input; each field is named. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

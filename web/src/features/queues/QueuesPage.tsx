@@ -1,4 +1,4 @@
-import { getRouteApi } from "@tanstack/react-router";
+import { getRouteApi, Link } from "@tanstack/react-router";
 import { useState } from "react";
 
 import { errorMessage } from "../../api/errors";
@@ -6,6 +6,7 @@ import { Can } from "../../auth/Can";
 import { ConfirmDialog } from "../../ui/ConfirmDialog";
 import { formatCount } from "../../ui/format";
 import { type Queue, usePurge, useQueues } from "./api";
+import { QueueMessages } from "./QueueMessages";
 
 const route = getRouteApi("/queues");
 
@@ -85,6 +86,7 @@ export function QueuesPage() {
                 Processing
               </th>
               <th scope="col">Consumers</th>
+              <th scope="col">Messages</th>
               <Can role="admin">
                 <th scope="col">Purge</th>
               </Can>
@@ -104,6 +106,15 @@ export function QueuesPage() {
                   ) : (
                     <span className="muted">none</span>
                   )}
+                </td>
+                <td>
+                  <Link
+                    to="/queues"
+                    search={(prev) => ({ ...prev, messages: queue.name })}
+                    aria-label={`Messages of ${queue.name}`}
+                  >
+                    Show
+                  </Link>
                 </td>
                 <Can role="admin">
                   <td>
@@ -128,6 +139,7 @@ export function QueuesPage() {
           </p>
         )}
       </div>
+      {search.messages && <QueueMessages queue={search.messages} />}
       <ConfirmDialog
         open={pending !== null}
         title={pending ? `Purge ${pending.name}?` : "Purge"}

@@ -1,4 +1,4 @@
-/** The queues' load and the admin's purge. */
+/** The queues' load, a queue's waiting messages and the admin's purge. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { monitor, unwrap } from "../../api/client";
@@ -10,11 +10,27 @@ export type PurgeResult = MonitorSchemas["PurgeResult"];
 
 export const QUEUES_KEY = ["celery", "queues"] as const;
 const POLL_MS = 5_000;
+const MESSAGES_LIMIT = 100;
 
 export function useQueues() {
   return useQuery({
     queryKey: QUEUES_KEY,
     queryFn: ({ signal }) => unwrap(monitor.GET("/api/v1/celery/queues", { signal })),
+    refetchInterval: POLL_MS,
+  });
+}
+
+/** The next messages workers will take from `queue`, in that order. */
+export function useQueueMessages(queue: string) {
+  return useQuery({
+    queryKey: [...QUEUES_KEY, queue, "messages"],
+    queryFn: ({ signal }) =>
+      unwrap(
+        monitor.GET("/api/v1/celery/queues/{queue}/messages", {
+          params: { path: { queue }, query: { limit: MESSAGES_LIMIT } },
+          signal,
+        }),
+      ),
     refetchInterval: POLL_MS,
   });
 }

@@ -1,4 +1,4 @@
-"""Queues in the broker: which exist, and how many messages wait in each.
+"""Queues in the broker: which exist, how many messages wait in each, and the next to be taken.
 
 Configured queues are always shown. Queues nobody configured are found in kombu's binding sets
 (every queue a producer or consumer declared), scanned at most every `discovery_s` in the
@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -20,7 +21,7 @@ from sdp_core import keys
 from sdp_core.replies import text
 from sdp_monitor.cluster.coalesce import Coalesced
 
-__all__ = ["QueueBook"]
+__all__ = ["Peek", "QueueBook"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,36 @@ for i = 1, #KEYS, steps do
 end
 return sums
 """
+
+# The messages a worker would take next, read from each list's tail in one round trip: a worker's
+# BRPOP names the lists by priority step, lowest first, and takes the first non-empty one's tail,
+# where kombu's LPUSH left the oldest message. LRANGE counts from the tail, so a long list costs
+# no more than a short one.
+# KEYS: a queue's lists by priority step, in that order. ARGV: the most messages to read.
+# Returns the queue's length over every list, how many messages were read from each list, and
+# those messages, tail first.
+_PEEK = """
+local left, total, taken, messages = tonumber(ARGV[1]), 0, {}, {}
+for i = 1, #KEYS do
+  local length = redis.call('LLEN', KEYS[i])
+  total = total + length
+  local n = math.min(left, length)
+  taken[i] = n
+  if n > 0 then
+    local read = redis.call('LRANGE', KEYS[i], -n, -1)
+    for j = #read, 1, -1 do messages[#messages + 1] = read[j] end
+    left = left - n
+  end
+end
+return {total, taken, messages}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Peek:
+    total: int
+    # (priority step, message as stored), in the order workers take them.
+    messages: list[tuple[int, bytes]]
 
 
 class QueueBook:
@@ -64,6 +95,7 @@ class QueueBook:
         self._discovered_at: float | None = None
         self._refresh: asyncio.Task[None] | None = None
         self._sum_lengths = broker.register_script(_SUM_LENGTHS)
+        self._peek = broker.register_script(_PEEK)
         self._seen = seen
         # Pending messages of every listed queue; concurrent callers share a read.
         self.lengths = Coalesced(self._lengths)
@@ -132,6 +164,15 @@ class QueueBook:
             pipe.delete(*queue_keys)
             replies: list[int] = await pipe.execute()
         return sum(replies[: len(queue_keys)])
+
+    async def peek(self, name: str, limit: int) -> Peek:
+        """Up to `limit` of the queue's messages, the next to be taken first; its length."""
+        reply: list[Any] = await self._peek(
+            keys=keys.queue_keys(name, self.prefix, self.sep), args=[limit]
+        )
+        total, taken, messages = reply
+        steps = (step for step, n in zip(keys.PRIORITY_STEPS, taken, strict=True) for _ in range(n))
+        return Peek(int(total), list(zip(steps, messages, strict=True)))
 
     async def _discover_quietly(self) -> None:
         try:

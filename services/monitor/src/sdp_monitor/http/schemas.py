@@ -31,6 +31,8 @@ __all__ = [
     "PurgeResult",
     "QueueList",
     "QueueLoad",
+    "QueueMessageOut",
+    "QueueMessages",
     "QueueOut",
     "RetryAccepted",
     "TaskDetail",
@@ -77,6 +79,35 @@ class QueueList(BaseModel):
 class PurgeResult(BaseModel):
     queue: str
     purged: int = Field(description="Messages deleted.")
+
+
+# Queue peek: GET /queues/{queue}/messages.
+class QueueMessageOut(BaseModel):
+    # Closed, so pydantic's mypy plugin leaves `kwargs` to the field.
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(description="The task's id; null if the message does not decode.")
+    task: str | None = Field(description="The task's name.")
+    priority: int = Field(description="The priority step it waits at: 0 is taken first, 9 last.")
+    eta: datetime | None = Field(description="Not run before this time; null: at once.")
+    expires: datetime | None = Field(description="Not run after this time; null: never expires.")
+    args: str | None = Field(description="As the sender showed them, size-capped.")
+    kwargs: str | None = Field(description="As the sender showed them, size-capped.")
+    size: int = Field(description="Bytes of the message as the broker holds it.")
+    error: str | None = Field(
+        None, description="What could not be read of it; the other fields hold what could."
+    )
+
+
+class QueueMessages(BaseModel):
+    queue: str
+    items: list[QueueMessageOut] = Field(
+        description="The waiting messages in the order workers take them: by priority step, "
+        "0 first, the oldest first within a step."
+    )
+    counts: dict[str, int] = Field(description="Messages read, by task name.")
+    total: int = Field(description="Messages waiting in the queue, all priority steps summed.")
+    truncated: bool = Field(description="More messages wait than were read.")
 
 
 class BeatStatus(BaseModel):
