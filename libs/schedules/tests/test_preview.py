@@ -119,7 +119,13 @@ def test_count_caps_the_fires() -> None:
             "at minutes 0 and 30 of hours 8-18 every day in January and July (UTC)",
         ),
         (
-            {"type": "crontab", "minute": "0", "hour": "0", "day_of_month": "13", "day_of_week": "5"},
+            {
+                "type": "crontab",
+                "minute": "0",
+                "hour": "0",
+                "day_of_month": "13",
+                "day_of_week": "5",
+            },
             "at 00:00 on day 13 of the month or on Friday (UTC)",
         ),
         ({"type": "once", "at": "2026-06-01T12:00:00+02:00"}, "once at 2026-06-01T12:00:00+02:00"),

@@ -80,9 +80,7 @@ def brute_force(
     return sorted(fires, key=lambda f: (f.at_ms, f.schedule_id))
 
 
-def all_pages(
-    definitions: ScheduleDefinitions, since: int, until: int, limit: int
-) -> list[Fire]:
+def all_pages(definitions: ScheduleDefinitions, since: int, until: int, limit: int) -> list[Fire]:
     fires: list[Fire] = []
     after: Position | None = None
     for _ in range(10_000):

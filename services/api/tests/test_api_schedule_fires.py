@@ -137,7 +137,8 @@ def test_upcoming_pages_the_fires_of_active_schedules(
         created = client.post(BASE, json=schedule_doc(name, trigger), headers=operator).json()
         ids[name] = created["id"]
     client.post(BASE, json=schedule_doc("off", enabled=False), headers=operator)
-    pages, cursor = [], None
+    pages: list[list[dict[str, Any]]] = []
+    cursor: str | None = None
     while True:
         params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
         answer = client.get(f"{BASE}/upcoming", params=params, headers=viewer)

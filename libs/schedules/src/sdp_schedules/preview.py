@@ -47,7 +47,9 @@ def next_fires(timing: Timing, now_ms: int, count: int) -> list[datetime]:
     if first is None:
         return []
     zone = zone_of(timing.trigger)
-    return [from_ms(slot).astimezone(zone) for slot in slots_until(table, first, _HORIZON_MS, count)]
+    return [
+        from_ms(slot).astimezone(zone) for slot in slots_until(table, first, _HORIZON_MS, count)
+    ]
 
 
 def describe(timing: Timing) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
+
 from sdp_core import keys
 from sdp_core.replies import text
 from sdp_schedules.entries import StoredEntries
@@ -67,11 +68,12 @@ class FirePage:
 class UpcomingTooCostly(ValueError):
     """More schedules fall due before a page's start than one page projects forward."""
 
-    def __init__(self, behind: int) -> None:
+    def __init__(self, budget: int) -> None:
         super().__init__(
-            f"more than {behind:,} active schedules fall due before the page's start, and each "
+            f"more than {budget:,} active schedules fall due before the page's start, and each "
             "would be projected forward: start the window earlier"
         )
+        self.budget = budget
 
 
 def upcoming(
@@ -97,7 +99,7 @@ def upcoming(
     tables: list[tuple[Timetable, Schedule]] = []
     for position, found in zip(due, store.load([p.schedule_id for p in due]), strict=True):
         if not isinstance(found, Schedule) or found.state is not ScheduleState.active:
-            continue  # deleted, paused or set aside since the due set was read
+            continue  # deleted, paused or set aside since the due set was read, or undecodable
         table = timetable(found.spec, found.created_ms)
         first: int | None = position.at_ms
         if position < start:

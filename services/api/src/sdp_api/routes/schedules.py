@@ -48,7 +48,7 @@ from sdp_schedules.preview import describe, next_fires
 from sdp_schedules.records import Run, RunState, Schedule, ScheduleState, Undecodable
 from sdp_schedules.sending import send_options
 from sdp_schedules.timing import from_ms, to_ms
-from sdp_schedules.upcoming import BEHIND_BUDGET, Position, UpcomingTooCostly, upcoming
+from sdp_schedules.upcoming import Position, UpcomingTooCostly, upcoming
 
 router = APIRouter(prefix="/schedules", tags=["schedules"])
 
@@ -133,7 +133,8 @@ def list_upcoming(
     definitions: DefinitionsDep,
     since: Annotated[Moment | None, Query(description="From this time on; default now.")] = None,
     until: Annotated[
-        Moment | None, Query(description="Up to this time, at most 7 days after since; default an hour after it.")
+        Moment | None,
+        Query(description="Up to this time, at most 7 days after since; default an hour after it."),
     ] = None,
     cursor: Annotated[str | None, Query(pattern=r"^\d{1,15}-[0-9a-z]{1,32}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -155,7 +156,9 @@ def list_upcoming(
         page = upcoming(definitions, since_ms, until_ms, limit, after)
     except UpcomingTooCostly as exc:
         field = "cursor" if after is not None and after.at_ms > since_ms else "since"
-        raise ValidationFailed(str(exc), [(field, f"more than {BEHIND_BUDGET:,} schedules fall due before it")]) from None
+        raise ValidationFailed(
+            str(exc), [(field, f"more than {exc.budget:,} schedules fall due before it")]
+        ) from None
     return UpcomingPage(
         items=[
             FireOut(at=from_ms(f.at_ms), schedule_id=f.schedule_id, name=f.name, task=f.task)
