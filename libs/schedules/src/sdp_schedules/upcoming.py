@@ -102,9 +102,9 @@ def upcoming(
             continue  # deleted, paused or set aside since the due set was read, or undecodable
         table = timetable(found.spec, found.created_ms)
         first: int | None = position.at_ms
-        if position < start:
-            # Its due fire is not in this page; its slots after the start may be (one at the
-            # start's time only if its id comes after the start's).
+        if position <= start:
+            # Its due fire is not in this page (at the start: it was the cursor's); its slots
+            # after the start may be (one at the start's time only if its id comes after).
             tied = position.schedule_id > start.schedule_id
             first = table.next_after(start.at_ms - 1 if tied else start.at_ms)
         if first is not None and first <= until_ms:
