@@ -19,9 +19,7 @@ const BERLIN: PreviewOut = {
 };
 
 function setup(preview: (timing: PreviewRequest) => Promise<PreviewOut>) {
-  render(
-    <ScheduleForm jobs={JOBS} onSubmit={vi.fn()} onCancel={() => {}} preview={preview} />,
-  );
+  render(<ScheduleForm jobs={JOBS} onSubmit={vi.fn()} onCancel={() => {}} preview={preview} />);
   return userEvent.setup({ delay: null });
 }
 
