@@ -8,8 +8,8 @@ after the page's start, the first ``limit + 1`` fire at least that often by the 
 time, and no other fires before it.  A page merges (heapq) the timetables of just those, plus
 the schedules due before the start, which may fire in it again: each of those is projected
 forward from the start on its own timetable.  Reads: ``limit + 1`` entries and one per
-schedule due before the start, at most ``BEHIND_BUDGET`` of them (more is ``UpcomingTooCostly``
-naming the bound that put them there: a window far ahead, or a cursor deep into a busy one).
+schedule due before the start, at most ``BEHIND_BUDGET`` of them (more raises
+``UpcomingTooCostly``: a window far ahead of now, or a cursor deep into a busy one).
 
 Fires at the same time are ordered by schedule id; a page's cursor is its last fire's time and
 schedule id, so pages neither repeat nor miss a fire however many share a time.
