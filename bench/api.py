@@ -9,6 +9,11 @@ keep-alive HTTP connections:
 2. List at 100k schedules (loaded through the store's bulk create): the first page, pages from
    random cursors, filters by task, by name prefix and by state (1 % paused), and one schedule
    by id, and a filter nothing matches (the worst case: one call's bounded scan); p50/p99 each.
+3. Fires: ``POST /api/v1/schedules/preview`` (crontabs in zones and intervals, 5 fires each),
+   then ``GET /api/v1/schedules/upcoming`` (the next hour, 100 fires a page) over 100k other
+   schedules: daily crontabs in four zones and intervals of 1 to 24 hours, so that with no beat
+   running few fall overdue while it is measured (beat keeps none overdue; each one overdue
+   costs upcoming a projection); p50/p99 each.
 
 Prints a Markdown table and writes it to ``bench/results-api.md``.  ``--quick`` shrinks every
 phase for a smoke run (its numbers are not comparable).
@@ -22,7 +27,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +46,9 @@ RESULTS = BENCH / "results-api.md"
 BASE = "/api/v1/schedules"
 CREATE_TARGET_MS = 5.0
 LIST_TARGET_MS = 20.0
+PREVIEW_TARGET_MS = 5.0
+UPCOMING_TARGET_MS = 20.0
+ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo")
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,18 @@ def document(index: int, *, enabled: bool = True) -> dict[str, Any]:
         "trigger": {"type": "interval", "every": 60 + index % 600, "unit": "seconds"},
         "enabled": enabled,
     }
+
+
+def timed_trigger(index: int) -> dict[str, Any]:
+    """A daily crontab in one of four zones, or an interval of 1 to 24 hours."""
+    if index % 2:
+        minute, hour = str(index % 60), str(index // 60 % 24)
+        return {"type": "crontab", "minute": minute, "hour": hour, "timezone": ZONES[index % 4]}
+    return {"type": "interval", "every": 1 + index % 24, "unit": "hours"}
+
+
+def timed_document(index: int) -> dict[str, Any]:
+    return {"name": f"timed-{index:07d}", "task": "system.noop", "trigger": timed_trigger(index)}
 
 
 def create(http: httpx.Client, index: int) -> float:
@@ -105,31 +125,35 @@ def measure_creates(base_url: str, token: str, cfg: Config) -> dict[str, Latency
     return results
 
 
-def load_store(url: str, cfg: Config) -> list[str]:
+def load_store(url: str, documents: Iterable[dict[str, Any]]) -> list[str]:
     definitions = ScheduleDefinitions(redis.Redis.from_url(url))
-    paused_every = round(1 / cfg.paused_share)
     began = time.perf_counter()
-    ids = definitions.create_many(
-        document(i, enabled=i % paused_every != 0) for i in range(cfg.stored)
-    )
+    ids = definitions.create_many(documents)
     log(f"   loaded {len(ids):,} schedules in {time.perf_counter() - began:.1f} s")
     definitions.client.close()
     return ids
 
 
-def sample_reads(
-    http: httpx.Client, paths: Callable[[int], str], cfg: Config, check: Callable[[Any], bool]
+def sample_requests(
+    cfg: Config, send: Callable[[int], httpx.Response], check: Callable[[Any], bool]
 ) -> Latency:
     samples: list[float] = []
     began = time.perf_counter()
     for index in range(cfg.list_samples):
-        path = paths(index)
         started = time.perf_counter()
-        response = http.get(path)
+        response = send(index)
         samples.append(time.perf_counter() - started)
         if response.status_code != 200 or not check(response.json()):
-            raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
+            raise RuntimeError(
+                f"{response.request.url}: {response.status_code} {response.text[:300]}"
+            )
     return Latency.of(samples, time.perf_counter() - began)
+
+
+def sample_reads(
+    http: httpx.Client, paths: Callable[[int], str], cfg: Config, check: Callable[[Any], bool]
+) -> Latency:
+    return sample_requests(cfg, lambda index: http.get(paths(index)), check)
 
 
 def full_page(cfg: Config) -> Callable[[Any], bool]:
@@ -174,6 +198,21 @@ def measure_lists(base_url: str, token: str, ids: list[str], cfg: Config) -> dic
         }
 
 
+def measure_fires(base_url: str, token: str, cfg: Config) -> dict[str, Latency]:
+    with client(base_url, token) as http:
+        http.get(f"{BASE}/upcoming")  # warm the connection
+        return {
+            "preview": sample_requests(
+                cfg,
+                lambda i: http.post(f"{BASE}/preview", json={"trigger": timed_trigger(i)}),
+                lambda body: len(body["fires"]) == 5,
+            ),
+            "upcoming": sample_reads(
+                http, lambda _: f"{BASE}/upcoming", cfg, lambda body: len(body["items"]) == 100
+            ),
+        }
+
+
 def render(results: dict[str, Any], cfg: Config, elapsed_s: float, quick: bool) -> str:
     creates: dict[str, Latency] = results["creates"]
     lists: dict[str, Latency] = results["lists"]
@@ -199,6 +238,19 @@ def render(results: dict[str, Any], cfg: Config, elapsed_s: float, quick: bool) 
         what = name if "by id" in name else f"{name} (limit {cfg.page_size})"
         lines.append(
             f"| at {cfg.stored:,} schedules: {what} | {target} "
+            f"| {latency.p50_ms:.2f} ms | {latency.p99_ms:.2f} ms | {latency.per_s:,.0f} |"
+        )
+    fires: dict[str, Latency] = results["fires"]
+    for what, latency, target_ms in (
+        ("preview (5 fires)", fires["preview"], PREVIEW_TARGET_MS),
+        (
+            f"upcoming over {cfg.stored:,} schedules (next hour, limit 100)",
+            fires["upcoming"],
+            UPCOMING_TARGET_MS,
+        ),
+    ):
+        lines.append(
+            f"| {what} | p50 ≤ {target_ms:.0f} ms{mark(latency.p50_ms <= target_ms)} "
             f"| {latency.p50_ms:.2f} ms | {latency.p99_ms:.2f} ms | {latency.per_s:,.0f} |"
         )
     return "\n".join(lines) + "\n"
@@ -241,8 +293,15 @@ def main() -> None:
         results["creates"] = measure_creates(base_url, token, cfg)
         redis.Redis.from_url(url).flushall()
         log(f"2. list at {cfg.stored:,} schedules")
-        ids = load_store(url, cfg)
+        paused_every = round(1 / cfg.paused_share)
+        ids = load_store(
+            url, (document(i, enabled=i % paused_every != 0) for i in range(cfg.stored))
+        )
         results["lists"] = measure_lists(base_url, token, ids, cfg)
+        redis.Redis.from_url(url).flushall()
+        log(f"3. preview, and upcoming over {cfg.stored:,} schedules")
+        load_store(url, (timed_document(i) for i in range(cfg.stored)))
+        results["fires"] = measure_fires(base_url, token, cfg)
     report = render(results, cfg, time.monotonic() - began, given.quick)
     publish(report, RESULTS, write=not given.no_write)
 

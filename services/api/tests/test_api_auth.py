@@ -16,6 +16,8 @@ from sdp_testing.auth import Token, bearer
 
 OPEN = {"/healthz", "/readyz", "/metrics"}
 WRITES = {"POST", "PATCH", "PUT", "DELETE"}
+# POSTs that change nothing, so a viewer may make them.
+POSTED_READS = {"/api/v1/schedules/preview"}
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,7 @@ def test_writes_need_an_operator_and_reads_a_viewer(
     for method, path in routes:
         viewer = client.request(method, path, headers=bearer(token("viewer")), json={})
         operator = client.request(method, path, headers=bearer(token("operator")), json={})
-        if method in WRITES:
+        if method in WRITES and path not in POSTED_READS:
             assert viewer.status_code == 403, (method, path, viewer.text)
             assert viewer.json()["error"]["code"] == "forbidden"
         else:

@@ -53,7 +53,9 @@ __all__ = [
     "Name",
     "OnceTrigger",
     "ScheduleSpec",
+    "Timing",
     "Trigger",
+    "check_trigger",
     "field_errors",
     "parse_spec",
 ]
@@ -258,12 +260,29 @@ class ScheduleSpec(_Model):
     @field_validator("end_at")
     @classmethod
     def _after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
-        # A field validator (not a model one) so the error names end_at; start_at is declared
-        # first, so it has been validated by now.
-        start = info.data.get("start_at")
-        if value is not None and start is not None and value <= start:
-            raise ValueError("end_at must be after start_at")
-        return value
+        return _end_after_start(value, info)
+
+
+class Timing(_Model):
+    """A trigger with the window it fires in: what a schedule's fires depend on."""
+
+    trigger: Trigger
+    start_at: Moment | None = None
+    end_at: Moment | None = None
+
+    @field_validator("end_at")
+    @classmethod
+    def _after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        return _end_after_start(value, info)
+
+
+def _end_after_start(value: datetime | None, info: ValidationInfo) -> datetime | None:
+    # A field validator (not a model one) so the error names end_at; start_at is declared
+    # first, so it has been validated by now.
+    start = info.data.get("start_at")
+    if value is not None and start is not None and value <= start:
+        raise ValueError("end_at must be after start_at")
+    return value
 
 
 def field_errors(exc: ValidationError) -> list[FieldError]:
@@ -271,6 +290,13 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     # The discriminated union adds the tag ("trigger.crontab.minute"), which tells the author
     # which kind of trigger was being checked.
     return validation.field_errors(exc, "schedule")
+
+
+def check_trigger(trigger: IntervalTrigger | CrontabTrigger | OnceTrigger) -> None:
+    """Refuse a crontab no date matches (ScheduleInvalid), which field validation cannot see."""
+    if isinstance(trigger, CrontabTrigger) and not trigger.ever_fires():
+        fields = [("trigger.crontab.day_of_month", "no month in month_of_year has that day")]
+        raise ScheduleInvalid.naming(fields)
 
 
 def parse_spec(document: Mapping[str, Any] | ScheduleSpec) -> ScheduleSpec:
@@ -288,9 +314,7 @@ def parse_spec(document: Mapping[str, Any] | ScheduleSpec) -> ScheduleSpec:
         )
     except ValidationError as exc:
         raise ScheduleInvalid.naming(field_errors(exc)) from None
-    if isinstance(spec.trigger, CrontabTrigger) and not spec.trigger.ever_fires():
-        fields = [("trigger.crontab.day_of_month", "no month in month_of_year has that day")]
-        raise ScheduleInvalid.naming(fields)
+    check_trigger(spec.trigger)
     try:
         get_job(spec.task).validate(spec.args, spec.kwargs)
     except JobArgumentError as exc:

@@ -20,7 +20,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sdp_schedules.model import EARLIEST, HORIZON, CrontabTrigger, IntervalTrigger, ScheduleSpec
+from sdp_schedules.model import (
+    EARLIEST,
+    HORIZON,
+    CrontabTrigger,
+    IntervalTrigger,
+    ScheduleSpec,
+    Timing,
+)
 
 __all__ = ["Timetable", "from_ms", "slots_until", "timetable", "to_ms"]
 
@@ -190,8 +197,8 @@ class _Window:
         return slot
 
 
-def timetable(spec: ScheduleSpec, created_ms: int) -> Timetable:
-    """The slots of a schedule, honouring start_at and end_at."""
+def timetable(spec: ScheduleSpec | Timing, created_ms: int) -> Timetable:
+    """The slots of a schedule (or of a timing alone), honouring start_at and end_at."""
     start_ms = None if spec.start_at is None else to_ms(spec.start_at)
     end_ms = None if spec.end_at is None else to_ms(spec.end_at)
     trigger = spec.trigger

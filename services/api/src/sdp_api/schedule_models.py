@@ -6,18 +6,22 @@ import copy
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, create_model
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictInt, create_model
 from pydantic.config import JsonDict, JsonValue
 from pydantic.fields import FieldInfo
 
 from sdp_schedules.model import (
     STORED,
     ScheduleSpec,
+    Timing,
 )
 from sdp_schedules.records import Run, Schedule, ScheduleState, Undecodable
 from sdp_schedules.timing import from_ms
 
 __all__ = [
+    "FireOut",
+    "PreviewOut",
+    "PreviewRequest",
     "RunOut",
     "RunPage",
     "ScheduleOut",
@@ -25,6 +29,7 @@ __all__ = [
     "SchedulePatch",
     "ScheduleRunNow",
     "UndecodableScheduleOut",
+    "UpcomingPage",
     "schedule_out",
 ]
 
@@ -293,3 +298,77 @@ class ScheduleRunNow(BaseModel):
     )
 
     task_id: str
+
+
+PREVIEW_EXAMPLE: JsonDict = {
+    "trigger": EXAMPLES[1]["trigger"],
+    "start_at": None,
+    "end_at": None,
+    "count": 3,
+}
+
+
+class PreviewRequest(Timing):
+    """A trigger with its window, as a schedule document has them, and how many fires."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [PREVIEW_EXAMPLE]})
+
+    count: StrictInt = Field(5, ge=1, le=50, description="How many fires: 1 to 50.")
+
+
+class PreviewOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "description": "at 02:30 every day (Europe/Berlin)",
+                    "fires": [
+                        "2026-10-24T02:30:00+02:00",
+                        "2026-10-25T02:30:00+02:00",
+                        "2026-10-26T02:30:00+01:00",
+                    ],
+                }
+            ]
+        }
+    )
+
+    description: str = Field(description="The trigger and its window in words.")
+    fires: list[datetime] = Field(
+        description="The next fires after now (or from start_at), each with its UTC offset in "
+        "the schedule's zone (a crontab's timezone; UTC otherwise); fewer when it ends."
+    )
+
+
+class FireOut(BaseModel):
+    at: datetime = Field(
+        description="When beat sends it: the schedule's next fire at its due time (its slot "
+        "plus any jitter drawn for it), later ones at their slots."
+    )
+    schedule_id: str
+    name: str
+    task: str
+
+
+class UpcomingPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "at": "2026-11-24T09:00:30Z",
+                            "schedule_id": "6f1c2a9d0b7e4d21",
+                            "name": "collect-orders",
+                            "task": "collect.http",
+                        }
+                    ],
+                    "next_cursor": "1795510830000-6f1c2a9d0b7e4d21",
+                }
+            ]
+        }
+    )
+
+    items: list[FireOut] = Field(description="In time order; fires at the same time by id.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor`, with the same since and until, for the next page."
+    )

@@ -63,6 +63,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/schedules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview
+         * @description A trigger in words and its next `count` fires, as a schedule defined now would have
+         *     them; changes nothing. A bad trigger is 422 naming its fields, as for a new schedule.
+         */
+        post: operations["preview_api_v1_schedules_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/schedules/upcoming": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Upcoming
+         * @description The fires of every active schedule in a window, in time order (at the same time, by
+         *     schedule id), `limit` at a time. A page reads about `limit` schedules, plus each one due
+         *     before its start (a window ahead of now, or a cursor deep into a busy one), at most
+         *     10,000 of those: more is 422.
+         */
+        get: operations["list_upcoming_api_v1_schedules_upcoming_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/schedules/{schedule_id}": {
         parameters: {
             query?: never;
@@ -336,6 +380,21 @@ export interface components {
         ErrorResponse: {
             error: components["schemas"]["ErrorBody"];
         };
+        /** FireOut */
+        FireOut: {
+            /**
+             * At
+             * Format: date-time
+             * @description When beat sends it: the schedule's next fire at its due time (its slot plus any jitter drawn for it), later ones at their slots.
+             */
+            at: string;
+            /** Name */
+            name: string;
+            /** Schedule Id */
+            schedule_id: string;
+            /** Task */
+            task: string;
+        };
         /** Health */
         Health: {
             /**
@@ -460,6 +519,56 @@ export interface components {
              * @enum {string}
              */
             type: "once";
+        };
+        /**
+         * PreviewOut
+         * @example {
+         *       "description": "at 02:30 every day (Europe/Berlin)",
+         *       "fires": [
+         *         "2026-10-24T02:30:00+02:00",
+         *         "2026-10-25T02:30:00+02:00",
+         *         "2026-10-26T02:30:00+01:00"
+         *       ]
+         *     }
+         */
+        PreviewOut: {
+            /**
+             * Description
+             * @description The trigger and its window in words.
+             */
+            description: string;
+            /**
+             * Fires
+             * @description The next fires after now (or from start_at), each with its UTC offset in the schedule's zone (a crontab's timezone; UTC otherwise); fewer when it ends.
+             */
+            fires: string[];
+        };
+        /**
+         * PreviewRequest
+         * @description A trigger with its window, as a schedule document has them, and how many fires.
+         * @example {
+         *       "count": 3,
+         *       "trigger": {
+         *         "hour": "2",
+         *         "minute": "30",
+         *         "timezone": "Europe/Berlin",
+         *         "type": "crontab"
+         *       }
+         *     }
+         */
+        PreviewRequest: {
+            /**
+             * Count
+             * @description How many fires: 1 to 50.
+             * @default 5
+             */
+            count: number;
+            /** End At */
+            end_at?: string | null;
+            /** Start At */
+            start_at?: string | null;
+            /** Trigger */
+            trigger: components["schemas"]["IntervalTrigger"] | components["schemas"]["CrontabTrigger"] | components["schemas"]["OnceTrigger"];
         };
         /**
          * Queue
@@ -1067,6 +1176,32 @@ export interface components {
             /** Updated At */
             updated_at: string | null;
         };
+        /**
+         * UpcomingPage
+         * @example {
+         *       "items": [
+         *         {
+         *           "at": "2026-11-24T09:00:30Z",
+         *           "name": "collect-orders",
+         *           "schedule_id": "6f1c2a9d0b7e4d21",
+         *           "task": "collect.http"
+         *         }
+         *       ],
+         *       "next_cursor": "1795510830000-6f1c2a9d0b7e4d21"
+         *     }
+         */
+        UpcomingPage: {
+            /**
+             * Items
+             * @description In time order; fires at the same time by id.
+             */
+            items: components["schemas"]["FireOut"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor`, with the same since and until, for the next page.
+             */
+            next_cursor: string | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -1285,6 +1420,138 @@ export interface operations {
             };
             /** @description The body is sent as another media type than application/json. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input; each field is named. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Redis or the broker is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    preview_api_v1_schedules_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewOut"];
+                };
+            };
+            /** @description No valid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The token's role is too low. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than the service reads; nothing of it was parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is sent as another media type than application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input; each field is named. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_upcoming_api_v1_schedules_upcoming_get: {
+        parameters: {
+            query?: {
+                /** @description From this time on; default now. */
+                since?: string | null;
+                /** @description Up to this time, at most 7 days after since; default an hour after it. */
+                until?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpcomingPage"];
+                };
+            };
+            /** @description No valid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The token's role is too low. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

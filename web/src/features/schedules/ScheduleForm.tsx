@@ -4,7 +4,8 @@ import { ApiError, errorMessage, type FieldMessage } from "../../api/errors";
 import type { ApiSchemas } from "../../api/types";
 import { Field } from "../../ui/Field";
 import { ArgumentsForm } from "./ArgumentsForm";
-import { argumentFields, initialValues } from "./argumentsSchema";
+import { type ArgumentField, argumentFields, initialValues } from "./argumentsSchema";
+import { NextFires, type Preview, type PreviewRequest } from "./NextFires";
 import {
   buildSchedule,
   emptyForm,
@@ -79,10 +80,27 @@ interface ScheduleFormProps {
   /** Sends the spec; a rejection with an ApiError is shown at the fields it names. */
   onSubmit: (spec: ScheduleSpec) => Promise<unknown>;
   onCancel: () => void;
+  /** Asks the API for the trigger's next fires, shown as it is typed; none shown without. */
+  preview?: Preview;
+}
+
+const PREVIEW_COUNT = 5;
+const TIMING_FIELDS = /^(trigger\.|start_at$|end_at$)/;
+
+/** What a preview is asked about, or null while the form's own checks fault the timing. */
+function timingOf(form: FormState, fields: ArgumentField[] | null): PreviewRequest | null {
+  const { spec, problems } = buildSchedule(form, fields);
+  if (Object.keys(problems).some((name) => TIMING_FIELDS.test(name))) return null;
+  return {
+    trigger: spec.trigger,
+    start_at: spec.start_at,
+    end_at: spec.end_at,
+    count: PREVIEW_COUNT,
+  };
 }
 
 /** Create or edit a schedule: the task and its arguments, the trigger, and the rest in "More". */
-export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleFormProps) {
+export function ScheduleForm({ jobs, initial, onSubmit, onCancel, preview }: ScheduleFormProps) {
   const zonesId = useId();
   const fieldsOf = (task: string) => {
     const job = jobs.find((candidate) => candidate.name === task);
@@ -297,6 +315,7 @@ export function ScheduleForm({ jobs, initial, onSubmit, onCancel }: ScheduleForm
           </Field>
         )}
         <ZoneList id={zonesId} />
+        {preview && <NextFires timing={timingOf(form, fields)} preview={preview} />}
       </fieldset>
 
       <div className="field">

@@ -13,6 +13,7 @@ import {
   allItems,
   isDecoded,
   type ListedSchedule,
+  previewTiming,
   type ScheduleAction,
   useJobs,
   useSaveSchedule,
@@ -68,6 +69,7 @@ function FormPanel({ editId, onDone, onCancel }: FormPanelProps) {
           initial={edited.data && isDecoded(edited.data) ? edited.data : undefined}
           onSubmit={async (spec) => onDone((await save.mutateAsync(spec)).id)}
           onCancel={onCancel}
+          preview={previewTiming}
         />
       )}
     </section>

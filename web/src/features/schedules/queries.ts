@@ -10,6 +10,7 @@ import { useEffect } from "react";
 
 import { api, unwrap } from "../../api/client";
 import type { ApiSchemas } from "../../api/types";
+import type { PreviewOut, PreviewRequest } from "./NextFires";
 import type { ScheduleSpec } from "./scheduleDocument";
 
 export type ListedSchedule = ApiSchemas["ScheduleOut"] | ApiSchemas["UndecodableScheduleOut"];
@@ -104,6 +105,11 @@ export function allItems<T>(data: InfiniteData<{ items: T[] }> | undefined): T[]
 function useRefresh() {
   const client = useQueryClient();
   return () => client.invalidateQueries({ queryKey: ["schedules"] });
+}
+
+/** A trigger's words and next fires, as the API's preview gives them; changes nothing. */
+export function previewTiming(timing: PreviewRequest): Promise<PreviewOut> {
+  return unwrap(api.POST("/api/v1/schedules/preview", { body: timing }));
 }
 
 export function useSaveSchedule(id: string | undefined) {

@@ -1,4 +1,5 @@
-"""`/api/v1/schedules`: define, list, change, pause, resume, run now and read run history.
+"""`/api/v1/schedules`: define, list, change, pause, resume, run now and read run history;
+preview a trigger and list the fires coming up across schedules.
 
 A stored schedule whose definition no longer decodes is read as an UndecodableScheduleOut; it
 can be fixed by PATCH, replaced by PUT or deleted, and pause, resume and run now are 409.
@@ -22,6 +23,9 @@ from sdp_api.deps import (
 )
 from sdp_api.schedule_models import (
     EXAMPLES,
+    FireOut,
+    PreviewOut,
+    PreviewRequest,
     RunOut,
     RunPage,
     ScheduleOut,
@@ -29,6 +33,7 @@ from sdp_api.schedule_models import (
     SchedulePatch,
     ScheduleRunNow,
     UndecodableScheduleOut,
+    UpcomingPage,
     schedule_out,
 )
 from sdp_api.submission import send_recorded
@@ -38,11 +43,18 @@ from sdp_http.errors import Conflict, ValidationFailed
 from sdp_http.schemas import error_responses
 from sdp_schedules.definitions import ScheduleDefinitions
 from sdp_schedules.errors import ScheduleInvalid
-from sdp_schedules.model import ScheduleSpec
+from sdp_schedules.model import Moment, ScheduleSpec, check_trigger
+from sdp_schedules.preview import describe, next_fires
 from sdp_schedules.records import Run, RunState, Schedule, ScheduleState, Undecodable
 from sdp_schedules.sending import send_options
+from sdp_schedules.timing import from_ms, to_ms
+from sdp_schedules.upcoming import Position, UpcomingTooCostly, upcoming
 
 router = APIRouter(prefix="/schedules", tags=["schedules"])
+
+_HOUR_MS = 3_600_000
+# The longest window of upcoming fires: a week, as far as a timeline looks ahead.
+_WINDOW_MAX_MS = 7 * 24 * _HOUR_MS
 
 _READ = error_responses(401, 403, 404, 503)
 _WRITE = error_responses(401, 403, 404, 409, 422, 503)
@@ -102,6 +114,58 @@ def list_schedules(
         state=state, task=task, queue=queue, name_prefix=name, cursor=cursor, limit=limit
     )
     return SchedulePage(items=[schedule_out(s) for s in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/preview", response_model=PreviewOut, responses=error_responses(401, 403, 422))
+def preview(body: PreviewRequest, _: ViewerDep, definitions: DefinitionsDep) -> PreviewOut:
+    """A trigger in words and its next `count` fires, as a schedule defined now would have
+    them; changes nothing. A bad trigger is 422 naming its fields, as for a new schedule."""
+    check_trigger(body.trigger)
+    return PreviewOut(
+        description=describe(body), fires=next_fires(body, definitions.clock(), body.count)
+    )
+
+
+@router.get("/upcoming", response_model=UpcomingPage, responses=error_responses(401, 403, 422, 503))
+def list_upcoming(
+    *,
+    _: ViewerDep,
+    definitions: DefinitionsDep,
+    since: Annotated[Moment | None, Query(description="From this time on; default now.")] = None,
+    until: Annotated[
+        Moment | None,
+        Query(description="Up to this time, at most 7 days after since; default an hour after it."),
+    ] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,15}-[0-9a-z]{1,32}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> UpcomingPage:
+    """The fires of every active schedule in a window, in time order (at the same time, by
+    schedule id), `limit` at a time. A page reads about `limit` schedules, plus each one due
+    before its start (a window ahead of now, or a cursor deep into a busy one), at most
+    10,000 of those: more is 422."""
+    since_ms = definitions.clock() if since is None else to_ms(since)
+    until_ms = since_ms + _HOUR_MS if until is None else to_ms(until)
+    if until_ms < since_ms:
+        raise ValidationFailed("until is before since", [("until", "is before since")])
+    if until_ms - since_ms > _WINDOW_MAX_MS:
+        raise ValidationFailed(
+            "the window is longer than 7 days", [("until", "at most 7 days after since")]
+        )
+    after = None if cursor is None else Position.parse(cursor)
+    try:
+        page = upcoming(definitions, since_ms, until_ms, limit, after)
+    except UpcomingTooCostly as exc:
+        field = "cursor" if after is not None and after.at_ms > since_ms else "since"
+        raise ValidationFailed(
+            str(exc), [(field, f"more than {exc.budget:,} schedules fall due before it")]
+        ) from None
+    return UpcomingPage(
+        items=[
+            FireOut(at=from_ms(f.at_ms), schedule_id=f.schedule_id, name=f.name, task=f.task)
+            for f in page.items
+        ],
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.get(
