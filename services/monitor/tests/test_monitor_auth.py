@@ -23,6 +23,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("GET", f"/task/{TASK}", "viewer", None),
     ("GET", "/queues", "viewer", None),
     ("GET", "/series", "viewer", None),
+    ("GET", "/failures", "viewer", None),
     ("GET", "/flower/url", "viewer", None),
     ("GET", "/events", "viewer", None),
     ("POST", f"/task/{TASK}/cancel", "operator", None),

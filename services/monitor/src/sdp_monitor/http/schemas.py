@@ -26,6 +26,9 @@ __all__ = [
     "ConsumerRequest",
     "ControlResponse",
     "ControlResult",
+    "FailureGroup",
+    "FailureList",
+    "FailureSample",
     "FlowerUrl",
     "PoolResizeRequest",
     "PurgeResult",
@@ -191,6 +194,31 @@ class RetryAccepted(BaseModel):
     id: str = Field(description="The new task's id.")
     state: str = "PENDING"
     retry_of: str
+
+
+# Failure triage: failures by group, and the bulk retry of a group.
+
+
+class FailureSample(BaseModel):
+    id: str = Field(description="The group's latest task in the window.")
+    message: str | None = Field(
+        description="Its exception as the worker reported it (the repr, size-capped)."
+    )
+
+
+class FailureGroup(BaseModel):
+    task: str | None = Field(description="Task name; null if the monitor never heard it.")
+    exception_type: str = Field(
+        description="The exception's class, read from its repr; `unknown` if it has none."
+    )
+    count: int = Field(description="Tasks of the group that failed in the window.")
+    first_seen: datetime = Field(description="When the first of them failed.")
+    last_seen: datetime = Field(description="When the last of them failed.")
+    sample: FailureSample
+
+
+class FailureList(BaseModel):
+    items: list[FailureGroup] = Field(description="Most failures first, then the latest.")
 
 
 class WorkersRequest(BaseModel):

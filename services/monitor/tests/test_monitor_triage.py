@@ -1,0 +1,198 @@
+"""Failure triage from the history: the exception type, the groups RECORD keeps, the summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from sdp_core import keys
+from sdp_monitor.app import create_app
+from sdp_monitor.history.record import TRIAGE_FIELD, exception_type
+from sdp_monitor.history.writer import HistoryWriter
+from sdp_testing.auth import Token, auth
+
+from .support import monitor_settings
+
+# A fixed past, so the windows below hold exactly what each test wrote.
+T0 = 1_764_770_400.0
+
+
+@pytest.fixture
+def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
+    with TestClient(create_app(monitor_settings(redis_url, jwt_secret))) as client:
+        yield client
+
+
+@pytest.fixture
+def writer(redis_client: redis.Redis) -> HistoryWriter:
+    return HistoryWriter(redis_client, max_tasks=100, max_age_s=10**9)
+
+
+def failures(client: TestClient, token: Token, **params: Any) -> list[dict[str, Any]]:
+    response = client.get("/api/v1/celery/failures", params=params, headers=auth(token, "viewer"))
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def fail(writer: HistoryWriter, task_id: str, at: float, name: str, exception: str) -> None:
+    """A task sent at `at` that failed a second later."""
+    writer.add(task_id, at, "PENDING", {"name": name, "sent_at": repr(at)})
+    writer.add(task_id, at + 1, "FAILURE", {"finished_at": repr(at + 1), "exception": exception})
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
+
+
+def groups(redis_client: redis.Redis) -> set[str]:
+    return {member.decode() for member in redis_client.smembers(keys.MONITOR_TRIAGE_GROUPS)}
+
+
+@pytest.mark.parametrize(
+    ("exception", "kind"),
+    [
+        ("ValueError('boom')", "ValueError"),
+        ("JobError('https://x answered 404 Not Found')", "JobError"),
+        ("TimeLimitExceeded(300,)", "TimeLimitExceeded"),
+        ("KeyError()", "KeyError"),
+        ("celery.exceptions.Retry('later')", "celery.exceptions.Retry"),
+        ("  Ünicode_Error ('x')", "Ünicode_Error"),
+        ("StopIteration", "StopIteration"),
+        ("<Boom at 0x7f>", "unknown"),
+        ("error: boom", "unknown"),
+        ("3(x)", "unknown"),
+        ("", "unknown"),
+    ],
+)
+def test_the_exception_type_is_the_class_in_celerys_repr(exception: str, kind: str) -> None:
+    assert exception_type(exception) == kind
+
+
+def test_failures_are_grouped_by_task_and_exception_type(
+    client: TestClient, token: Token, writer: HistoryWriter
+) -> None:
+    fail(writer, "a1", T0, "collect.http", "JobError('404')")
+    fail(writer, "a2", T0 + 10, "collect.http", "JobError('410')")
+    fail(writer, "a3", T0 + 20, "collect.http", "JobError('500')")
+    fail(writer, "b1", T0 + 5, "collect.http", "ValueError('bad url')")
+    fail(writer, "c1", T0 + 15, "system.sleep", "ValueError('x')")
+    fail(writer, "c2", T0 + 25, "system.sleep", "ValueError('y')")
+    writer.add("ok", T0, "SUCCESS", {"name": "collect.http", "finished_at": repr(T0)})
+    writer.add("gone", T0, "REVOKED", {"name": "collect.http", "finished_at": repr(T0)})
+    writer.flush()
+
+    def row(task: str, kind: str, count: int, first: float, last: float, sample: str) -> Any:
+        return {
+            "task": task,
+            "exception_type": kind,
+            "count": count,
+            "first_seen": _iso(first),
+            "last_seen": _iso(last),
+            "sample": {"id": sample, "message": None},
+        }
+
+    found = failures(client, token)
+    messages = [item["sample"].pop("message") for item in found]
+    assert found == [
+        row("collect.http", "JobError", 3, T0 + 1, T0 + 21, "a3"),
+        # Equal counts: the latest first.
+        row("system.sleep", "ValueError", 2, T0 + 16, T0 + 26, "c2"),
+        row("collect.http", "ValueError", 1, T0 + 6, T0 + 6, "b1"),
+    ]
+    assert messages == ["JobError('500')", "ValueError('y')", "ValueError('bad url')"]
+
+    # Both ends included; the window is when the tasks failed, not when they were sent.
+    windowed = failures(client, token, since=_iso(T0 + 11), until=_iso(T0 + 21))
+    assert [(i["task"], i["exception_type"], i["count"]) for i in windowed] == [
+        ("collect.http", "JobError", 2),
+        ("system.sleep", "ValueError", 1),
+    ]
+    assert windowed[0]["sample"]["id"] == "a3"
+    # Epoch seconds, as the audit filters take them.
+    assert len(failures(client, token, since=str(T0 + 26))) == 1
+    assert failures(client, token, until=str(T0)) == []
+
+
+def test_a_group_follows_the_record_as_its_events_arrive(
+    client: TestClient, token: Token, writer: HistoryWriter, redis_client: redis.Redis
+) -> None:
+    # The failure is heard before the task's name (its task-received came late).
+    writer.add("t1", T0, "FAILURE", {"finished_at": repr(T0), "exception": "KeyError('k')"})
+    writer.flush()
+    assert [(i["task"], i["exception_type"]) for i in failures(client, token)] == [
+        (None, "KeyError")
+    ]
+    writer.add("t1", T0 - 1, "RECEIVED", {"name": "etl.transform"})
+    writer.flush()
+    assert [(i["task"], i["exception_type"]) for i in failures(client, token)] == [
+        ("etl.transform", "KeyError")
+    ]
+    assert groups(redis_client) == {"FAILURE:KeyError:etl.transform"}
+    record = redis_client.hgetall(keys.monitor_task("t1"))
+    assert record[TRIAGE_FIELD.encode()] == b"FAILURE:KeyError:etl.transform"
+    assert record[b"exception_type"] == b"KeyError"
+
+    # Redelivered and run again: it succeeded this time, so it leaves its group.
+    writer.add("t1", T0 + 60, "SUCCESS", {"finished_at": repr(T0 + 60)})
+    writer.flush()
+    assert failures(client, token) == []
+    assert groups(redis_client) == set()
+    assert not redis_client.exists(
+        keys.monitor_index(TRIAGE_FIELD, "FAILURE:KeyError:etl.transform")
+    )
+    assert TRIAGE_FIELD.encode() not in redis_client.hgetall(keys.monitor_task("t1"))
+
+
+def test_a_retried_then_failed_task_is_grouped_by_its_last_exception(
+    client: TestClient, token: Token, writer: HistoryWriter
+) -> None:
+    writer.add("t1", T0, "RECEIVED", {"name": "collect.http"})
+    writer.add("t1", T0 + 1, "RETRY", {"exception": "TransientJobError('503')"})
+    writer.flush()
+    assert failures(client, token) == []
+    writer.add(
+        "t1", T0 + 9, "FAILURE", {"finished_at": repr(T0 + 9), "exception": "JobError('404')"}
+    )
+    writer.flush()
+    [group] = failures(client, token)
+    assert (group["exception_type"], group["last_seen"]) == ("JobError", _iso(T0 + 9))
+
+
+def test_retention_drops_trimmed_tasks_from_their_groups(
+    client: TestClient, token: Token, redis_client: redis.Redis
+) -> None:
+    writer = HistoryWriter(redis_client, max_tasks=3, max_age_s=10**9)
+    for n in range(5):
+        fail(writer, f"a{n}", T0 + n, "collect.http", "JobError('404')")
+    fail(writer, "b0", T0, "system.sleep", "ValueError('x')")
+    writer.flush()
+    writer.trim()
+    [group] = failures(client, token)
+    assert (group["task"], group["count"], group["first_seen"]) == (
+        "collect.http",
+        3,
+        _iso(T0 + 3),
+    )
+    assert groups(redis_client) == {"FAILURE:JobError:collect.http"}
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"since": "2026-12-04T10:00:00Z", "until": "2026-12-04T09:00:00Z"}, "since"),
+        ({"since": "yesterday"}, "since"),
+        ({"until": "soon"}, "until"),
+    ],
+)
+def test_bad_windows_are_422_naming_the_field(
+    client: TestClient, token: Token, params: dict[str, Any], field: str
+) -> None:
+    response = client.get("/api/v1/celery/failures", params=params, headers=auth(token, "viewer"))
+    assert response.status_code == 422
+    assert [f["field"] for f in response.json()["error"]["fields"]] == [field]
