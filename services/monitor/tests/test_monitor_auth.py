@@ -28,6 +28,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("GET", "/events", "viewer", None),
     ("POST", f"/task/{TASK}/cancel", "operator", None),
     ("POST", f"/task/{TASK}/retry", "operator", None),
+    ("POST", "/tasks/retry", "operator", {"dry_run": True}),
     ("POST", "/worker/shutdown", "admin", None),
     ("POST", "/worker/pool/restart", "admin", None),
     ("POST", "/worker/autoscale", "admin", {"max": 2}),

@@ -1,4 +1,5 @@
-"""Failure triage from the history: the exception type, the groups RECORD keeps, the summary."""
+"""Failure triage from the history: the exception type, the groups RECORD keeps, the summary,
+and what a bulk retry would send (the real worker's side is in test_monitor_triage_worker)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sdp_core import keys
 from sdp_monitor.app import create_app
 from sdp_monitor.history.record import TRIAGE_FIELD, exception_type
 from sdp_monitor.history.writer import HistoryWriter
+from sdp_monitor.http.bulk_retry import RETRY_MAX
 from sdp_testing.auth import Token, auth
 
 from .support import monitor_settings
@@ -44,6 +46,17 @@ def fail(writer: HistoryWriter, task_id: str, at: float, name: str, exception: s
     """A task sent at `at` that failed a second later."""
     writer.add(task_id, at, "PENDING", {"name": name, "sent_at": repr(at)})
     writer.add(task_id, at + 1, "FAILURE", {"finished_at": repr(at + 1), "exception": exception})
+
+
+def dry_run(client: TestClient, token: Token, **body: Any) -> dict[str, Any]:
+    response = client.post(
+        "/api/v1/celery/tasks/retry",
+        json={**body, "dry_run": True},
+        headers=auth(token, "operator"),
+    )
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
 
 
 def _iso(at: float) -> str:
@@ -196,3 +209,51 @@ def test_bad_windows_are_422_naming_the_field(
     response = client.get("/api/v1/celery/failures", params=params, headers=auth(token, "viewer"))
     assert response.status_code == 422
     assert [f["field"] for f in response.json()["error"]["fields"]] == [field]
+
+
+def test_a_bulk_retry_takes_the_earliest_not_retried_before(
+    client: TestClient, token: Token, writer: HistoryWriter
+) -> None:
+    count = RETRY_MAX + 5
+    for n in range(count):
+        fail(writer, f"a{n:04}", T0 + n, "collect.http", "JobError('404')")
+    writer.flush()
+    first = dry_run(client, token, task="collect.http")
+    assert (first["matched"], first["ids"], first["skipped"]) == (
+        count,
+        [f"a{n:04}" for n in range(RETRY_MAX)],
+        [],
+    )
+    for n in range(3):
+        writer.add(f"a{n:04}", T0, None, {"retried_as": f"r{n}"})
+    writer.flush()
+    then = dry_run(client, token, exception_type="JobError")
+    assert then["matched"] == count
+    assert then["ids"] == [f"a{n:04}" for n in range(3, RETRY_MAX + 3)]
+    assert then["skipped"] == [{"id": f"a{n:04}", "reason": f"retried as r{n}"} for n in range(3)]
+    assert dry_run(client, token, task="system.sleep") == {
+        "matched": 0,
+        "dry_run": True,
+        "ids": [],
+        "retried": [],
+        "skipped": [],
+    }
+
+
+def test_a_bulk_retry_of_revoked_tasks_reads_their_own_groups(
+    client: TestClient, token: Token, writer: HistoryWriter, redis_client: redis.Redis
+) -> None:
+    fail(writer, "f1", T0, "system.sleep", "ValueError('x')")
+    for n, name in enumerate(("system.sleep", "system.sleep", "system.noop")):
+        writer.add(f"r{n}", T0 + n, "REVOKED", {"name": name, "finished_at": repr(T0 + 10 + n)})
+    writer.flush()
+    assert groups(redis_client) == {
+        "FAILURE:ValueError:system.sleep",
+        "REVOKED::system.sleep",
+        "REVOKED::system.noop",
+    }
+    revoked = dry_run(client, token, state="REVOKED", since=T0 + 10, until=T0 + 11)
+    assert (revoked["matched"], revoked["ids"]) == (2, ["r0", "r1"])
+    assert dry_run(client, token, state="REVOKED", task="system.noop")["ids"] == ["r2"]
+    # The failures summary has failures only.
+    assert [i["sample"]["id"] for i in failures(client, token)] == ["f1"]

@@ -58,7 +58,8 @@ TRIAGE_TIME_FIELD = "finished_at"
 
 # Every field a record may hold besides the score: what the event router picks from each event
 # type (`stream.routing.TASK_EVENTS`), what an operator's cancel or retry marks
-# (`http.task_actions`) and what RECORD derives.
+# (`http.task_actions`: `retry_of` on the new task, `retried_as` on the one retried) and what
+# RECORD derives.
 FIELDS = (
     *INDEXED_FIELDS,
     "args",
@@ -80,6 +81,7 @@ FIELDS = (
     "signum",
     "requeue",
     "retry_of",
+    "retried_as",
     EXCEPTION_TYPE_FIELD,
     TRIAGE_FIELD,
 )

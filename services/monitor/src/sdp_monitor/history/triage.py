@@ -1,12 +1,14 @@
-"""Failed and revoked tasks by triage group: the failures summary.
+"""Failed and revoked tasks by triage group: the failures summary, and what a bulk retry matches.
 
 RECORD keeps one index per group (record.TRIAGE_FIELD), scored by when each task ended, and the
-set of groups in use, so a summary costs a few commands per group, whatever the size of the
-history.
+set of groups in use, so a summary costs a few commands per group and a match a range read per
+group, whatever the size of the history.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -137,3 +139,29 @@ class Triage:
             )
         summaries.sort(key=lambda s: (-s.count, -s.last_ms, s.group))
         return summaries
+
+    async def count(self, groups: list[Group], window: Window) -> int:
+        async with self.client.pipeline(transaction=False) as pipe:
+            for group in groups:
+                pipe.zcount(group.index, window.low, window.high)
+            counts: list[int] = await pipe.execute()
+        return sum(counts)
+
+    async def oldest(self, groups: list[Group], window: Window, limit: int) -> list[str]:
+        """The `limit` tasks of these groups that ended first in the window, in that order."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for group in groups:
+                pipe.zrangebyscore(
+                    group.index, window.low, window.high, start=0, num=limit, withscores=True
+                )
+            replies: list[list[tuple[Any, float]]] = await pipe.execute()
+        runs = ([(score, text(member)) for member, score in reply] for reply in replies)
+        return [task_id for _, task_id in itertools.islice(heapq.merge(*runs), limit)]
+
+    async def retried_as(self, task_ids: list[str]) -> list[str | None]:
+        """The task each of these was last retried as through the monitor, if it was."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for task_id in task_ids:
+                pipe.hget(keys.monitor_task(task_id), "retried_as")
+            replies: list[Any] = await pipe.execute()
+        return [None if reply is None else text(reply) for reply in replies]
