@@ -3,6 +3,7 @@ and what a bulk retry would send (the real worker's side is in test_monitor_tria
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from sdp_core import keys
+from sdp_core.replies import text
 from sdp_monitor.app import create_app
 from sdp_monitor.history.record import TRIAGE_FIELD, exception_type
 from sdp_monitor.history.writer import HistoryWriter
@@ -20,8 +22,9 @@ from sdp_testing.auth import Token, auth
 
 from .support import monitor_settings
 
-# A fixed past, so the windows below hold exactly what each test wrote.
-T0 = 1_764_770_400.0
+# An hour ago in whole seconds: within the retention the app's own writer trims to, and
+# shown without a fraction.
+T0 = float(int(time.time()) - 3_600)
 
 
 @pytest.fixture
@@ -32,7 +35,7 @@ def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
 
 @pytest.fixture
 def writer(redis_client: redis.Redis) -> HistoryWriter:
-    return HistoryWriter(redis_client, max_tasks=100, max_age_s=10**9)
+    return HistoryWriter(redis_client, max_tasks=100, max_age_s=86_400)
 
 
 def failures(client: TestClient, token: Token, **params: Any) -> list[dict[str, Any]]:
@@ -64,7 +67,7 @@ def _iso(at: float) -> str:
 
 
 def groups(redis_client: redis.Redis) -> set[str]:
-    return {member.decode() for member in redis_client.smembers(keys.MONITOR_TRIAGE_GROUPS)}
+    return {text(member) for member in redis_client.smembers(keys.MONITOR_TRIAGE_GROUPS)}
 
 
 @pytest.mark.parametrize(
@@ -107,7 +110,7 @@ def test_failures_are_grouped_by_task_and_exception_type(
             "count": count,
             "first_seen": _iso(first),
             "last_seen": _iso(last),
-            "sample": {"id": sample, "message": None},
+            "sample": {"id": sample},
         }
 
     found = failures(client, token)
@@ -128,8 +131,8 @@ def test_failures_are_grouped_by_task_and_exception_type(
     ]
     assert windowed[0]["sample"]["id"] == "a3"
     # Epoch seconds, as the audit filters take them.
-    assert len(failures(client, token, since=str(T0 + 26))) == 1
-    assert failures(client, token, until=str(T0)) == []
+    assert len(failures(client, token, since=int(T0 + 26))) == 1
+    assert failures(client, token, until=int(T0)) == []
 
 
 def test_a_group_follows_the_record_as_its_events_arrive(
@@ -180,7 +183,7 @@ def test_a_retried_then_failed_task_is_grouped_by_its_last_exception(
 def test_retention_drops_trimmed_tasks_from_their_groups(
     client: TestClient, token: Token, redis_client: redis.Redis
 ) -> None:
-    writer = HistoryWriter(redis_client, max_tasks=3, max_age_s=10**9)
+    writer = HistoryWriter(redis_client, max_tasks=3, max_age_s=86_400)
     for n in range(5):
         fail(writer, f"a{n}", T0 + n, "collect.http", "JobError('404')")
     fail(writer, "b0", T0, "system.sleep", "ValueError('x')")
@@ -195,19 +198,42 @@ def test_retention_drops_trimmed_tasks_from_their_groups(
     assert groups(redis_client) == {"FAILURE:JobError:collect.http"}
 
 
+LATER, EARLIER = "2026-12-04T10:00:00Z", "2026-12-04T09:00:00Z"
+
+
 @pytest.mark.parametrize(
-    ("params", "field"),
+    ("query", "body", "field"),
     [
-        ({"since": "2026-12-04T10:00:00Z", "until": "2026-12-04T09:00:00Z"}, "since"),
-        ({"since": "yesterday"}, "since"),
-        ({"until": "soon"}, "until"),
+        ({"since": LATER, "until": EARLIER}, None, "since"),
+        ({"since": "yesterday"}, None, "since"),
+        ({"until": "soon"}, None, "until"),
+        (None, {"since": LATER, "until": EARLIER}, "since"),
+        (None, {"until": "soon"}, "until"),
+        (None, {"state": "REVOKED", "exception_type": "ValueError"}, "exception_type"),
+        (None, {"state": "SUCCESS"}, "state"),
+        (None, {"task": ""}, "task"),
+        (None, {"limit": 5}, "limit"),
     ],
 )
-def test_bad_windows_are_422_naming_the_field(
-    client: TestClient, token: Token, params: dict[str, Any], field: str
+def test_bad_filters_are_422_naming_the_field(
+    client: TestClient,
+    token: Token,
+    query: dict[str, str] | None,
+    body: dict[str, Any] | None,
+    field: str,
 ) -> None:
-    response = client.get("/api/v1/celery/failures", params=params, headers=auth(token, "viewer"))
-    assert response.status_code == 422
+    """The failures' window in the query; a bulk retry's filter in its body, even a dry run's."""
+    if body is None:
+        response = client.get(
+            "/api/v1/celery/failures", params=query, headers=auth(token, "viewer")
+        )
+    else:
+        response = client.post(
+            "/api/v1/celery/tasks/retry",
+            json={**body, "dry_run": True},
+            headers=auth(token, "operator"),
+        )
+    assert response.status_code == 422, response.text
     assert [f["field"] for f in response.json()["error"]["fields"]] == [field]
 
 
