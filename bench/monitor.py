@@ -21,6 +21,9 @@ Run by ``make bench``; never by ``make test``.  Starts its own ``redis-server`` 
    list and the task list (limit 100), one client on a keep-alive connection; requests/s with
    20 concurrent clients (a thread and a keep-alive http.client connection each) for status,
    workers, task detail, queues and /metrics.
+4. Failures: a fresh history of as many tasks written straight through the monitor's
+   ``HistoryWriter`` (a fifth failed, in 12 task-and-exception groups), then ours alone:
+   ``/failures`` over the whole history, one client.
 
 Flower runs as ``celery -A sdp_core.flower flower`` (the platform's Celery configuration, as
 ``make run`` and compose start it) with basic auth and its shipped defaults otherwise (100k
@@ -73,6 +76,7 @@ from sdp_core.auth import Role, generate_secret, issue_token
 from sdp_core.celery_config import make_celery
 from sdp_core.queues import Queue, TaskName
 from sdp_core.settings import CommonSettings
+from sdp_monitor.history.writer import HistoryWriter
 from sdp_testing.processes import worker_env
 from sdp_testing.redis_server import free_port
 
@@ -90,6 +94,7 @@ FRESH_WORKERS_P50_MS = 5.0
 FRESH_WORKERS_VS_FLOWER = 100.0
 QUEUES_VS_FLOWER = 4.0
 TASK_LIST_P50_MS = 20.0
+FAILURES_P50_MS = 50.0
 RSS_MIB = 150.0
 CPU_PER_TASK_MS = 0.25
 THROUGHPUT_RATIO = 0.95
@@ -158,6 +163,7 @@ OURS = Kind(
         "metrics": "/metrics",
         "tasks": f"{API}/tasks?limit=100",
         "tasks by worker": f"{API}/tasks?limit=100&worker={WORKERS[0]}",
+        "failures": f"{API}/failures",
     },
     ours_online,
     lambda body: len(body["items"]),
@@ -552,6 +558,43 @@ def endpoints(run: History, cfg: Config) -> dict[str, dict[str, Latency | Load |
     return results
 
 
+# -- 4. failures -------------------------------------------------------------------------------
+
+FAILED_NAMES = ("collect.http", "etl.transform", "system.sleep", "system.cleanup")
+FAILED_TYPES = ("JobError('boom')", "TimeLimitExceeded(300,)", "KeyError('k')")
+# Tasks per history flush while seeding.
+SEED_BATCH = 5_000
+
+
+def seed_failures(cluster: Cluster, count: int) -> int:
+    """A history of `count` finished tasks, 1 ms apart and newest now; how many failed."""
+    writer = HistoryWriter(cluster.redis, max_tasks=count, max_age_s=7 * 86_400)
+    now, failed = time.time(), 0
+    for n in range(count):
+        finished = now - (count - n) / 1000
+        fields = {"name": FAILED_NAMES[n % 4], "finished_at": repr(finished)}
+        if n % 5 == 0:
+            failed += 1
+            fields["exception"] = FAILED_TYPES[n // 5 % 3]
+        writer.add(uuid.uuid4().hex, finished, "FAILURE" if n % 5 == 0 else "SUCCESS", fields)
+        if len(writer) >= SEED_BATCH:
+            writer.flush(everything=True)
+    writer.flush(everything=True)
+    return failed
+
+
+def failures(cluster: Cluster, cfg: Config) -> Latency | str:
+    cluster.reset()
+    failed = seed_failures(cluster, cfg.history_tasks)
+    try:
+        side = cluster.start("ours")
+        return sequential(
+            side, "failures", cfg, counts(lambda b: sum(g["count"] for g in b["items"]), failed)
+        )
+    except (BadAnswer, httpx.HTTPError, RuntimeError, TimeoutError) as exc:
+        return f"failed: {str(exc).splitlines()[0]}"
+
+
 # -- report ------------------------------------------------------------------------------------
 
 
@@ -644,6 +687,15 @@ def endpoint_rows(ours: Points, flower: Points, cfg: Config) -> list[Row]:
             "—",
             latency_cell(ours.get("tasks by worker")),
             latency_cell(flower.get("tasks by worker")),
+        )
+    )
+    rows.append(
+        (
+            f"Failures by task and exception type (`/failures`), {tasks} tasks in the history "
+            "(a fifth failed, 12 groups), 1 client: p50 / p99",
+            f"p50 ≤ {FAILURES_P50_MS:.0f} ms",
+            latency_cell(ours.get("failures"), FAILURES_P50_MS),
+            "no such view",
         )
     )
     return rows
@@ -842,6 +894,8 @@ def main() -> None:
             run = results["history"] = history(cluster, cfg)
             log("3. endpoints")
             results["endpoints"] = endpoints(run, cfg)
+            log(f"4. failures over {cfg.history_tasks:,} tasks in the history")
+            results["endpoints"].setdefault("ours", {})["failures"] = failures(cluster, cfg)
         ok = True
     finally:
         if not ok:
