@@ -1,10 +1,9 @@
 """Failure triage from the history: the exception type, the groups RECORD keeps, the summary,
-and what a bulk retry would send (the real worker's side is in test_monitor_triage_worker)."""
+and what a bulk retry would send (with real workers: test_monitor_cluster)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,28 +13,14 @@ from fastapi.testclient import TestClient
 
 from sdp_core import keys
 from sdp_core.replies import text
-from sdp_monitor.app import create_app
 from sdp_monitor.history.record import TRIAGE_FIELD, exception_type
 from sdp_monitor.history.writer import HistoryWriter
 from sdp_monitor.http.bulk_retry import RETRY_MAX
 from sdp_testing.auth import Token, auth
 
-from .support import monitor_settings
-
 # An hour ago in whole seconds: within the retention the app's own writer trims to, and
 # shown without a fraction.
 T0 = float(int(time.time()) - 3_600)
-
-
-@pytest.fixture
-def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
-    with TestClient(create_app(monitor_settings(redis_url, jwt_secret))) as client:
-        yield client
-
-
-@pytest.fixture
-def writer(redis_client: redis.Redis) -> HistoryWriter:
-    return HistoryWriter(redis_client, max_tasks=100, max_age_s=86_400)
 
 
 def failures(client: TestClient, token: Token, **params: Any) -> list[dict[str, Any]]:
