@@ -23,6 +23,9 @@ Run by ``make bench``; never by ``make test``.  Starts its own ``redis-server`` 
    workers, task detail, queues and /metrics.
 4. Queue peek (ours only; Flower has none): 500 messages read from a queue no worker consumes,
    holding 1M copies of one real task message over its ten priority steps, one client.
+5. Failures: a fresh history of as many tasks written straight through the monitor's
+   ``HistoryWriter`` (a fifth failed, in 12 task-and-exception groups), then ours alone:
+   ``/failures`` over the whole history, one client.
 
 Flower runs as ``celery -A sdp_core.flower flower`` (the platform's Celery configuration, as
 ``make run`` and compose start it) with basic auth and its shipped defaults otherwise (100k
@@ -75,6 +78,7 @@ from sdp_core.auth import Role, generate_secret, issue_token
 from sdp_core.celery_config import make_celery
 from sdp_core.queues import Queue, TaskName
 from sdp_core.settings import CommonSettings
+from sdp_monitor.history.writer import HistoryWriter
 from sdp_testing.processes import worker_env
 from sdp_testing.redis_server import free_port
 
@@ -92,6 +96,7 @@ FRESH_WORKERS_P50_MS = 5.0
 FRESH_WORKERS_VS_FLOWER = 100.0
 QUEUES_VS_FLOWER = 4.0
 TASK_LIST_P50_MS = 20.0
+FAILURES_P50_MS = 50.0
 RSS_MIB = 150.0
 CPU_PER_TASK_MS = 0.25
 THROUGHPUT_RATIO = 0.95
@@ -167,6 +172,7 @@ OURS = Kind(
         "tasks": f"{API}/tasks?limit=100",
         "tasks by worker": f"{API}/tasks?limit=100&worker={WORKERS[0]}",
         "peek": f"{API}/queues/{PEEK_QUEUE}/messages?limit={PEEK_LIMIT}",
+        "failures": f"{API}/failures",
     },
     ours_online,
     lambda body: len(body["items"]),
@@ -599,6 +605,43 @@ def queue_peek(cluster: Cluster, side: Side, cfg: Config) -> Latency | str:
         cluster.redis.delete(*lists)
 
 
+# -- 5. failures -------------------------------------------------------------------------------
+
+FAILED_NAMES = ("collect.http", "etl.transform", "system.sleep", "system.cleanup")
+FAILED_TYPES = ("JobError('boom')", "TimeLimitExceeded(300,)", "KeyError('k')")
+# Tasks per history flush while seeding.
+SEED_BATCH = 5_000
+
+
+def seed_failures(cluster: Cluster, count: int) -> int:
+    """A history of `count` finished tasks, 1 ms apart and newest now; how many failed."""
+    writer = HistoryWriter(cluster.redis, max_tasks=count, max_age_s=7 * 86_400)
+    now, failed = time.time(), 0
+    for n in range(count):
+        finished = now - (count - n) / 1000
+        fields = {"name": FAILED_NAMES[n % 4], "finished_at": repr(finished)}
+        if n % 5 == 0:
+            failed += 1
+            fields["exception"] = FAILED_TYPES[n // 5 % 3]
+        writer.add(uuid.uuid4().hex, finished, "FAILURE" if n % 5 == 0 else "SUCCESS", fields)
+        if len(writer) >= SEED_BATCH:
+            writer.flush(everything=True)
+    writer.flush(everything=True)
+    return failed
+
+
+def failures(cluster: Cluster, cfg: Config) -> Latency | str:
+    cluster.reset()
+    failed = seed_failures(cluster, cfg.history_tasks)
+    try:
+        side = cluster.start("ours")
+        return sequential(
+            side, "failures", cfg, counts(lambda b: sum(g["count"] for g in b["items"]), failed)
+        )
+    except (BadAnswer, httpx.HTTPError, RuntimeError, TimeoutError) as exc:
+        return f"failed: {str(exc).splitlines()[0]}"
+
+
 # -- report ------------------------------------------------------------------------------------
 
 
@@ -691,6 +734,15 @@ def endpoint_rows(ours: Points, flower: Points, cfg: Config) -> list[Row]:
             "—",
             latency_cell(ours.get("tasks by worker")),
             latency_cell(flower.get("tasks by worker")),
+        )
+    )
+    rows.append(
+        (
+            f"Failures by task and exception type (`/failures`), {tasks} tasks in the history "
+            "(a fifth failed, 12 groups), 1 client: p50 / p99",
+            f"p50 ≤ {FAILURES_P50_MS:.0f} ms",
+            latency_cell(ours.get("failures"), FAILURES_P50_MS),
+            "no such view",
         )
     )
     return rows
@@ -907,6 +959,8 @@ def main() -> None:
             if "ours" in run.sides:
                 log(f"4. queue peek: {PEEK_LIMIT} of {cfg.peek_messages:,} messages")
                 results["peek"] = queue_peek(cluster, run.sides["ours"], cfg)
+            log(f"5. failures over {cfg.history_tasks:,} tasks in the history")
+            results["endpoints"].setdefault("ours", {})["failures"] = failures(cluster, cfg)
         ok = True
     finally:
         if not ok:

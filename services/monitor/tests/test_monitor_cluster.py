@@ -180,6 +180,124 @@ def test_retrying_a_failed_task_runs_it_again(call: Call, sender: Celery, httpse
     assert done.json()["error"]["code"] == "conflict"
 
 
+def send(sender: Celery, name: str, **options: Any) -> str:
+    task_id = str(uuid.uuid4())
+    sender.send_task(name, task_id=task_id, **options)
+    return task_id
+
+
+def failures_since(call: Call, since: float) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = ok(call("GET", "/failures", params={"since": since}))["items"]
+    return items
+
+
+def failed_since(call: Call, since: float) -> int:
+    return sum(group["count"] for group in failures_since(call, since))
+
+
+def ended(call: Call, task_id: str) -> str | None:
+    response = call("GET", f"/task/{task_id}")
+    state = response.json().get("state") if response.status_code == 200 else None
+    return state if state in {"SUCCESS", "FAILURE"} else None
+
+
+def test_failures_are_grouped_then_retried_in_bulk_each_exactly_once(
+    call: Call, sender: Celery, httpserver: Any
+) -> None:
+    # Other tests of the module leave failures of their own: this one looks from its start on.
+    since = time.time()
+    # The first two fetches answer 404 (a JobError), every later one succeeds.
+    for _ in range(2):
+        httpserver.expect_oneshot_request("/gone-then-back").respond_with_data("gone", status=404)
+    httpserver.expect_request("/gone-then-back").respond_with_json({"rows": [1]})
+    url = httpserver.url_for("/gone-then-back")
+    fetches = [send(sender, "collect.http", kwargs={"url": url}) for _ in range(2)]
+    # Arguments that do not fit the job: a JobArgumentError, every time they run.
+    sleeps = [send(sender, "system.sleep", args=["long"]) for _ in range(2)]
+    noop = send(sender, "system.noop", args=[1])
+    originals = {*fetches, *sleeps, noop}
+    wait_until(lambda: failed_since(call, since) == 5, 30, "the five failures in the history")
+    before_retry = time.time()
+
+    groups = failures_since(call, since)
+    by_group = {(g["task"], g["exception_type"]): g for g in groups}
+    assert {key: g["count"] for key, g in by_group.items()} == {
+        ("collect.http", "JobError"): 2,
+        ("system.sleep", "JobArgumentError"): 2,
+        ("system.noop", "JobArgumentError"): 1,
+    }
+    assert [g["count"] for g in groups] == [2, 2, 1]
+    for (_, kind), group in by_group.items():
+        assert group["first_seen"] <= group["last_seen"]
+        assert group["sample"]["id"] in originals
+        assert group["sample"]["message"].startswith(f"{kind}(")
+    assert "404" in by_group[("collect.http", "JobError")]["sample"]["message"]
+    assert by_group[("system.noop", "JobArgumentError")]["sample"]["id"] == noop
+
+    # A dry run tells, sends nothing and is not audited.
+    dry = ok(call("POST", "/tasks/retry", role="operator", json={"since": since, "dry_run": True}))
+    assert (dry["matched"], set(dry["ids"]), dry["retried"], dry["skipped"]) == (
+        5,
+        originals,
+        [],
+        [],
+    )
+    one_group = {"task": "system.sleep", "exception_type": "JobArgumentError", "since": since}
+    narrowed = ok(
+        call("POST", "/tasks/retry", role="operator", json={**one_group, "dry_run": True})
+    )
+    assert (narrowed["matched"], set(narrowed["ids"])) == (2, set(sleeps))
+    viewer = call("POST", "/tasks/retry", role="viewer", json={"since": since, "dry_run": True})
+    assert viewer.status_code == 403
+
+    window = {"since": since, "until": before_retry}
+    sent = ok(call("POST", "/tasks/retry", role="operator", json=window))
+    assert (sent["matched"], sent["dry_run"], sent["skipped"]) == (5, False, [])
+    assert {r["id"] for r in sent["retried"]} == originals == set(sent["ids"])
+    new_ids = {r["id"]: r["new_id"] for r in sent["retried"]}
+    assert len(set(new_ids.values())) == 5
+    assert not set(new_ids.values()) & originals
+
+    wait_until(
+        lambda: all(ended(call, new_id) for new_id in new_ids.values()), 30, "the retries to end"
+    )
+    for original, new_id in new_ids.items():
+        again = ok(call("GET", f"/task/{new_id}"))
+        assert again["retry_of"] == original
+        assert again["state"] == ("SUCCESS" if original in fetches else "FAILURE")
+        assert ok(call("GET", f"/task/{original}"))["retried_as"] == new_id
+    # Each fetch ran once more: two 404s, then the two retries.
+    assert len([r for r, _ in httpserver.log if r.path == "/gone-then-back"]) == 4
+
+    # The retries that failed again are failures of their own, each counted once.
+    wait_until(lambda: failed_since(call, since) == 8, 30, "the three new failures in the history")
+    counts = {(g["task"], g["exception_type"]): g["count"] for g in failures_since(call, since)}
+    assert counts == {
+        ("system.sleep", "JobArgumentError"): 4,
+        ("system.noop", "JobArgumentError"): 2,
+        ("collect.http", "JobError"): 2,
+    }
+
+    # The same call again sends none of them twice.
+    repeat = ok(call("POST", "/tasks/retry", role="operator", json=window))
+    assert (repeat["matched"], repeat["ids"], repeat["retried"]) == (5, [], [])
+    assert {(s["id"], s["reason"]) for s in repeat["skipped"]} == {
+        (original, f"retried as {new_id}") for original, new_id in new_ids.items()
+    }
+    # Without an end to its window it would go on with the new failures only.
+    onward = ok(
+        call("POST", "/tasks/retry", role="operator", json={"since": since, "dry_run": True})
+    )
+    failed_again = {new_ids[task_id] for task_id in (*sleeps, noop)}
+    assert (onward["matched"], set(onward["ids"])) == (8, failed_again)
+
+    audited = ok(call("GET", "/audit", role="admin", params={"action": "tasks.retry"}))["items"]
+    assert [(e["target"], e["result"], e["detail"].split(";")[0]) for e in audited] == [
+        ("FAILURE:*:*", "ok", "matched 5, retried 0, skipped 5"),
+        ("FAILURE:*:*", "ok", "matched 5, retried 5, skipped 0"),
+    ]
+
+
 def test_pool_restart_and_resizes_answer_per_worker(
     call: Call, workers: list[ServiceProcess]
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,22 +10,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from sdp_core import keys
-from sdp_monitor.app import create_app
 from sdp_monitor.history.writer import RECORD_BATCH, HistoryWriter
 from sdp_testing.auth import Token, auth
-
-from .support import monitor_settings
-
-
-@pytest.fixture
-def client(redis_url: str, jwt_secret: str) -> Iterator[TestClient]:
-    with TestClient(create_app(monitor_settings(redis_url, jwt_secret))) as client:
-        yield client
-
-
-@pytest.fixture
-def writer(redis_client: redis.Redis) -> HistoryWriter:
-    return HistoryWriter(redis_client, max_tasks=100, max_age_s=3_600)
 
 
 def tasks(client: TestClient, token: Token, **params: Any) -> dict[str, Any]:

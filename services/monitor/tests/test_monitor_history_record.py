@@ -38,6 +38,28 @@ def test_the_scripts_read_the_layout_and_ranks_of_record_py(redis_client: redis.
         assert script.startswith(scripts.DEFINITIONS)
 
 
+def test_the_scripts_read_the_triage_layout_of_record_py(redis_client: redis.Redis) -> None:
+    reply = redis_client.eval(
+        scripts.DEFINITIONS
+        + "return cjson.encode({GROUP, EXCEPTION_TYPE, ENDED, READ, ALSO, INDEXES, TRIAGE,"
+        + " SEP, UNKNOWN_TYPE})",
+        0,
+    )
+    group, kind, ended, read, also, indexes, triage, sep, unknown = orjson.loads(reply)
+    assert (group, kind, ended) == (
+        record.TRIAGE_FIELD,
+        record.EXCEPTION_TYPE_FIELD,
+        record.TRIAGE_TIME_FIELD,
+    )
+    assert {group, kind, ended} <= set(record.FIELDS)
+    # What RECORD reads starts as AT expects, then has the triage fields where ALSO says.
+    assert read[: len(record.INDEXED_FIELDS) + 1] == [record.SCORE_FIELD, *record.INDEXED_FIELDS]
+    assert {name: read[n - 1] for name, n in also.items()} == {f: f for f in (group, kind, ended)}
+    assert indexes == [*record.INDEXED_FIELDS, record.TRIAGE_FIELD]
+    assert triage == dict(record.TRIAGE_STATES)
+    assert (sep, unknown) == (record.TRIAGE_SEP, record.UNKNOWN_EXCEPTION_TYPE)
+
+
 def test_every_field_the_events_write_is_a_record_field() -> None:
     written = {field for spec in TASK_EVENTS.values() for _, field, _ in spec.picks}
     written |= {spec.time_field for spec in TASK_EVENTS.values() if spec.time_field}

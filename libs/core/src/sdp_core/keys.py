@@ -26,6 +26,7 @@ __all__ = [
     "MONITOR_PREFIX",
     "MONITOR_TASKS",
     "MONITOR_TASK_PREFIX",
+    "MONITOR_TRIAGE_GROUPS",
     "PAYLOAD_MATCH",
     "PAYLOAD_PREFIX",
     "PREFIX",
@@ -94,6 +95,9 @@ MONITOR_TASK_PREFIX = f"{MONITOR_PREFIX}task:"
 MONITOR_TASKS = f"{MONITOR_PREFIX}tasks"
 # ZSETs id -> first seen, one per value of a filterable field: "<prefix><field>:<value>".
 MONITOR_INDEX_PREFIX = f"{MONITOR_TASKS}:"
+# SET of the triage groups (failed or revoked tasks by state, exception type and task name)
+# that have an index ("<prefix>triage_group:<group>", scored by when the task ended).
+MONITOR_TRIAGE_GROUPS = f"{MONITOR_PREFIX}triage-groups"
 # Stream of operator and admin actions, capped by length.
 MONITOR_AUDIT = f"{MONITOR_PREFIX}audit"
 

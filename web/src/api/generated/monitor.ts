@@ -47,6 +47,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/celery/failures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Failures
+         * @description The failures in the window grouped by task name and exception type, from indexes kept
+         *     as the history is written: the cost grows with the groups, not with the tasks.
+         */
+        get: operations["list_failures_api_v1_celery_failures_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/celery/flower/url": {
         parameters: {
             query?: never;
@@ -236,6 +257,29 @@ export interface paths {
         get: operations["list_tasks_api_v1_celery_tasks_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/celery/tasks/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry Matching
+         * @description Send again, each once, the failed or revoked tasks that ended in the window: the
+         *     earliest first, at most 1,000 a call, none retried through the monitor before (so calling
+         *     again goes on with the next ones). A `dry_run` tells which it would send, and is not
+         *     audited; a call that sends is, once, with its counts.
+         */
+        post: operations["retry_matching_api_v1_celery_tasks_retry_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -520,6 +564,75 @@ export interface components {
              */
             schedules_set_aside: number;
         };
+        /**
+         * BulkRetryRequest
+         * @description The tasks to send again: those of one state that ended in the window, perhaps of one
+         *     task name and exception type.
+         * @example {
+         *       "dry_run": true,
+         *       "exception_type": "JobError",
+         *       "task": "collect.http"
+         *     }
+         */
+        BulkRetryRequest: {
+            /**
+             * Dry Run
+             * @description Only tell what would be sent again.
+             * @default false
+             */
+            dry_run: boolean;
+            /**
+             * Exception Type
+             * @description Exactly this exception class, as `GET /failures` names it; failures only.
+             */
+            exception_type?: string | null;
+            /**
+             * Since
+             * @description Ended then or later: ISO 8601 (UTC unless it says so) or epoch s.
+             */
+            since?: string | null;
+            /**
+             * State
+             * @default FAILURE
+             * @enum {string}
+             */
+            state: "FAILURE" | "REVOKED";
+            /**
+             * Task
+             * @description Exactly this task name.
+             */
+            task?: string | null;
+            /**
+             * Until
+             * @description Ended then or before.
+             */
+            until?: string | null;
+        };
+        /** BulkRetryResult */
+        BulkRetryResult: {
+            /** Dry Run */
+            dry_run: boolean;
+            /**
+             * Ids
+             * @description The tasks chosen to send again, the earliest ended first: at most 1,000, none retried through the monitor before.
+             */
+            ids: string[];
+            /**
+             * Matched
+             * @description Tasks the filter matches, retried before or not.
+             */
+            matched: number;
+            /**
+             * Retried
+             * @description Sent again; empty in a dry run.
+             */
+            retried: components["schemas"]["RetriedTask"][];
+            /**
+             * Skipped
+             * @description Not sent: retried before (among the matches read), or no longer retryable (its arguments gone, its state changed).
+             */
+            skipped: components["schemas"]["SkippedTask"][];
+        };
         /** CancelRequest */
         CancelRequest: {
             /**
@@ -731,6 +844,58 @@ export interface components {
         ErrorResponse: {
             error: components["schemas"]["ErrorBody"];
         };
+        /** FailureGroup */
+        FailureGroup: {
+            /**
+             * Count
+             * @description Tasks of the group that failed in the window.
+             */
+            count: number;
+            /**
+             * Exception Type
+             * @description The exception's class, read from its repr; `unknown` if it has none.
+             */
+            exception_type: string;
+            /**
+             * First Seen
+             * Format: date-time
+             * @description When the first of them failed.
+             */
+            first_seen: string;
+            /**
+             * Last Seen
+             * Format: date-time
+             * @description When the last of them failed.
+             */
+            last_seen: string;
+            sample: components["schemas"]["FailureSample"];
+            /**
+             * Task
+             * @description Task name; null if the monitor never heard it.
+             */
+            task: string | null;
+        };
+        /** FailureList */
+        FailureList: {
+            /**
+             * Items
+             * @description Most failures first, then the latest.
+             */
+            items: components["schemas"]["FailureGroup"][];
+        };
+        /** FailureSample */
+        FailureSample: {
+            /**
+             * Id
+             * @description The group's latest task in the window.
+             */
+            id: string;
+            /**
+             * Message
+             * @description Its exception as the worker reported it (the repr, size-capped).
+             */
+            message: string | null;
+        };
         /** FlowerUrl */
         FlowerUrl: {
             /** Enabled */
@@ -887,6 +1052,16 @@ export interface components {
              */
             processing: number;
         };
+        /** RetriedTask */
+        RetriedTask: {
+            /** Id */
+            id: string;
+            /**
+             * New Id
+             * @description The id it was sent again under.
+             */
+            new_id: string;
+        };
         /** RetryAccepted */
         RetryAccepted: {
             /**
@@ -901,6 +1076,13 @@ export interface components {
              * @default PENDING
              */
             state: string;
+        };
+        /** SkippedTask */
+        SkippedTask: {
+            /** Id */
+            id: string;
+            /** Reason */
+            reason: string;
         };
         /** TaskDetail */
         TaskDetail: {
@@ -934,6 +1116,11 @@ export interface components {
              * @description As the worker printed it, size-capped.
              */
             result?: string | null;
+            /**
+             * Retried As
+             * @description The task that last retried this one through the monitor, if any.
+             */
+            retried_as?: string | null;
             /** Retries */
             retries?: number | null;
             /**
@@ -1174,6 +1361,67 @@ export interface operations {
             };
             /** @description The token's role is too low. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_failures_api_v1_celery_failures_get: {
+        parameters: {
+            query?: {
+                /** @description Failed then or later: ISO 8601 (UTC unless it says otherwise) or epoch seconds; compared with when the task failed, included. */
+                since?: string | null;
+                /** @description Failed then or before: ISO 8601 (UTC unless it says otherwise) or epoch seconds; compared with when the task failed, included. */
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FailureList"];
+                };
+            };
+            /** @description No valid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The token's role is too low. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input; each field is named. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Redis or the broker is not answering. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1792,6 +2040,84 @@ export interface operations {
             };
             /** @description The token's role is too low. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input; each field is named. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Redis or the broker is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    retry_matching_api_v1_celery_tasks_retry_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkRetryRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkRetryResult"];
+                };
+            };
+            /** @description No valid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The token's role is too low. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than the service reads; nothing of it was parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is sent as another media type than application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,18 +1,20 @@
 """A task's history record: its fields in Redis, which state may replace which, unwritten changes.
 
 Each task is one hash (`keys.monitor_task`) of text values: the event fields the router picks
-(`stream.routing.TASK_EVENTS`) and an operator's marks, plus `SCORE_FIELD`. The Lua scripts
-take their field lists and rank table from here (scripts.DEFINITIONS), so Python and Lua
-cannot disagree.
+(`stream.routing.TASK_EVENTS`) and an operator's marks, plus `SCORE_FIELD` and what RECORD
+derives (`EXCEPTION_TYPE_FIELD` from `exception`, `TRIAGE_FIELD`). The Lua scripts take their
+field lists and rank table from here (scripts.DEFINITIONS), so Python and Lua cannot disagree.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 __all__ = [
+    "EXCEPTION_TYPE_FIELD",
     "FIELDS",
     "INDEXED_FIELDS",
     "OTHER_RANK",
@@ -20,7 +22,13 @@ __all__ = [
     "STATE_FIELD",
     "STATE_RANKS",
     "SUMMARY_FIELDS",
+    "TRIAGE_FIELD",
+    "TRIAGE_SEP",
+    "TRIAGE_STATES",
+    "TRIAGE_TIME_FIELD",
+    "UNKNOWN_EXCEPTION_TYPE",
     "Pending",
+    "exception_type",
     "replaces",
     "state_rank",
 ]
@@ -33,9 +41,25 @@ STATE_FIELD = "state"
 # The fields with an index per value (`keys.monitor_index`), so a page can filter on them.
 INDEXED_FIELDS = (STATE_FIELD, "name", "worker", "queue")
 
+# The class of the exception a task last raised, from its `exception` (`exception_type`): set
+# by `scripts.record_args` whenever a change carries an exception, so writer and marks agree.
+EXCEPTION_TYPE_FIELD = "exception_type"
+UNKNOWN_EXCEPTION_TYPE = "unknown"
+
+# A task that ended in one of TRIAGE_STATES is in one triage group, which RECORD keeps in this
+# field and as an index (`keys.monitor_index(TRIAGE_FIELD, group)`) scored by when it ended
+# (`finished_at`, else when first seen); `keys.MONITOR_TRIAGE_GROUPS` lists the groups.
+# A group is "<state>:<exception type>:<task name>", its type empty unless the state is
+# grouped by it (True here); a type never holds the separator, so the name may.
+TRIAGE_FIELD = "triage_group"
+TRIAGE_SEP = ":"
+TRIAGE_STATES: Mapping[str, bool] = MappingProxyType({"FAILURE": True, "REVOKED": False})
+TRIAGE_TIME_FIELD = "finished_at"
+
 # Every field a record may hold besides the score: what the event router picks from each event
-# type (`stream.routing.TASK_EVENTS`) and what an operator's cancel or retry marks
-# (`http.task_actions`).
+# type (`stream.routing.TASK_EVENTS`), what an operator's cancel or retry marks
+# (`http.task_actions`: `retry_of` on the new task, `retried_as` on the one retried) and what
+# RECORD derives.
 FIELDS = (
     *INDEXED_FIELDS,
     "args",
@@ -57,6 +81,9 @@ FIELDS = (
     "signum",
     "requeue",
     "retry_of",
+    "retried_as",
+    EXCEPTION_TYPE_FIELD,
+    TRIAGE_FIELD,
 )
 
 # What a page of the task list reads of each record.
@@ -80,6 +107,19 @@ STATE_RANKS: Mapping[str, int] = MappingProxyType(
     {"PENDING": 0, "SUCCESS": 2, "FAILURE": 2, "REVOKED": 2}
 )
 OTHER_RANK = 1
+
+
+# A class name, perhaps dotted, then its arguments' parenthesis or nothing: Celery's repr.
+_EXCEPTION_CLASS = re.compile(r"\s*([^\W\d][\w.]*)\s*(?:\(|$)")
+
+
+def exception_type(exception: str) -> str:
+    """The class in Celery's repr of an exception: "ValueError('boom')" -> "ValueError".
+
+    `UNKNOWN_EXCEPTION_TYPE` when the text does not start like a repr (a custom `__repr__`).
+    """
+    match = _EXCEPTION_CLASS.match(exception)
+    return match.group(1) if match else UNKNOWN_EXCEPTION_TYPE
 
 
 def state_rank(state: str) -> int:

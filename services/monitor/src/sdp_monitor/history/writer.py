@@ -170,6 +170,7 @@ class HistoryWriter:
                         cutoff_ms,
                         self.max_tasks,
                         TRIM_BATCH,
+                        keys.MONITOR_TRIAGE_GROUPS,
                     ],
                 )
             )

@@ -19,6 +19,8 @@ __all__ = [
     "AuditResult",
     "AutoscaleRequest",
     "BeatStatus",
+    "BulkRetryRequest",
+    "BulkRetryResult",
     "CancelRequest",
     "CancelResult",
     "CelerySeries",
@@ -26,6 +28,9 @@ __all__ = [
     "ConsumerRequest",
     "ControlResponse",
     "ControlResult",
+    "FailureGroup",
+    "FailureList",
+    "FailureSample",
     "FlowerUrl",
     "PoolResizeRequest",
     "PurgeResult",
@@ -34,7 +39,9 @@ __all__ = [
     "QueueMessageOut",
     "QueueMessages",
     "QueueOut",
+    "RetriedTask",
     "RetryAccepted",
+    "SkippedTask",
     "TaskDetail",
     "TaskPage",
     "TaskState",
@@ -180,6 +187,9 @@ class TaskDetail(TaskSummary):
     root_id: str | None = None
     parent_id: str | None = None
     retry_of: str | None = Field(None, description="The task this one retried, if any.")
+    retried_as: str | None = Field(
+        None, description="The task that last retried this one through the monitor, if any."
+    )
     source: Literal["events", "result_backend"] = Field(
         description="The history kept from events, or the result backend when it has aged out."
     )
@@ -222,6 +232,88 @@ class RetryAccepted(BaseModel):
     id: str = Field(description="The new task's id.")
     state: str = "PENDING"
     retry_of: str
+
+
+# Failure triage: failures by group, and the bulk retry of a group.
+
+
+class FailureSample(BaseModel):
+    id: str = Field(description="The group's latest task in the window.")
+    message: str | None = Field(
+        description="Its exception as the worker reported it (the repr, size-capped)."
+    )
+
+
+class FailureGroup(BaseModel):
+    task: str | None = Field(description="Task name; null if the monitor never heard it.")
+    exception_type: str = Field(
+        description="The exception's class, read from its repr; `unknown` if it has none."
+    )
+    count: int = Field(description="Tasks of the group that failed in the window.")
+    first_seen: datetime = Field(description="When the first of them failed.")
+    last_seen: datetime = Field(description="When the last of them failed.")
+    sample: FailureSample
+
+
+class FailureList(BaseModel):
+    items: list[FailureGroup] = Field(description="Most failures first, then the latest.")
+
+
+class BulkRetryRequest(BaseModel):
+    """The tasks to send again: those of one state that ended in the window, perhaps of one
+    task name and exception type."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"task": "collect.http", "exception_type": "JobError", "dry_run": True}]
+        },
+    )
+
+    # Before `exception_type`, whose check reads it.
+    state: Literal["FAILURE", "REVOKED"] = "FAILURE"
+    task: str | None = Field(None, min_length=1, description="Exactly this task name.")
+    exception_type: str | None = Field(
+        None,
+        min_length=1,
+        description="Exactly this exception class, as `GET /failures` names it; failures only.",
+    )
+    since: datetime | None = Field(
+        None, description="Ended then or later: ISO 8601 (UTC unless it says so) or epoch s."
+    )
+    until: datetime | None = Field(None, description="Ended then or before.")
+    dry_run: bool = Field(False, description="Only tell what would be sent again.")
+
+    @field_validator("exception_type")
+    @classmethod
+    def _failures_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("state") == "REVOKED":
+            raise ValueError("only failures have one; leave it out for REVOKED")
+        return value
+
+
+class RetriedTask(BaseModel):
+    id: str
+    new_id: str = Field(description="The id it was sent again under.")
+
+
+class SkippedTask(BaseModel):
+    id: str
+    reason: str
+
+
+class BulkRetryResult(BaseModel):
+    matched: int = Field(description="Tasks the filter matches, retried before or not.")
+    dry_run: bool
+    ids: list[str] = Field(
+        description="The tasks chosen to send again, the earliest ended first: at most 1,000, "
+        "none retried through the monitor before."
+    )
+    retried: list[RetriedTask] = Field(description="Sent again; empty in a dry run.")
+    skipped: list[SkippedTask] = Field(
+        description="Not sent: retried before (among the matches read), or no longer "
+        "retryable (its arguments gone, its state changed)."
+    )
 
 
 class WorkersRequest(BaseModel):

@@ -65,6 +65,7 @@ def _from_history(task_id: str, record: dict[str, str]) -> TaskDetail:
         root_id=get("root_id"),
         parent_id=get("parent_id"),
         retry_of=get("retry_of"),
+        retried_as=get("retried_as"),
         source="events",
     )
 
@@ -170,4 +171,7 @@ async def retry_task(task: TaskDetail, celery: Celery, history: HistoryStore) ->
         partial(celery.send_task, str(name), args=args, kwargs=kwargs, queue=queue, task_id=new_id)
     )
     await history.mark(new_id, states.PENDING, {"name": str(name), "retry_of": task.id})
+    if task.source == "events":
+        # What a bulk retry skips; a task the history dropped is not written back for it.
+        await history.mark(task.id, None, {"retried_as": new_id})
     return RetryAccepted(id=new_id, retry_of=task.id)

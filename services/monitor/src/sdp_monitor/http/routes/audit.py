@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from sdp_http.auth import AdminDep
-from sdp_http.errors import ValidationFailed
 from sdp_http.schemas import error_responses
 from sdp_monitor.http.audit import AuditFilter
 from sdp_monitor.http.deps import AuditDep
 from sdp_monitor.http.schemas import AuditEntryOut, AuditPage, AuditResult
+from sdp_monitor.http.times import since_until
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -20,12 +20,6 @@ _WHEN = (
     "ISO 8601 (UTC unless it says otherwise) or epoch seconds; compared with the time the "
     "entry was stored, included."
 )
-
-
-def _epoch(value: datetime | None) -> float | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
 @router.get("", response_model=AuditPage, responses=error_responses(401, 403, 422, 503))
@@ -47,16 +41,15 @@ async def list_audit(
     """Newest first. A page filtered by action, subject, result or target examines a bounded
     number of entries, so it may hold fewer than `limit` items while `next_cursor` is set:
     follow it to the end."""
+    low, high = since_until(since, until)
     where = AuditFilter(
         action=action or None,
         subject=subject or None,
         result=None if result is None else result.value,
         target_prefix=target,
-        since=_epoch(since),
-        until=_epoch(until),
+        since=low,
+        until=high,
     )
-    if where.since is not None and where.until is not None and where.since > where.until:
-        raise ValidationFailed("since: after until", [("since", "after until")])
     entries, next_cursor = await audit.page(cursor, limit, where)
     return AuditPage(
         items=[
